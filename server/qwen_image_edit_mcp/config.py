@@ -1,0 +1,81 @@
+"""Settings: every knob of the server, read once at start-up from flags and their environment twins.
+
+Nothing here runs at import time. The API key is held as a `SecretStr` so that printing or logging the settings
+never shows it; only `client.py` ever reveals it, to build the Authorization header.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+DEFAULT_BASE_URL = "https://api.wavespeed.ai"
+# Desktop hosts cut a tool call at about 60 s; stop waiting early enough to hand back a resumable result.
+DEFAULT_WAIT_SECONDS = 50.0
+MAX_WAIT_SECONDS = 900.0
+# Claude Desktop refuses a tool result over 1 MiB; leave room for the text and structured blocks.
+DEFAULT_INLINE_MAX_BYTES = 700_000
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use; the message names the flag and its variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: SecretStr | None = None
+    base_url: str = DEFAULT_BASE_URL
+    wait_seconds: float = DEFAULT_WAIT_SECONDS
+    inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
+    output_dir: Path | None = None
+    # Each HTTP request to WaveSpeed (not the whole wait, which `wait_seconds` bounds).
+    request_timeout: float = 30.0
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Environment first, then explicit overrides (command-line flags) where they are not None."""
+        env = os.environ if env is None else env
+        key = env.get("WAVESPEED_API_KEY", "").strip()
+        values: dict[str, object] = {
+            "api_key": SecretStr(key) if key else None,
+            "base_url": env.get("WAVESPEED_BASE_URL", "").strip() or DEFAULT_BASE_URL,
+            "wait_seconds": _number(env, "QWEN_EDIT_WAIT_SECONDS", "--wait-seconds", DEFAULT_WAIT_SECONDS),
+            "inline_max_bytes": int(
+                _number(env, "QWEN_EDIT_INLINE_MAX_BYTES", "--inline-max-bytes", DEFAULT_INLINE_MAX_BYTES)
+            ),
+            "output_dir": _path(env.get("QWEN_EDIT_OUTPUT_DIR")),
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not (0 <= self.wait_seconds <= MAX_WAIT_SECONDS):
+            raise SettingsError(
+                f"--wait-seconds / QWEN_EDIT_WAIT_SECONDS must be between 0 and {MAX_WAIT_SECONDS:g}, "
+                f"got {self.wait_seconds:g}"
+            )
+        if self.inline_max_bytes < 0:
+            raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
+        if not self.base_url.startswith(("http://", "https://")):
+            raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+
+
+def _number(env: Mapping[str, str], name: str, flag: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{flag} / {name} must be a number, got {raw!r}") from None
+
+
+def _path(raw: str | None) -> Path | None:
+    # GUI hosts start servers with `/` as the working directory: only absolute (or ~) paths mean anything.
+    return Path(raw).expanduser().resolve() if raw and raw.strip() else None

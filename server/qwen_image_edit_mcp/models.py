@@ -1,0 +1,158 @@
+"""The data as WaveSpeed defines it: the documented request fields, the prediction, and its statuses.
+
+The tool parameters in `tools.py` are built from the annotated types here, so the JSON Schema a model sees and
+the validation the server runs are one and the same.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
+
+MIN_SIDE: Final = 256
+MAX_SIDE: Final = 1536
+MAX_SEED: Final = 2_147_483_647
+# 256..1536 spelled out digit by digit, so that hosts which validate against the schema refuse what WaveSpeed would.
+_SIDE = r"(?:25[6-9]|2[6-9][0-9]|[3-9][0-9]{2}|1[0-4][0-9]{2}|15[0-2][0-9]|153[0-6])"
+SIZE_PATTERN: Final = rf"^{_SIDE}\*{_SIDE}$"
+_SIZE_SHAPE = re.compile(r"^\s*(\d+)\s*[*xX×]\s*(\d+)\s*$")
+
+TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled", "timeout", "deleted"})
+
+OutputFormat = Literal["jpeg", "png", "webp"]
+MIME_TYPES: Final[dict[str, str]] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+def parse_size(value: str) -> str:
+    """Accept 'W*H' with each side 256..1536; say exactly what is wrong otherwise."""
+    match = _SIZE_SHAPE.match(value)
+    if match is None:
+        raise ValueError(
+            f"size must look like 'WIDTH*HEIGHT' with a literal '*', e.g. '1024*1024' or '1536*1024'; got {value!r}"
+        )
+    width, height = int(match.group(1)), int(match.group(2))
+    for name, side in (("width", width), ("height", height)):
+        if not MIN_SIDE <= side <= MAX_SIDE:
+            raise ValueError(f"size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {side} in {value!r}")
+    # Normalised to WaveSpeed's exact spelling ('1024x768' and spaces are forgiven, not forwarded).
+    return f"{width}*{height}"
+
+
+def _non_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("prompt must describe the edit; it is empty")
+    return value
+
+
+Prompt = Annotated[
+    str,
+    AfterValidator(_non_blank),
+    Field(
+        min_length=1,
+        max_length=4000,
+        description=(
+            "What to change, in English or Chinese (sent unchanged). Be specific: name the object and the change, "
+            "e.g. 'replace the red car with a blue bicycle', 'change the sign text to \"OPEN\"', "
+            "'把背景换成海边日落'. Quote exact text to write into the image."
+        ),
+    ),
+]
+ImageRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description=(
+            "The image to edit: a public http(s) URL (passed to WaveSpeed as is; it must be reachable from the "
+            "internet) or a data:image/...;base64,... URI. An output URL of an earlier edit works too, to chain edits."
+        ),
+    ),
+]
+Size = Annotated[
+    str,
+    AfterValidator(parse_size),
+    Field(
+        description=(
+            "Output size as 'WIDTH*HEIGHT' in pixels, each side 256-1536, e.g. '1024*1024'. "
+            "Omit to keep the input image's size."
+        ),
+        json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]},
+    ),
+]
+Seed = Annotated[
+    int,
+    Field(
+        ge=-1,
+        le=MAX_SEED,
+        description="Random seed, -1 (default) for a random one; reuse a seed to reproduce an edit.",
+    ),
+]
+
+
+class EditRequest(BaseModel):
+    """The documented request body of POST /api/v3/wavespeed-ai/qwen-image/edit, field for field."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt: Prompt
+    image: ImageRef
+    size: Size | None = None
+    seed: Seed = -1
+    output_format: OutputFormat = "jpeg"
+    enable_base64_output: bool = False
+    enable_sync_mode: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body: only documented fields, and `size` only when given (WaveSpeed then keeps the input's)."""
+        return self.model_dump(exclude_none=True)
+
+
+class Prediction(BaseModel):
+    """A prediction as the API returns it in `data`; tolerant of fields WaveSpeed adds later."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    model: str = ""
+    status: str = "created"
+    outputs: list[str] = Field(default_factory=list[str])
+    urls: dict[str, str] = Field(default_factory=dict[str, str])
+    has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
+    created_at: str | None = None
+    error: str | None = None
+    # WaveSpeed's task-level code inside a failed prediction (1200, 1400-1405, 5000-5004); 0 means success.
+    code: int | None = None
+    timings: dict[str, float] | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "completed"
+
+
+class PredictionReport(BaseModel):
+    """What both tools return as structuredContent: the prediction plus what the server added. Never image bytes."""
+
+    prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
+    status: str = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
+    model: str = Field(default=MODEL_ID)
+    pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
+    outputs: list[str] = Field(
+        default_factory=list[str],
+        description="Output image URLs (valid for 7 days); for base64 output, file:// URIs of the saved files.",
+    )
+    has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
+    saved_paths: list[str] = Field(default_factory=list[str], description="Local files the outputs were saved to.")
+    created_at: str | None = None
+    error: str | None = Field(default=None, description="WaveSpeed's reason when the job failed.")
+    error_code: int | None = Field(default=None, description="WaveSpeed's task error code when the job failed.")
+    inference_ms: float | None = Field(default=None, description="WaveSpeed's reported inference time.")
+    elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
+    polls: int = Field(description="Status requests this call made to WaveSpeed.")
+    next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")

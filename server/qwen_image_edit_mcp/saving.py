@@ -1,0 +1,50 @@
+"""Writing output images to disk: safe names from the prediction id (never the prompt), atomic, per-user default.
+
+Outputs that arrive as base64 have no URL: unless they are saved, an image that does not fit inline would be lost
+after being paid for. They are written to `--output-dir` / QWEN_EDIT_OUTPUT_DIR, or else to a per-user default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+APP_NAME = "qwen-image-edit-mcp"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+_EXTENSIONS = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
+
+
+def default_output_dir() -> Path:
+    """~/Pictures/qwen-image-edit-mcp where a Pictures folder exists (macOS, Windows, desktop Linux), else the
+    platform's per-user data folder; absolute either way, since GUI hosts start servers in `/`."""
+    home = Path.home()
+    if (home / "Pictures").is_dir():
+        return home / "Pictures" / APP_NAME
+    if sys.platform == "win32":
+        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / APP_NAME / "outputs"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / APP_NAME / "outputs"
+    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME / "outputs"
+
+
+def output_filename(prediction_id: str, index: int, mime: str) -> str:
+    stem = _UNSAFE.sub("_", prediction_id)[:64] or "prediction"
+    return f"{stem}-{index}.{_EXTENSIONS.get(mime, 'bin')}"
+
+
+def save_output(directory: Path, prediction_id: str, index: int, mime: str, data: bytes) -> Path:
+    """Write atomically (temp file + rename), so a reader never sees half an image. Same job, same name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / output_filename(prediction_id, index, mime)
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=target.suffix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return target

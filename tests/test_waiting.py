@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from conftest import API_KEY, FakeClock
+from qwen_image_edit_mcp.client import WaveSpeedClient
+from qwen_image_edit_mcp.errors import AuthenticationError, ConnectionFailedError, RateLimitError
+from qwen_image_edit_mcp.models import EditRequest, Prediction
+from qwen_image_edit_mcp.waiting import (
+    MAX_RETRY_AFTER,
+    POLL_RETRIES,
+    SUBMIT_RETRIES,
+    PollSchedule,
+    retry_delay,
+    submit_once,
+    wait_for_prediction,
+)
+
+REQUEST = EditRequest(prompt="add a hat", image="https://example.com/a.png")
+
+
+def poll_times(job_seconds: float, schedule: PollSchedule | None = None) -> list[float]:
+    """When polls happen for a job of the given length, by the schedule alone."""
+    schedule = schedule or PollSchedule()
+    now, times = 0.0, []
+    while not times or times[-1] < job_seconds:
+        now += schedule.delay(now)
+        times.append(now)
+    return times
+
+
+def test_a_3_second_job_is_seen_within_a_fraction_of_a_second_with_few_polls() -> None:
+    times = poll_times(3.0)
+    assert len(times) == 7
+    assert times[-1] - 3.0 < 0.15
+
+
+@pytest.mark.parametrize("job_seconds", [0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 120.0])
+def test_lateness_stays_under_a_second_and_polls_never_come_faster_than_four_a_second(job_seconds: float) -> None:
+    times = poll_times(job_seconds)
+    assert times[-1] - job_seconds <= 1.0
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert all(gap >= 0.25 - 1e-9 for gap in gaps)
+
+
+def test_the_first_poll_waits_out_the_first_delay_and_intervals_grow_then_cap() -> None:
+    schedule = PollSchedule()
+    assert schedule.delay(0.0) == 1.0
+    assert schedule.delay(0.4) == pytest.approx(0.6)
+    assert schedule.delay(1.0) == 0.25
+    assert schedule.delay(3.0) == pytest.approx(0.6)
+    assert schedule.delay(60.0) == 1.0
+
+
+def test_retry_delay_backs_off_exponentially_capped_and_honours_a_bounded_retry_after() -> None:
+    assert [retry_delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+    assert retry_delay(1, retry_after=3.0) == 3.0
+    assert retry_delay(1, retry_after=3600.0) == MAX_RETRY_AFTER
+
+
+Script = list[httpx.Response | Exception]
+
+
+def scripted(script: Script, log: list[httpx.Request]) -> WaveSpeedClient:
+    def handler(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        step = script.pop(0) if len(script) > 1 else script[0]
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
+
+
+def ok(status: str, **extra: object) -> httpx.Response:
+    return httpx.Response(
+        200, json={"code": 200, "message": "success", "data": {"id": "job1", "status": status, **extra}}
+    )
+
+
+async def no_progress(message: str) -> None:
+    pass
+
+
+def progress_into(messages: list[str]) -> Callable[[str], Awaitable[None]]:
+    async def record(message: str) -> None:
+        messages.append(message)
+
+    return record
+
+
+@pytest.mark.anyio
+async def test_polling_follows_the_job_to_completion_and_reports_each_poll(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted(
+        [ok("processing"), ok("processing"), ok("completed", outputs=["https://cdn.test/o.jpeg"])], requests
+    )
+    messages: list[str] = []
+    outcome = await wait_for_prediction(
+        client,
+        Prediction(id="job1", status="created"),
+        clock=clock,
+        deadline=clock.now() + 50,
+        started=clock.now(),
+        on_progress=progress_into(messages),
+    )
+    assert outcome.prediction.succeeded
+    assert outcome.polls == 3
+    assert not outcome.timed_out
+    assert clock.sleeps == [1.0, 0.25, 0.25]
+    assert messages[0] == "prediction job1: processing"
+    assert messages[-1] == "prediction job1: completed"
+
+
+@pytest.mark.anyio
+async def test_the_deadline_ends_the_wait_with_the_id_and_a_last_look(clock: FakeClock) -> None:
+    client = scripted([ok("processing")], [])
+    start = clock.now()
+    outcome = await wait_for_prediction(
+        client,
+        Prediction(id="job1", status="created"),
+        clock=clock,
+        deadline=start + 2.0,
+        started=start,
+        on_progress=no_progress,
+    )
+    assert outcome.timed_out
+    assert outcome.pending
+    assert outcome.prediction.id == "job1"
+    assert clock.now() - start == pytest.approx(2.0)
+
+
+@pytest.mark.anyio
+async def test_transient_poll_failures_are_retried_with_backoff(clock: FakeClock) -> None:
+    client = scripted(
+        [
+            httpx.Response(503, json={"code": 503, "message": "busy"}),
+            httpx.ConnectError("refused"),
+            httpx.Response(502, html="<html>Bad Gateway</html>"),
+            httpx.Response(429, headers={"Retry-After": "2"}, json={"code": 429, "message": "slow"}),
+            ok("completed", outputs=["https://cdn.test/o.jpeg"]),
+        ],
+        [],
+    )
+    outcome = await wait_for_prediction(
+        client,
+        Prediction(id="job1", status="processing"),
+        clock=clock,
+        deadline=clock.now() + 60,
+        started=clock.now(),
+        on_progress=no_progress,
+    )
+    assert outcome.prediction.succeeded
+    assert outcome.interruption is None
+    assert clock.sleeps == [1.0, 0.5, 1.0, 2.0, 2.0]
+
+
+@pytest.mark.anyio
+async def test_polling_gives_up_after_bounded_retries_but_keeps_the_id(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted([httpx.Response(500, json={"code": 500, "message": "down"})], requests)
+    outcome = await wait_for_prediction(
+        client,
+        Prediction(id="job1", status="processing"),
+        clock=clock,
+        deadline=clock.now() + 600,
+        started=clock.now(),
+        on_progress=no_progress,
+    )
+    assert outcome.pending
+    assert outcome.prediction.id == "job1"
+    assert outcome.interruption is not None
+    assert len(requests) == POLL_RETRIES + 1
+
+
+@pytest.mark.anyio
+async def test_a_refusal_that_retrying_cannot_fix_stops_polling_at_once(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted([httpx.Response(401, json={"code": 401, "message": "bad key"})], requests)
+    outcome = await wait_for_prediction(
+        client,
+        Prediction(id="job1", status="processing"),
+        clock=clock,
+        deadline=clock.now() + 600,
+        started=clock.now(),
+        on_progress=no_progress,
+    )
+    assert isinstance(outcome.interruption, AuthenticationError)
+    assert len(requests) == 1
+
+
+@pytest.mark.anyio
+async def test_a_rate_limited_submit_created_nothing_so_it_is_retried_honouring_retry_after(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    limited = httpx.Response(429, headers={"Retry-After": "1.5"}, json={"code": 429, "message": "slow"})
+    client = scripted([limited, limited, ok("created")], requests)
+    prediction = await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 50)
+    assert prediction.id == "job1"
+    assert len(requests) == 3
+    assert clock.sleeps == [1.5, 1.5]
+
+
+@pytest.mark.anyio
+async def test_submit_retries_are_bounded(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted([httpx.Response(429, json={"code": 429, "message": "slow"})], requests)
+    with pytest.raises(RateLimitError):
+        await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 500)
+    assert len(requests) == SUBMIT_RETRIES + 1
+
+
+@pytest.mark.anyio
+async def test_submit_retry_never_outlives_the_deadline(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    limited = httpx.Response(429, headers={"Retry-After": "5"}, json={"code": 429, "message": "slow"})
+    client = scripted([limited], requests)
+    with pytest.raises(RateLimitError):
+        await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 3)
+    assert len(requests) == 1
+    assert clock.sleeps == []
+
+
+@pytest.mark.anyio
+async def test_a_submit_that_may_have_arrived_is_never_sent_again(clock: FakeClock) -> None:
+    for failure in (httpx.ReadTimeout("no answer"), httpx.RemoteProtocolError("reset")):
+        requests: list[httpx.Request] = []
+        client = scripted([failure], requests)
+        with pytest.raises(ConnectionFailedError):
+            await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 50)
+        assert len(requests) == 1
+    for status in (500, 502, 504):
+        requests = []
+        client = scripted([httpx.Response(status, json={"code": status, "message": "?"})], requests)
+        with pytest.raises(Exception, match=str(status)):
+            await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 50)
+        assert len(requests) == 1
+
+
+@pytest.mark.anyio
+async def test_a_submit_whose_connection_never_opened_is_retried(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted([httpx.ConnectError("refused"), ok("created")], requests)
+    prediction = await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 50)
+    assert prediction.id == "job1"
+    assert len(requests) == 2

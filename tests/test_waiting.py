@@ -27,7 +27,7 @@ REQUEST = EditRequest(prompt="add a hat", image="https://example.com/a.png")
 def poll_times(job_seconds: float, schedule: PollSchedule | None = None) -> list[float]:
     """When polls happen for a job of the given length, by the schedule alone."""
     schedule = schedule or PollSchedule()
-    now, times = 0.0, []
+    now, times = 0.0, list[float]()
     while not times or times[-1] < job_seconds:
         now += schedule.delay(now)
         times.append(now)

@@ -71,16 +71,14 @@ ImageRef = Annotated[
         ),
     ),
 ]
+SIZE_DESCRIPTION: Final = (
+    "Output size as 'WIDTH*HEIGHT' in pixels, each side 256-1536, e.g. '1024*1024'. "
+    "Omit to keep the input image's size."
+)
 Size = Annotated[
     str,
     AfterValidator(parse_size),
-    Field(
-        description=(
-            "Output size as 'WIDTH*HEIGHT' in pixels, each side 256-1536, e.g. '1024*1024'. "
-            "Omit to keep the input image's size."
-        ),
-        json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]},
-    ),
+    Field(json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]}),
 ]
 Seed = Annotated[
     int,
@@ -99,7 +97,7 @@ class EditRequest(BaseModel):
 
     prompt: Prompt
     image: ImageRef
-    size: Size | None = None
+    size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None
     seed: Seed = -1
     output_format: OutputFormat = "jpeg"
     enable_base64_output: bool = False

@@ -36,6 +36,7 @@ from .errors import (
 )
 from .images import ImageInputError, resolve_image
 from .models import (
+    SIZE_DESCRIPTION,
     EditRequest,
     ImageRef,
     OutputFormat,
@@ -181,7 +182,7 @@ def create_server(
         prompt: Prompt,
         image: ImageRef,
         ctx: Context[Runtime, Any],
-        size: Size | None = None,
+        size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
         seed: Seed = -1,
         output_format: Annotated[
             OutputFormat, Field(description="Output file format: jpeg (default, smallest), png (lossless) or webp.")

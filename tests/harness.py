@@ -1,0 +1,86 @@
+"""An in-process world for tool tests: the emulator behind an ASGI transport and the server, on one fake clock."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from mcp.server import MCPServer
+from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
+from PIL import Image
+from pydantic import SecretStr
+
+from conftest import API_KEY, FakeClock
+from qwen_image_edit_mcp.config import Settings
+from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
+from qwen_image_edit_mcp.tools import Runtime, create_server
+
+EMULATOR_URL = "http://emulator.test"
+SUBMIT_PATH = "/api/v3/wavespeed-ai/qwen-image/edit"
+
+
+@dataclass
+class World:
+    server: MCPServer[Runtime]
+    emulator: EmulatorState
+    clock: FakeClock
+
+    def requests(self, method: str | None = None, suffix: str = "") -> list[dict[str, Any]]:
+        return [
+            entry
+            for entry in self.emulator.request_log()
+            if (method is None or entry["method"] == method) and entry["path"].endswith(suffix)
+        ]
+
+    def submits(self) -> list[dict[str, Any]]:
+        return self.requests("POST", SUBMIT_PATH)
+
+    def polls(self) -> list[dict[str, Any]]:
+        return self.requests("GET", "/result")
+
+
+def make_world(
+    clock: FakeClock,
+    tmp_path: Path,
+    *,
+    api_key: str | None = API_KEY,
+    latency: float = 3.0,
+    sync_timeout: float = 90.0,
+    wait_seconds: float = 50.0,
+) -> World:
+    config = EmulatorConfig(api_key=API_KEY, latency=latency, sync_timeout=sync_timeout, public_base_url=EMULATOR_URL)
+    emulator = EmulatorState(config, clock=clock)
+    settings = Settings(
+        api_key=SecretStr(api_key) if api_key else None,
+        base_url=EMULATOR_URL,
+        wait_seconds=wait_seconds,
+        output_dir=tmp_path / "outputs",
+    )
+    transport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    return World(create_server(settings, http_transport=transport, clock=clock), emulator, clock)
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+
+
+def images_of(result: CallToolResult) -> list[Image.Image]:
+    return [
+        Image.open(io.BytesIO(base64.b64decode(block.data)))
+        for block in result.content
+        if isinstance(block, ImageContent)
+    ]
+
+
+def links_of(result: CallToolResult) -> list[ResourceLink]:
+    return [block for block in result.content if isinstance(block, ResourceLink)]
+
+
+def png_data_uri(size: tuple[int, int] = (64, 48)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

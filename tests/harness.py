@@ -14,7 +14,7 @@ from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from PIL import Image
 from pydantic import SecretStr
 
-from conftest import API_KEY, FakeClock
+from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from qwen_image_edit_mcp.tools import Runtime, create_server

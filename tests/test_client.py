@@ -6,7 +6,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from conftest import API_KEY
+from fakes import API_KEY
 from qwen_image_edit_mcp.client import WaveSpeedClient
 from qwen_image_edit_mcp.errors import (
     ApiError,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from conftest import API_KEY, FakeClock
+from fakes import API_KEY, FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, png_data_uri, text_of
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from conftest import API_KEY, FakeClock
+from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.client import WaveSpeedClient
 from qwen_image_edit_mcp.errors import AuthenticationError, ConnectionFailedError, RateLimitError
 from qwen_image_edit_mcp.models import EditRequest, Prediction

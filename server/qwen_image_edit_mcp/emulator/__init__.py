@@ -1,0 +1,19 @@
+"""A local emulator of the WaveSpeedAI HTTP API (qwen-image/edit) for offline development, demos, tests and benchmarks.
+
+It is not the real service: it validates requests like WaveSpeed, runs each job on an injectable clock, returns real
+(synthetic) images and can be told to misbehave through `Faults`.
+"""
+
+from .app import create_emulator_app
+from .server import RunningEmulator, main, running_emulator
+from .state import EmulatorConfig, EmulatorState, Faults
+
+__all__ = [
+    "EmulatorConfig",
+    "EmulatorState",
+    "Faults",
+    "RunningEmulator",
+    "create_emulator_app",
+    "main",
+    "running_emulator",
+]

@@ -1,0 +1,180 @@
+"""Run the emulator for real: in-process on a loopback port (tests, benchmarks) or from the command line.
+
+Only loopback addresses are accepted: the emulator has an unauthenticated control API and is meant for this
+machine alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import json
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncGenerator, Generator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import anyio
+import uvicorn
+from pydantic import ValidationError
+
+from ..clock import Clock, SystemClock
+from .app import create_emulator_app
+from .state import EmulatorConfig, EmulatorState, Faults
+
+STARTUP_TIMEOUT = 10.0
+BANNER = (
+    "qwen-image-edit-mcp EMULATOR of the WaveSpeedAI API (qwen-image/edit) at {url}. "
+    "This is NOT the real WaveSpeed service: no model runs and outputs are synthetic. "
+    "Point WAVESPEED_BASE_URL at it for offline development, demos and tests."
+)
+
+
+@dataclass(frozen=True)
+class RunningEmulator:
+    base_url: str
+    state: EmulatorState
+
+
+class _EmbeddedServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # The host program owns signal handling; uvicorn's default would swallow its Ctrl-C.
+        yield
+
+
+def _loopback_address(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
+    """Resolve `host`; ValueError unless it is a loopback address."""
+    try:
+        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as error:
+        raise ValueError(f"cannot resolve host {host!r}: {error}") from error
+    if not ipaddress.ip_address(str(address[0])).is_loopback:
+        raise ValueError(f"the emulator only listens on loopback addresses, not {host!r}")
+    return family, address
+
+
+def _loopback_socket(host: str, port: int) -> socket.socket:
+    family, address = _loopback_address(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url_host(sock: socket.socket) -> str:
+    host = str(sock.getsockname()[0])
+    return f"[{host}]" if ":" in host else host
+
+
+@contextlib.asynccontextmanager
+async def running_emulator(
+    config: EmulatorConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock | None = None,
+) -> AsyncGenerator[RunningEmulator]:
+    """Serve the emulator with uvicorn inside the current event loop; port 0 picks a free port."""
+    sock = _loopback_socket(host, port)
+    base_url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
+    # A copy, so the caller's config object is not silently rewritten.
+    config = replace(config if config is not None else EmulatorConfig(), public_base_url=base_url)
+    state = EmulatorState(config, clock=clock if clock is not None else SystemClock())
+    server = _EmbeddedServer(
+        uvicorn.Config(
+            create_emulator_app(state),
+            log_level="warning",
+            log_config=None,  # leave the host program's logging configuration alone
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=1,
+        )
+    )
+    stopped = anyio.Event()
+
+    async def serve() -> None:
+        try:
+            await server.serve(sockets=[sock])
+        finally:
+            stopped.set()
+
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(serve)
+            try:
+                with anyio.fail_after(STARTUP_TIMEOUT):
+                    while not server.started:
+                        if stopped.is_set():
+                            raise RuntimeError("the emulator's HTTP server stopped during startup")
+                        await anyio.sleep(0.01)
+                yield RunningEmulator(base_url=base_url, state=state)
+            finally:
+                server.should_exit = True
+    finally:
+        sock.close()
+
+
+async def _wait_for_exit_signal() -> None:
+    try:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                return
+    except NotImplementedError:  # no signal receivers on Windows: Ctrl-C raises KeyboardInterrupt instead
+        await anyio.sleep_forever()
+
+
+async def _serve_until_signal(config: EmulatorConfig, host: str, port: int, faults: Faults) -> None:
+    async with running_emulator(config, host=host, port=port) as emulator:
+        emulator.state.faults = faults
+        print(BANNER.format(url=emulator.base_url), file=sys.stderr, flush=True)
+        print(f"EMULATOR_READY {emulator.base_url}", flush=True)
+        await _wait_for_exit_signal()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qwen-image-edit-mcp emulator",
+        description="Run a local EMULATOR of the WaveSpeedAI HTTP API (qwen-image/edit). Not the real service.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on; 0 picks a free one (default 8765)")
+    parser.add_argument("--latency", type=float, default=3.0, help="seconds each job takes (default 3.0)")
+    parser.add_argument(
+        "--sync-timeout", type=float, default=90.0, help="seconds a sync-mode request blocks (default 90)"
+    )
+    parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
+    parser.add_argument("--faults", default=None, help="initial faults as JSON, e.g. '{\"submit_429\": 1}'")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`qwen-image-edit-mcp emulator ...`: prints `EMULATOR_READY <url>` on stdout once it accepts requests."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    faults = Faults()
+    if args.faults is not None:
+        try:
+            faults = Faults.model_validate(json.loads(args.faults))
+        except (ValueError, ValidationError) as invalid:
+            parser.error(f"--faults: {invalid}")
+    if args.latency < 0 or args.sync_timeout < 0:
+        parser.error("--latency and --sync-timeout must not be negative")
+    try:
+        _loopback_address(args.host, args.port)
+    except ValueError as refused:
+        parser.error(f"--host: {refused}")
+    config = EmulatorConfig(api_key=args.api_key, latency=args.latency, sync_timeout=args.sync_timeout)
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C where signal receivers are unavailable (Windows)
+        anyio.run(_serve_until_signal, config, args.host, args.port, faults)

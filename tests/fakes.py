@@ -1,0 +1,26 @@
+"""Test doubles shared by every test module: a clock moved by hand, and a key distinctive enough to scan for."""
+
+from __future__ import annotations
+
+import anyio.lowlevel
+
+API_KEY = "sk-test-9f8e7d6c5b4a39281706"  # distinctive, so a leak scan cannot miss it
+
+
+class FakeClock:
+    """A Clock whose sleep advances time instantly: a '3 s' job finishes without anyone waiting."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.current = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.current += max(seconds, 0.0)
+        await anyio.lowlevel.checkpoint()

@@ -1,0 +1,66 @@
+"""Our server as a desktop host runs it: a subprocess over stdio, cwd '/', a bare PATH, stderr captured."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+import anyio.to_thread
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+
+@dataclass
+class ServerLog:
+    """stderr lines as they arrive; `wait_for` blocks on an event, never on a timer."""
+
+    lines: list[str] = field(default_factory=list[str])
+    _changed: anyio.Event = field(default_factory=anyio.Event)
+
+    def add(self, line: str) -> None:
+        self.lines.append(line)
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait_for(self, pattern: str, timeout: float = 15.0) -> str:
+        with anyio.fail_after(timeout):
+            while True:
+                for line in self.lines:
+                    if re.search(pattern, line):
+                        return line
+                await self._changed.wait()
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@asynccontextmanager
+async def stdio_server(env: dict[str, str], *, args: tuple[str, ...] = ()) -> AsyncGenerator[tuple[Client, ServerLog]]:
+    read_fd, write_fd = os.pipe()
+    log = ServerLog()
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "qwen_image_edit_mcp", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
+        cwd="/",
+    )
+    # The write end closes first, so the reader thread sees EOF before its file is closed under it.
+    with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as reader, os.fdopen(write_fd, "w") as errlog:
+        async with anyio.create_task_group() as group:
+
+            async def pump() -> None:
+                while line := await anyio.to_thread.run_sync(reader.readline, abandon_on_cancel=True):
+                    log.add(line.rstrip("\n"))
+
+            group.start_soon(pump)
+            try:
+                async with Client(stdio_client(params, errlog=errlog)) as client:
+                    yield client, log
+            finally:
+                group.cancel_scope.cancel()

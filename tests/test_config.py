@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qwen_image_edit_mcp.config import DEFAULT_BASE_URL, DEFAULT_WAIT_SECONDS, Settings, SettingsError
+
+
+def test_defaults_need_no_environment_at_all() -> None:
+    settings = Settings.from_environment({})
+    assert settings.api_key is None
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.wait_seconds == DEFAULT_WAIT_SECONDS < 60
+    assert settings.inline_max_bytes < 1024 * 1024
+
+
+def test_environment_twins_are_read_and_flags_win_over_them(tmp_path: Path) -> None:
+    env = {
+        "WAVESPEED_API_KEY": " sk-abc123 ",
+        "WAVESPEED_BASE_URL": "http://127.0.0.1:9999",
+        "QWEN_EDIT_WAIT_SECONDS": "20",
+        "QWEN_EDIT_INLINE_MAX_BYTES": "1000",
+        "QWEN_EDIT_OUTPUT_DIR": str(tmp_path),
+    }
+    settings = Settings.from_environment(env, wait_seconds=5.0, inline_max_bytes=None)
+    assert settings.api_key is not None
+    assert settings.api_key.get_secret_value() == "sk-abc123"
+    assert settings.base_url == "http://127.0.0.1:9999"
+    assert settings.wait_seconds == 5.0
+    assert settings.inline_max_bytes == 1000
+    assert settings.output_dir == tmp_path.resolve()
+
+
+def test_the_key_never_shows_when_settings_are_printed() -> None:
+    settings = Settings.from_environment({"WAVESPEED_API_KEY": "sk-very-secret-value"})
+    assert "sk-very-secret-value" not in repr(settings)
+    assert "sk-very-secret-value" not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"QWEN_EDIT_WAIT_SECONDS": "soon"}, "--wait-seconds / QWEN_EDIT_WAIT_SECONDS must be a number"),
+        ({"QWEN_EDIT_WAIT_SECONDS": "5000"}, "between 0 and 900"),
+        ({"QWEN_EDIT_INLINE_MAX_BYTES": "-1"}, "0 or more"),
+        ({"WAVESPEED_BASE_URL": "api.wavespeed.ai"}, "WAVESPEED_BASE_URL must be an http(s) URL"),
+    ],
+)
+def test_unusable_settings_name_the_flag_and_variable(env: dict[str, str], says: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environment(env)
+    assert says in str(caught.value)

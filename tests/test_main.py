@@ -1,0 +1,72 @@
+"""The command line as users and hosts run it: a real subprocess each time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from qwen_image_edit_mcp import __version__
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qwen_image_edit_mcp", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        cwd="/",
+        check=False,
+    )
+
+
+def test_version_prints_and_exits() -> None:
+    done = run("--version")
+    assert done.returncode == 0
+    assert __version__ in done.stdout
+
+
+def test_a_bad_setting_stops_start_up_with_a_message_on_stderr_and_nothing_on_stdout() -> None:
+    done = run(env={"QWEN_EDIT_WAIT_SECONDS": "forever"})
+    assert done.returncode == 2
+    assert "QWEN_EDIT_WAIT_SECONDS" in done.stderr
+    assert done.stdout == ""
+
+
+def test_the_stdio_server_ends_cleanly_when_its_host_closes_stdin_and_prints_nothing_but_protocol() -> None:
+    done = run(env={"WAVESPEED_API_KEY": "sk-cli-test-123456"})
+    assert done.returncode == 0
+    assert done.stdout == ""
+    assert "sk-cli-test-123456" not in done.stderr
+
+
+def test_importing_the_server_does_not_load_imaging_or_read_settings() -> None:
+    probe = (
+        "import sys, qwen_image_edit_mcp.tools, qwen_image_edit_mcp.__main__; "
+        "print('PIL' in sys.modules, 'qwen_image_edit_mcp.emulator' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, env={}, cwd="/"
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_the_emulator_subcommand_serves_and_says_it_is_an_emulator() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qwen_image_edit_mcp", "emulator", "--port", "0", "--latency", "0.1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin"},
+        cwd="/",
+    )
+    try:
+        assert process.stdout is not None
+        ready = process.stdout.readline().split()
+        assert ready[0] == "EMULATOR_READY"
+        assert ready[1].startswith("http://127.0.0.1:")
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    assert "NOT the real WaveSpeed service" in stderr

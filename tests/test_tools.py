@@ -320,6 +320,19 @@ async def test_when_polls_keep_failing_the_result_is_an_error_that_keeps_the_id(
     assert "get_prediction" in text_of(result)
 
 
+async def test_get_prediction_rides_out_a_brief_outage_even_when_it_only_looks(world: World) -> None:
+    async with Client(world.server) as client:
+        pending = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE, "wait_seconds": 0})
+        assert pending.structured_content is not None
+        world.emulator.update_faults({"poll_errors": 2})
+        looked = await client.call_tool(
+            "get_prediction", {"prediction_id": pending.structured_content["prediction_id"]}
+        )
+    assert not looked.is_error, text_of(looked)
+    assert looked.structured_content is not None
+    assert looked.structured_content["prediction_id"] == pending.structured_content["prediction_id"]
+
+
 async def test_an_unknown_prediction_id_is_a_clear_error(world: World) -> None:
     async with Client(world.server) as client:
         result = await client.call_tool("get_prediction", {"prediction_id": "0" * 32})

@@ -9,13 +9,20 @@ from pydantic import SecretStr
 
 from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.client import WaveSpeedClient
-from qwen_image_edit_mcp.errors import AuthenticationError, ConnectionFailedError, RateLimitError
+from qwen_image_edit_mcp.errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+)
 from qwen_image_edit_mcp.models import EditRequest, Prediction
 from qwen_image_edit_mcp.waiting import (
     MAX_RETRY_AFTER,
     POLL_RETRIES,
     SUBMIT_RETRIES,
     PollSchedule,
+    read_prediction,
     retry_delay,
     submit_once,
     wait_for_prediction,
@@ -249,3 +256,32 @@ async def test_a_submit_whose_connection_never_opened_is_retried(clock: FakeCloc
     prediction = await submit_once(client, REQUEST, clock=clock, deadline=clock.now() + 50)
     assert prediction.id == "job1"
     assert len(requests) == 2
+
+
+@pytest.mark.anyio
+async def test_a_single_read_rides_out_a_brief_outage(clock: FakeClock) -> None:
+    requests: list[httpx.Request] = []
+    client = scripted([httpx.Response(503, json={"code": 503, "message": "busy"}), ok("processing")], requests)
+    prediction = await read_prediction(client, "job1", clock=clock, retry_until=clock.now() + 10)
+    assert prediction.status == "processing"
+    assert len(requests) == 2
+    assert clock.sleeps == [0.5]
+
+
+@pytest.mark.anyio
+async def test_a_single_read_gives_up_at_once_on_a_refusal_and_within_its_window_on_an_outage(
+    clock: FakeClock,
+) -> None:
+    refused: list[httpx.Request] = []
+    client = scripted([httpx.Response(404, json={"code": 404, "message": "prediction not found"})], refused)
+    with pytest.raises(NotFoundError):
+        await read_prediction(client, "job1", clock=clock, retry_until=clock.now() + 10)
+    assert len(refused) == 1
+
+    down: list[httpx.Request] = []
+    client = scripted([httpx.Response(500, json={"code": 500, "message": "down"})], down)
+    start = clock.now()
+    with pytest.raises(ServerError):
+        await read_prediction(client, "job1", clock=clock, retry_until=start + 3)
+    assert clock.now() - start <= 3
+    assert len(down) == 3  # tries at 0, 0.5 and 1.5 s; the next (after 2 s more) would pass the window

@@ -17,7 +17,7 @@ import anyio.to_thread
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from .client import WaveSpeedClient
-from .errors import WaveSpeedError, describe_failure
+from .errors import WaveSpeedError
 from .images import decode_base64, sniff_image_type
 from .models import MODEL_ID, Prediction, PredictionReport
 from .saving import default_output_dir, save_output
@@ -171,10 +171,6 @@ def pending_text(report: PredictionReport, *, waited: float, interruption: WaveS
             "(this call's wait limit)."
         )
     return f"{head}\n{report.next_step}"
-
-
-def failed_text(prediction: Prediction) -> str:
-    return describe_failure(prediction)
 
 
 def build_result(

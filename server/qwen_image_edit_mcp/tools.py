@@ -26,13 +26,13 @@ from .client import WaveSpeedClient
 from .clock import Clock, SystemClock
 from .config import MAX_WAIT_SECONDS, Settings
 from .errors import (
-    ApiError,
     ConnectionFailedError,
     MissingApiKeyError,
     RateLimitError,
     ServerError,
     UnexpectedResponseError,
     WaveSpeedError,
+    describe_failure,
 )
 from .images import ImageInputError, resolve_image
 from .models import (
@@ -46,8 +46,8 @@ from .models import (
     Seed,
     Size,
 )
-from .results import build_report, build_result, completed_text, failed_text, gather_outputs, pending_text
-from .waiting import POLL_RETRIES, retry_delay, submit_once, wait_for_prediction
+from .results import build_report, build_result, completed_text, gather_outputs, pending_text
+from .waiting import read_prediction, submit_once, wait_for_prediction
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +244,9 @@ def create_server(
             prediction = await submit_once(runtime.wavespeed, request, clock=clock, deadline=deadline)
         except WaveSpeedError as exc:
             raise ToolError(_submit_failure(exc, sync=enable_sync_mode, wait_seconds=wait_seconds)) from None
+        except anyio.get_cancelled_exc_class():
+            log.info("edit_image cancelled while submitting; WaveSpeed may have created a job without telling its id")
+            raise
         log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
         await progress(f"submitted: prediction {prediction.id} is {prediction.status}")
         return await _follow(runtime, prediction, progress, started=started, deadline=deadline, polls=0)
@@ -278,23 +281,17 @@ def create_server(
         if not runtime.wavespeed.has_api_key:
             raise ToolError(MissingApiKeyError().message)
         progress = _Progress(ctx, clock, started)
-        polls = 0
-        while True:  # the first look, riding out a brief outage
-            polls += 1
-            try:
-                prediction = await runtime.wavespeed.get_result(prediction_id)
-                break
-            except WaveSpeedError as exc:
-                window = started + max(wait_seconds, MIN_READ_RETRY_WINDOW)
-                delay = retry_delay(polls, exc.retry_after if isinstance(exc, RateLimitError) else None)
-                if not exc.retryable or polls > POLL_RETRIES or clock.now() + delay > window:
-                    raise ToolError(f"Could not read prediction {prediction_id}: {exc.message}") from None
-                await progress(f"WaveSpeed did not answer cleanly ({exc.message}); retrying")
-                await clock.sleep(delay)
+        try:
+            prediction = await read_prediction(
+                runtime.wavespeed,
+                prediction_id,
+                clock=clock,
+                retry_until=started + max(wait_seconds, MIN_READ_RETRY_WINDOW),
+            )
+        except WaveSpeedError as exc:
+            raise ToolError(f"Could not read prediction {prediction_id}: {exc.message}") from None
         await progress(f"prediction {prediction.id} is {prediction.status}")
-        return await _follow(
-            runtime, prediction, progress, started=started, deadline=started + wait_seconds, polls=polls
-        )
+        return await _follow(runtime, prediction, progress, started=started, deadline=started + wait_seconds, polls=1)
 
     return server
 
@@ -329,7 +326,7 @@ async def _follow(
         if not current.succeeded:
             report = build_report(current, [], elapsed=clock.now() - started, polls=polls, next_step=None)
             log.info("prediction %s ended %s (code %s)", current.id, current.status, current.code)
-            return build_result(report, [], failed_text(current), is_error=True)
+            return build_result(report, [], describe_failure(current), is_error=True)
         await progress(f"prediction {current.id} completed; preparing the result")
         outputs = await gather_outputs(
             runtime.wavespeed, current, inline_max_bytes=settings.inline_max_bytes, output_dir=settings.output_dir
@@ -369,6 +366,4 @@ def _submit_failure(exc: WaveSpeedError, *, sync: bool, wait_seconds: float) -> 
         return f"{exc.message} The job may or may not have been created." + unknown
     if isinstance(exc, RateLimitError):
         return f"{exc.message} No job was created (retried a few times)."
-    if isinstance(exc, ApiError | MissingApiKeyError):
-        return exc.message + " No job was created."
     return exc.message + " No job was created."

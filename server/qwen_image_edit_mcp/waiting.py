@@ -85,6 +85,23 @@ async def submit_once(
             await clock.sleep(delay)
 
 
+async def read_prediction(
+    client: WaveSpeedClient, prediction_id: str, *, clock: Clock, retry_until: float
+) -> Prediction:
+    """One look at a prediction, retrying transient failures (bounded, and not past `retry_until`)."""
+    attempt = 0
+    while True:
+        try:
+            return await client.get_result(prediction_id)
+        except WaveSpeedError as exc:
+            attempt += 1
+            delay = retry_delay(attempt, exc.retry_after if isinstance(exc, RateLimitError) else None)
+            if not exc.retryable or attempt > POLL_RETRIES or clock.now() + delay > retry_until:
+                raise
+            log.info("reading prediction %s failed (%s); retry %d in %.2f s", prediction_id, exc, attempt, delay)
+            await clock.sleep(delay)
+
+
 @dataclass(frozen=True)
 class WaitOutcome:
     prediction: Prediction  # the last state seen: terminal, or still running

@@ -92,9 +92,20 @@ class UnexpectedResponseError(WaveSpeedError):
 
 
 class PredictionFailedError(WaveSpeedError):
+    """A job that ended without outputs. `retryable`: a new job may succeed (WaveSpeed's 5000-5004 codes)."""
+
     def __init__(self, prediction: Prediction) -> None:
         super().__init__(describe_failure(prediction))
         self.prediction = prediction
+        self.code = prediction.code or None
+        self.retryable = self.code is not None and 5000 <= self.code <= 5004
+
+
+def failure_of(prediction: Prediction) -> PredictionFailedError | None:
+    """The typed error for a prediction that ended badly; None while it runs or once it completed."""
+    if not prediction.is_terminal or prediction.succeeded:
+        return None
+    return PredictionFailedError(prediction)
 
 
 def api_error(status_code: int, api_message: str, *, retry_after: float | None = None) -> ApiError:

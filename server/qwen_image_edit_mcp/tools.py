@@ -32,7 +32,7 @@ from .errors import (
     ServerError,
     UnexpectedResponseError,
     WaveSpeedError,
-    describe_failure,
+    failure_of,
 )
 from .images import ImageInputError, resolve_image
 from .models import (
@@ -323,10 +323,10 @@ async def _follow(
             text = pending_text(report, waited=deadline - started, interruption=outcome.interruption)
             log.info("prediction %s still %s when the wait ended", current.id, current.status)
             return build_result(report, [], text, is_error=outcome.interruption is not None)
-        if not current.succeeded:
+        if (failure := failure_of(current)) is not None:
             report = build_report(current, [], elapsed=clock.now() - started, polls=polls, next_step=None)
-            log.info("prediction %s ended %s (code %s)", current.id, current.status, current.code)
-            return build_result(report, [], describe_failure(current), is_error=True)
+            log.info("prediction %s ended %s (code %s)", current.id, current.status, failure.code)
+            return build_result(report, [], failure.message, is_error=True)
         await progress(f"prediction {current.id} completed; preparing the result")
         outputs = await gather_outputs(
             runtime.wavespeed, current, inline_max_bytes=settings.inline_max_bytes, output_dir=settings.output_dir

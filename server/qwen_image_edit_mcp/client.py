@@ -8,11 +8,16 @@ output download from a CDN (or anywhere else) never carries it.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 from pydantic import SecretStr, ValidationError
 
@@ -28,6 +33,18 @@ from .models import MODEL_ID, EditRequest, Prediction
 
 SUBMIT_PATH = f"/api/v3/{MODEL_ID}"
 RESULT_PATH = "/api/v3/predictions/{id}/result"
+PRESIGNED_UPLOAD_PATH = "/api/v3/media/uploads"
+BINARY_UPLOAD_PATH = "/api/v3/media/upload/binary"
+UPLOAD_TIMEOUT = 120.0  # WaveSpeed's own SDK allows uploads this long
+
+
+@dataclass(frozen=True)
+class PresignedUpload:
+    """Step one of WaveSpeed's direct upload: where to PUT the bytes, with which headers, and the resulting URL."""
+
+    download_url: str
+    put_url: str
+    headers: dict[str, str]
 
 
 class WaveSpeedClient:
@@ -62,35 +79,124 @@ class WaveSpeedClient:
         response = await self._send("GET", RESULT_PATH.format(id=quote(prediction_id, safe="")), timeout=self._timeout)
         return _prediction(response)
 
-    async def download(self, url: str, *, max_bytes: int, timeout: float) -> bytes | None:
-        """Fetch an output the API returned, streamed; None when it is larger than `max_bytes`. No credentials."""
+    async def create_upload(self, *, filename: str, size: int, content_type: str) -> PresignedUpload:
+        response = await self._send(
+            "POST",
+            PRESIGNED_UPLOAD_PATH,
+            json={"filename": filename, "size": size, "content_type": content_type},
+            timeout=self._timeout,
+        )
+        data = _envelope_data(response)
         try:
-            async with self._http.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
-                if response.status_code != 200:
-                    raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                    return None
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > max_bytes:
-                        return None
-                return bytes(body)
-        except httpx.TransportError as exc:
-            raise _connection_error(exc, where="the output URL") from None
+            upload = data["upload"]
+            if str(upload.get("method", "PUT")).upper() != "PUT":
+                raise UnexpectedResponseError("WaveSpeed asked for an upload method this server does not know.")
+            return PresignedUpload(
+                download_url=str(data["download_url"]),
+                put_url=str(upload["url"]),
+                headers={str(k): str(v) for k, v in dict(upload.get("headers") or {}).items()},
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise UnexpectedResponseError("WaveSpeed's upload answer had no upload URL or download_url.") from None
 
-    async def _send(self, method: str, path: str, *, timeout: float, json: Any = None) -> httpx.Response:
+    async def put_upload(self, upload: PresignedUpload, data: bytes) -> None:
+        """PUT the bytes to storage with exactly the headers WaveSpeed returned, and never the API key."""
+        try:
+            response = await self._http.put(
+                upload.put_url,
+                content=data,
+                headers=upload.headers,
+                timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=10.0),
+            )
+        except httpx.TransportError as exc:
+            raise _connection_error(exc, where="WaveSpeed's storage") from None
+        if not response.is_success:
+            raise api_error(response.status_code, "the storage refused the upload")
+
+    async def upload_binary(self, *, filename: str, content_type: str, data: bytes) -> str:
+        """The documented multipart upload; returns the download_url."""
         if self._api_key is None:
             raise MissingApiKeyError
-        headers = {
+        try:
+            response = await self._http.post(
+                self.base_url + BINARY_UPLOAD_PATH,
+                headers=self._headers(),
+                files={"file": (filename, data, content_type)},
+                timeout=httpx.Timeout(UPLOAD_TIMEOUT, connect=10.0),
+            )
+        except httpx.TransportError as exc:
+            raise _connection_error(exc, where=f"WaveSpeed at {self.base_url}") from None
+        body = _envelope_data(response)
+        fields: dict[str, Any] = body if isinstance(body, dict) else {}  # type: ignore[assignment]
+        url = fields.get("download_url")
+        if not isinstance(url, str) or not url:
+            raise UnexpectedResponseError("WaveSpeed's upload answer had no download_url.")
+        return url
+
+    async def download(
+        self, url: str, *, max_bytes: int, timeout: float, destination: Path | None = None
+    ) -> bytes | None:
+        """Fetch an output the API returned: streamed, capped, bounded in time, sent without credentials.
+
+        With a `destination`, the bytes are also streamed to a temporary file beside it that is renamed into place
+        only once complete, so a reader never sees half an image. None when the output is larger than `max_bytes`.
+        """
+        partial: Path | None = None
+        try:
+            with anyio.fail_after(timeout):
+                async with self._http.stream("GET", url, follow_redirects=True) as response:
+                    if response.status_code != 200:
+                        raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
+                    declared = response.headers.get("content-length")
+                    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+                        return None
+                    body = bytearray()
+                    sink = None
+                    if destination is not None:
+                        partial = await anyio.to_thread.run_sync(_temp_beside, destination)
+                        sink = await anyio.open_file(partial, "wb")
+                    try:
+                        async for chunk in response.aiter_bytes():
+                            body.extend(chunk)
+                            if len(body) > max_bytes:
+                                return None
+                            if sink is not None:
+                                await sink.write(chunk)
+                    finally:
+                        if sink is not None:
+                            await sink.aclose()
+            if destination is not None and partial is not None:
+                await anyio.to_thread.run_sync(os.replace, partial, destination)
+                partial = None
+            return bytes(body)
+        except TimeoutError:
+            raise ConnectionFailedError(
+                f"the output URL did not finish downloading within {timeout:g} s.", request_sent=True
+            ) from None
+        except httpx.TransportError as exc:
+            raise _connection_error(exc, where="the output URL") from None
+        finally:
+            if partial is not None:
+                await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+
+    def _headers(self) -> dict[str, str]:
+        assert self._api_key is not None
+        return {
             "Authorization": f"Bearer {self._api_key.get_secret_value()}",
             "X-Client-Name": "qwen-image-edit-mcp",
             "X-Client-Version": __version__,
         }
+
+    async def _send(self, method: str, path: str, *, timeout: float, json: Any = None) -> httpx.Response:
+        if self._api_key is None:
+            raise MissingApiKeyError
         try:
             return await self._http.request(
-                method, self.base_url + path, headers=headers, json=json, timeout=httpx.Timeout(timeout, connect=10.0)
+                method,
+                self.base_url + path,
+                headers=self._headers(),
+                json=json,
+                timeout=httpx.Timeout(timeout, connect=10.0),
             )
         except httpx.TransportError as exc:
             # `from None`: httpx exceptions hold the request, headers included; keep them out of any traceback.
@@ -176,3 +282,10 @@ def _connection_error(exc: httpx.TransportError, *, where: str) -> WaveSpeedErro
     else:
         what = f"dropped the connection ({type(exc).__name__})"
     return ConnectionFailedError(f"{where} {what}.", request_sent=sent)
+
+
+def _temp_beside(destination: Path) -> Path:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=destination.parent, prefix=".partial-", suffix=destination.suffix)
+    os.close(fd)
+    return Path(name)

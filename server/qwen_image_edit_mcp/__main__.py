@@ -28,9 +28,20 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--inline-max-bytes", type=int, help="budget for inline image previews (QWEN_EDIT_INLINE_MAX_BYTES)"
     )
-    parser.add_argument("--output-dir", type=Path, help="where base64 outputs are saved (QWEN_EDIT_OUTPUT_DIR)")
+    parser.add_argument("--output-dir", type=Path, help="keep every output image in this folder (QWEN_EDIT_OUTPUT_DIR)")
+    parser.add_argument(
+        "--allow-dir",
+        type=Path,
+        action="append",
+        help="a folder local images may be read from; repeatable (QWEN_EDIT_ALLOWED_DIRS, os.pathsep-separated)",
+    )
+    parser.add_argument("--cache-dir", type=Path, help="where the upload cache is kept (QWEN_EDIT_CACHE_DIR)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def _absolute(path: Path | None) -> Path | None:
+    return path.expanduser().resolve() if path is not None else None
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -50,7 +61,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = Settings.from_environment(
             wait_seconds=args.wait_seconds,
             inline_max_bytes=args.inline_max_bytes,
-            output_dir=args.output_dir.expanduser().resolve() if args.output_dir else None,
+            output_dir=_absolute(args.output_dir),
+            allowed_dirs=tuple(_absolute(path) for path in args.allow_dir) if args.allow_dir else None,
+            cache_dir=_absolute(args.cache_dir),
         )
     except SettingsError as exc:
         sys.stderr.write(f"qwen-image-edit-mcp: {exc}\n")
@@ -65,10 +78,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     log = logging.getLogger("qwen_image_edit_mcp")
     log.info(
-        "qwen-image-edit-mcp %s on stdio; WaveSpeed at %s; API key %s",
+        "qwen-image-edit-mcp %s on stdio; WaveSpeed at %s; API key %s; local images from: %s; outputs kept in: %s",
         __version__,
         settings.base_url,
         "set" if settings.api_key else "NOT set (calls will ask for WAVESPEED_API_KEY)",
+        ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
+        settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
     )
     create_server(settings).run("stdio")
 

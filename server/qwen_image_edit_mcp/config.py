@@ -32,6 +32,10 @@ class Settings:
     wait_seconds: float = DEFAULT_WAIT_SECONDS
     inline_max_bytes: int = DEFAULT_INLINE_MAX_BYTES
     output_dir: Path | None = None
+    # Local files may be read only from inside these (resolved) folders; empty means no local files at all.
+    allowed_dirs: tuple[Path, ...] = ()
+    # Where the upload cache lives (survives restarts); None means the per-user default.
+    cache_dir: Path | None = None
     # Each HTTP request to WaveSpeed (not the whole wait, which `wait_seconds` bounds).
     request_timeout: float = 30.0
 
@@ -48,8 +52,15 @@ class Settings:
                 _number(env, "QWEN_EDIT_INLINE_MAX_BYTES", "--inline-max-bytes", DEFAULT_INLINE_MAX_BYTES)
             ),
             "output_dir": _path(env.get("QWEN_EDIT_OUTPUT_DIR")),
+            "cache_dir": _path(env.get("QWEN_EDIT_CACHE_DIR")),
         }
+        raw_dirs = env.get("QWEN_EDIT_ALLOWED_DIRS", "")
+        if raw_dirs.strip():
+            values["allowed_dirs"] = tuple(p for part in raw_dirs.split(os.pathsep) if (p := _path(part)) is not None)
         values.update({name: value for name, value in overrides.items() if value is not None})
+        if "allowed_dirs" not in values:
+            output_dir = values["output_dir"]
+            values["allowed_dirs"] = default_allowed_dirs(output_dir if isinstance(output_dir, Path) else None)
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
         return settings
@@ -64,6 +75,18 @@ class Settings:
             raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+
+
+def default_allowed_dirs(output_dir: Path | None) -> tuple[Path, ...]:
+    """Where people keep the pictures they want edited, plus where this server saves its outputs (so an output
+    can be edited again). Only folders that exist; never the whole home folder, which holds keys and documents."""
+    from .saving import default_output_dir
+
+    home = Path.home()
+    found = [home / name for name in ("Pictures", "Desktop", "Downloads", "Documents") if (home / name).is_dir()]
+    # The output folder counts even before its first image is saved there.
+    found.append(output_dir or default_output_dir())
+    return tuple(dict.fromkeys(path.resolve() for path in found))
 
 
 def _number(env: Mapping[str, str], name: str, flag: str, default: float) -> float:

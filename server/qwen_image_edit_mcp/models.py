@@ -66,8 +66,9 @@ ImageRef = Annotated[
     Field(
         min_length=1,
         description=(
-            "The image to edit: a public http(s) URL (passed to WaveSpeed as is; it must be reachable from the "
-            "internet) or a data:image/...;base64,... URI. An output URL of an earlier edit works too, to chain edits."
+            "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
+            "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
+            "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
         ),
     ),
 ]

@@ -51,17 +51,36 @@ def make_world(
     latency: float = 3.0,
     sync_timeout: float = 90.0,
     wait_seconds: float = 50.0,
+    inline_max_bytes: int = 700_000,
+    keep_outputs: bool = True,
+    emulator: EmulatorState | None = None,
 ) -> World:
+    """A server and an emulator; pass `emulator` to start a second server (a restart) against the same one."""
     config = EmulatorConfig(api_key=API_KEY, latency=latency, sync_timeout=sync_timeout, public_base_url=EMULATOR_URL)
-    emulator = EmulatorState(config, clock=clock)
+    emulator = emulator or EmulatorState(config, clock=clock)
     settings = Settings(
         api_key=SecretStr(api_key) if api_key else None,
         base_url=EMULATOR_URL,
         wait_seconds=wait_seconds,
-        output_dir=tmp_path / "outputs",
+        inline_max_bytes=inline_max_bytes,
+        output_dir=tmp_path / "outputs" if keep_outputs else None,
+        allowed_dirs=(pictures_dir(tmp_path),),
+        cache_dir=tmp_path / "cache",
     )
     transport = httpx.ASGITransport(app=create_emulator_app(emulator))
     return World(create_server(settings, http_transport=transport, clock=clock), emulator, clock)
+
+
+def pictures_dir(tmp_path: Path) -> Path:
+    """The folder local images may be read from in tests."""
+    folder = (tmp_path / "Pictures").resolve()
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def result_size(result: CallToolResult) -> int:
+    """Bytes of the result as it travels in a JSON-RPC response."""
+    return len(result.model_dump_json(by_alias=True, exclude_none=True).encode())
 
 
 def text_of(result: CallToolResult) -> str:

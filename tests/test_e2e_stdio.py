@@ -14,7 +14,7 @@ from mcp.types import CallToolResult
 from PIL import Image
 
 from fakes import API_KEY
-from harness import images_of, links_of, png_data_uri, text_of
+from harness import images_of, links_of, pictures_dir, png_data_uri, result_size, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from stdio_harness import ServerLog, stdio_server
 
@@ -34,6 +34,8 @@ def server_env(emulator: RunningEmulator, tmp_path: Path, **extra: str) -> dict[
         "WAVESPEED_API_KEY": API_KEY,
         "WAVESPEED_BASE_URL": emulator.base_url,
         "QWEN_EDIT_OUTPUT_DIR": str(tmp_path / "outputs"),
+        "QWEN_EDIT_ALLOWED_DIRS": str(pictures_dir(tmp_path)),
+        "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
         **extra,
     }
 
@@ -70,7 +72,8 @@ async def test_a_url_edit_completes_with_progress_preview_and_link(emulator: Run
     assert url in text_of(result)
     (preview,) = images_of(result)
     assert (preview.format, preview.size) == ("JPEG", (640, 480))
-    assert [link.uri for link in links_of(result)] == [url]
+    (saved,) = report["saved_paths"]
+    assert [link.uri for link in links_of(result)] == [url, Path(saved).as_uri()]
     assert any(report["prediction_id"] in message for message in messages)
     assert len(logged(emulator, "POST", SUBMIT)) == 1
     assert_no_secret([result], log)
@@ -237,3 +240,50 @@ async def test_a_chinese_prompt_is_sent_unchanged(emulator: RunningEmulator, tmp
     assert not result.is_error
     (submit,) = logged(emulator, "POST", SUBMIT)
     assert submit["json"]["prompt"] == prompt
+
+
+async def test_a_local_file_is_uploaded_once_and_edited(emulator: RunningEmulator, tmp_path: Path) -> None:
+    source = pictures_dir(tmp_path) / "portrait.png"
+    source.write_bytes(base64.b64decode(png_data_uri((120, 90)).split(",", 1)[1]))
+    async with stdio_server(server_env(emulator, tmp_path)) as (client, log):
+        first = await client.call_tool("edit_image", {"prompt": "add glasses", "image": str(source)})
+        second = await client.call_tool("edit_image", {"prompt": "add a hat", "image": source.as_uri()})
+        refused = await client.call_tool("edit_image", {"prompt": "x", "image": "/etc/hostname"})
+    assert not first.is_error, text_of(first)
+    assert not second.is_error, text_of(second)
+    assert refused.is_error
+    assert "outside the folders" in text_of(refused)
+    assert len(logged(emulator, "POST", "/api/v3/media/uploads")) == 1
+    submitted = {entry["json"]["image"] for entry in logged(emulator, "POST", SUBMIT)}
+    assert len(submitted) == 1
+    assert submitted.pop().startswith(emulator.base_url + "/media/")
+    assert_no_secret([first, second, refused], log)
+
+
+@pytest.mark.parametrize("base64_mode", [False, True], ids=["url-mode", "base64-mode"])
+async def test_a_1536_noisy_png_comes_back_under_1_mib_over_stdio(
+    emulator: RunningEmulator, tmp_path: Path, base64_mode: bool
+) -> None:
+    emulator.state.update_faults({"noisy_output": True})
+    arguments = {
+        "prompt": "x",
+        "image": URL_IMAGE,
+        "size": "1536*1536",
+        "output_format": "png",
+        "enable_base64_output": base64_mode,
+    }
+    async with stdio_server(server_env(emulator, tmp_path)) as (client, _):
+        result = await client.call_tool("edit_image", arguments)
+    assert not result.is_error, text_of(result)
+    report = result.structured_content
+    assert report is not None
+    served = emulator.state.predictions[report["prediction_id"]].outputs
+    assert served is not None
+    size = result_size(result)
+    print(
+        f"1536x1536 noisy PNG, {'base64' if base64_mode else 'URL'} mode: result {size} bytes, served {len(served[0])}"
+    )
+    assert size < 1024 * 1024
+    assert len(images_of(result)) == 1
+    (saved,) = report["saved_paths"]
+    assert Path(saved).read_bytes() == served[0]

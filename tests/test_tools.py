@@ -83,7 +83,9 @@ async def test_a_url_edit_returns_the_url_a_preview_a_link_and_a_structured_repo
     assert url in text_of(result)
     (preview,) = images_of(result)
     assert (preview.format, preview.size) == ("JPEG", (512, 384))
-    assert [link.uri for link in links_of(result)] == [url]
+    (saved,) = report["saved_paths"]
+    assert [link.uri for link in links_of(result)] == [url, Path(saved).as_uri()]
+    assert Path(saved).read_bytes() == (world.emulator.predictions[report["prediction_id"]].outputs or [b""])[0]
     assert report["prediction_id"] in text_of(result)
     assert len(world.submits()) == 1
     assert report["polls"] == len(world.polls())
@@ -255,7 +257,9 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
     ("edit_image", {"prompt": "x", "image": URL_IMAGE, "enable_sync_mode": "maybe"}, "enable_sync_mode"),
     ("edit_image", {"prompt": "x", "image": URL_IMAGE, "wait_seconds": -1}, "wait_seconds"),
     ("edit_image", {"prompt": "x", "image": URL_IMAGE, "enable_sync_mode": True, "wait_seconds": 2}, "wait_seconds"),
-    ("edit_image", {"prompt": "x", "image": "/home/me/cat.png"}, "local files are not supported yet"),
+    ("edit_image", {"prompt": "x", "image": "/etc/passwd"}, "outside the folders this server may read"),
+    ("edit_image", {"prompt": "x", "image": "~/../../etc/shadow"}, "outside the folders this server may read"),
+    ("edit_image", {"prompt": "x", "image": "cat.png"}, "public http(s) URL, a local file path"),
     ("edit_image", {"prompt": "x", "image": "ftp://example.com/a.png"}, "http(s) URL"),
     ("edit_image", {"prompt": "x", "image": "https://u:p@example.com/a.png"}, "credentials"),
     ("edit_image", {"prompt": "x", "image": "data:image/png;base64,aGVsbG8="}, "readable image"),

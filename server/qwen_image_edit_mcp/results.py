@@ -1,8 +1,9 @@
 """From a prediction to a tool result: text for the model, inline previews for the host, links, structured data.
 
-Each output is carried three ways, because hosts differ in what they show: its URL verbatim in the text, a
-ResourceLink, and an inline ImageContent preview when it fits the inline budget. Structured content never holds
-image bytes. The result is built the same way for edit_image and get_prediction.
+Each output is carried three ways, because hosts differ in what they show: its URL (or saved file) verbatim in the
+text, a ResourceLink, and an inline ImageContent preview. The whole result stays under the inline budget: an output
+whose original does not fit is previewed downscaled, and the text says so. Structured content never holds image
+bytes. Outputs are fetched only from the URLs the API returned, capped in size and time.
 """
 
 from __future__ import annotations
@@ -11,20 +12,26 @@ import base64
 import binascii
 import logging
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 
 from .client import WaveSpeedClient
 from .errors import WaveSpeedError
-from .images import decode_base64, sniff_image_type
+from .image_bytes import EXTENSIONS, decode_base64, sniff_image_type
 from .models import MODEL_ID, Prediction, PredictionReport
-from .saving import default_output_dir, save_output
+from .previews import Preview, base64_size, make_preview
+from .saving import default_output_dir, output_filename, save_output
 
 log = logging.getLogger(__name__)
 
-DOWNLOAD_TIMEOUT = 20.0
+DOWNLOAD_TIMEOUT = 60.0
+MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # a 1536x1536 PNG of pure noise is about 7 MB
+# What the text, JSON and links of a result take, at most, per output and in all; the rest is for previews.
+_RESERVE_PER_OUTPUT = 1_500
+_RESERVE = 6_000
 
 
 @dataclass
@@ -32,8 +39,9 @@ class Output:
     index: int  # 1-based, as a person counts
     url: str | None  # what WaveSpeed returned, when it returned a URL
     mime: str | None = None
-    data: bytes | None = None  # the image bytes, when they were fetched or came inline
+    data: bytes | None = None  # the full image, while a preview is made from it
     saved_path: Path | None = None
+    preview: Preview | None = None
     note: str | None = None  # why something is missing (no preview, not saved)
 
     @property
@@ -41,58 +49,54 @@ class Output:
         return self.url or (self.saved_path.as_uri() if self.saved_path else None)
 
 
-def _b64_size(n: int) -> int:
-    return 4 * ((n + 2) // 3)
-
-
 async def gather_outputs(
     client: WaveSpeedClient, prediction: Prediction, *, inline_max_bytes: int, output_dir: Path | None
 ) -> list[Output]:
-    """Fetch (URL mode, only what could be shown) or decode (base64 mode, then saved) every output."""
+    """Fetch or decode every output, keep it on disk where asked (always for base64), then fit the previews."""
     outputs: list[Output] = []
-    budget = inline_max_bytes
     for index, value in enumerate(prediction.outputs, start=1):
-        if value.startswith(("http://", "https://")):
-            output = Output(index, url=value)
-            await _download_preview(client, output, budget)
+        output = Output(index, url=value if value.startswith(("http://", "https://")) else None)
+        if output.url is not None:
+            if output_dir is not None or inline_max_bytes > 0:
+                await _download(client, output, prediction.id, output_dir)
         else:
-            output = Output(index, url=None)
-            await _decode_and_save(output, value, prediction.id, output_dir)
-        if output.data is not None:
-            size = _b64_size(len(output.data))
-            if size <= budget:
-                budget -= size
-            else:
-                output.note = output.note or (
-                    f"no inline preview: the image ({len(output.data) / 1e6:.1f} MB) is larger than the inline budget "
-                    f"left ({max(budget, 0) * 3 // 4 / 1e6:.2f} MB); open the link for the full image"
-                )
-                output.data = None
+            await _decode_and_save(output, value, prediction.id, output_dir or default_output_dir())
         outputs.append(output)
+    await _fit_previews(outputs, inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
+    for output in outputs:
+        output.data = None  # the previews and files hold what is needed; free the originals
     return outputs
 
 
-async def _download_preview(client: WaveSpeedClient, output: Output, budget: int) -> None:
+async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, output_dir: Path | None) -> None:
     assert output.url is not None
-    if budget <= 0:
-        output.note = "no inline preview: the inline budget is used up; open the URL"
-        return
+    suffix = PurePosixPath(urlsplit(output.url).path).suffix.lstrip(".").lower()
+    extension = suffix if suffix in EXTENSIONS.values() or suffix == "jpg" else "img"
+    destination = output_dir / output_filename(prediction_id, output.index, extension) if output_dir else None
     try:
-        data = await client.download(output.url, max_bytes=budget * 3 // 4, timeout=DOWNLOAD_TIMEOUT)
-    except WaveSpeedError as exc:
-        output.note = f"no inline preview: downloading the output failed ({exc.message}); the URL may still work"
+        data = await client.download(
+            output.url, max_bytes=MAX_OUTPUT_BYTES, timeout=DOWNLOAD_TIMEOUT, destination=destination
+        )
+    except (WaveSpeedError, OSError) as exc:
+        reason = exc.message if isinstance(exc, WaveSpeedError) else str(exc)
+        output.note = f"no preview: fetching the output failed ({reason}); the URL may still work"
         return
     if data is None:
-        output.note = "no inline preview: the image is larger than the inline budget; open the URL for it"
+        output.note = f"no preview: the output is larger than {MAX_OUTPUT_BYTES // 2**20} MB; open the URL"
         return
     output.mime = sniff_image_type(data)
+    output.saved_path = destination
     if output.mime is None:
-        output.note = "no inline preview: the output URL did not return an image"
+        output.note = "no preview: the output URL did not return an image"
         return
+    if destination is not None and extension == "img":
+        # The URL named no known image type: name the file by what it turned out to be.
+        named = destination.with_suffix("." + EXTENSIONS.get(output.mime, "img"))
+        output.saved_path = await anyio.to_thread.run_sync(destination.replace, named)
     output.data = data
 
 
-async def _decode_and_save(output: Output, value: str, prediction_id: str, output_dir: Path | None) -> None:
+async def _decode_and_save(output: Output, value: str, prediction_id: str, directory: Path) -> None:
     try:
         data = decode_base64(value)
     except (binascii.Error, ValueError):
@@ -100,14 +104,26 @@ async def _decode_and_save(output: Output, value: str, prediction_id: str, outpu
         return
     output.mime = sniff_image_type(data) or "application/octet-stream"
     output.data = data
-    directory = output_dir or default_output_dir()
     try:
         output.saved_path = await anyio.to_thread.run_sync(
-            save_output, directory, prediction_id, output.index, output.mime, data
+            save_output, directory, prediction_id, output.index, EXTENSIONS.get(output.mime, "bin"), data
         )
     except OSError as exc:
         log.warning("could not save output %d of %s to %s: %s", output.index, prediction_id, directory, exc)
         output.note = f"could not save the image to {directory}: {exc.strerror or exc}"
+
+
+async def _fit_previews(outputs: list[Output], budget: int) -> None:
+    """Share the budget: each output may use what is left divided by the outputs still to come."""
+    pending = [(output, output.data, output.mime) for output in outputs if output.data is not None and output.mime]
+    for position, (output, data, mime) in enumerate(pending):
+        share = budget // (len(pending) - position)
+        preview = await anyio.to_thread.run_sync(make_preview, data, mime, share)
+        if preview is None:
+            output.note = output.note or "no preview: even a small one would not fit the inline budget"
+            continue
+        output.preview = preview
+        budget -= base64_size(len(preview.data))
 
 
 def build_report(
@@ -118,6 +134,7 @@ def build_report(
     polls: int,
     next_step: str | None,
 ) -> PredictionReport:
+    failed = prediction.is_terminal and not prediction.succeeded
     return PredictionReport(
         prediction_id=prediction.id,
         status=prediction.status,
@@ -127,8 +144,8 @@ def build_report(
         has_nsfw_contents=prediction.has_nsfw_contents,
         saved_paths=[str(output.saved_path) for output in outputs if output.saved_path],
         created_at=prediction.created_at,
-        error=(prediction.error or None) if prediction.status != "completed" else None,
-        error_code=prediction.code if prediction.code else None,
+        error=(prediction.error or None) if failed else None,
+        error_code=(prediction.code or None) if failed else None,
         inference_ms=(prediction.timings or {}).get("inference") or None,
         elapsed_seconds=round(elapsed, 3),
         polls=polls,
@@ -147,6 +164,13 @@ def completed_text(report: PredictionReport, outputs: list[Output]) -> str:
         lines.append(f"Output {output.index}: {where}")
         if output.url and output.saved_path:
             lines.append(f"  saved to {output.saved_path}")
+        preview = output.preview
+        if preview is not None and preview.original_size is not None:
+            (w, h), (pw, ph) = preview.original_size, preview.size
+            lines.append(
+                f"  (the inline preview is scaled down from {w}x{h} to {pw}x{ph} to fit the host's size limit; "
+                "the link has the full image)"
+            )
         if output.note:
             lines.append(f"  ({output.note})")
     flagged = [str(i) for i, flag in enumerate(report.has_nsfw_contents, start=1) if flag]
@@ -178,21 +202,21 @@ def build_result(
 ) -> CallToolResult:
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
     content.extend(
-        ImageContent(type="image", data=base64.b64encode(output.data).decode("ascii"), mime_type=output.mime)
+        ImageContent(type="image", data=base64.b64encode(preview.data).decode("ascii"), mime_type=preview.mime)
         for output in outputs
-        if output.data is not None and output.mime and output.mime.startswith("image/")
+        if (preview := output.preview) is not None
     )
-    content.extend(
-        ResourceLink(
-            type="resource_link",
-            uri=link,
-            name=Path(link.split("?", 1)[0]).name or f"output-{output.index}",
-            title=f"Edited image {output.index} (prediction {report.prediction_id})",
-            mime_type=output.mime,
-        )
-        for output in outputs
-        if (link := output.link) is not None
-    )
+    for output in outputs:
+        title = f"Edited image {output.index} (prediction {report.prediction_id})"
+        if output.url is not None:
+            content.append(_link(output.url, title, output.mime))
+        if output.saved_path is not None:
+            content.append(_link(output.saved_path.as_uri(), f"{title}, saved file", output.mime))
     # The spec asks tools with structured output to repeat it as JSON text, for clients that only read text.
     content.append(TextContent(type="text", text=report.model_dump_json(exclude_none=True)))
     return CallToolResult(content=content, structured_content=report.model_dump(mode="json"), is_error=is_error)
+
+
+def _link(uri: str, title: str, mime: str | None) -> ResourceLink:
+    name = PurePosixPath(urlsplit(uri).path).name or "output"
+    return ResourceLink(type="resource_link", uri=uri, name=name, title=title, mime_type=mime)

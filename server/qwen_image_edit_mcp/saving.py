@@ -1,7 +1,7 @@
 """Writing output images to disk: safe names from the prediction id (never the prompt), atomic, per-user default.
 
-Outputs that arrive as base64 have no URL: unless they are saved, an image that does not fit inline would be lost
-after being paid for. They are written to `--output-dir` / QWEN_EDIT_OUTPUT_DIR, or else to a per-user default.
+With `--output-dir` / QWEN_EDIT_OUTPUT_DIR every output is kept there. Outputs that arrive as base64 have no URL,
+so they are always kept: in the output directory, or else in a per-user default.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from pathlib import Path
 
 APP_NAME = "qwen-image-edit-mcp"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-_EXTENSIONS = {"image/jpeg": "jpeg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}
 
 
 def default_output_dir() -> Path:
@@ -30,15 +29,16 @@ def default_output_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME / "outputs"
 
 
-def output_filename(prediction_id: str, index: int, mime: str) -> str:
+def output_filename(prediction_id: str, index: int, extension: str) -> str:
+    """Unique per output of a prediction, safe on every file system, and never built from the prompt."""
     stem = _UNSAFE.sub("_", prediction_id)[:64] or "prediction"
-    return f"{stem}-{index}.{_EXTENSIONS.get(mime, 'bin')}"
+    return f"{stem}-{index}.{_UNSAFE.sub('', extension)[:8] or 'bin'}"
 
 
-def save_output(directory: Path, prediction_id: str, index: int, mime: str, data: bytes) -> Path:
+def save_output(directory: Path, prediction_id: str, index: int, extension: str, data: bytes) -> Path:
     """Write atomically (temp file + rename), so a reader never sees half an image. Same job, same name."""
     directory.mkdir(parents=True, exist_ok=True)
-    target = directory / output_filename(prediction_id, index, mime)
+    target = directory / output_filename(prediction_id, index, extension)
     fd, temp = tempfile.mkstemp(dir=directory, prefix=".partial-", suffix=target.suffix)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -34,7 +34,7 @@ from .errors import (
     WaveSpeedError,
     failure_of,
 )
-from .images import ImageInputError, resolve_image
+from .images import ImageInputError, ImageInputs, resolve_image
 from .models import (
     SIZE_DESCRIPTION,
     EditRequest,
@@ -47,6 +47,7 @@ from .models import (
     Size,
 )
 from .results import build_report, build_result, completed_text, gather_outputs, pending_text
+from .uploads import UploadCache, Uploader, default_cache_dir
 from .waiting import read_prediction, submit_once, wait_for_prediction
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,14 @@ element while the rest stays untouched), semantic edits (style transfer, new vie
 a character) and precise text edits in English or Chinese that keep the original font and style.
 
 How to use the two tools:
-1. edit_image(image, prompt): `image` is a public http(s) URL or a data:image/...;base64 URI; `prompt` says \
-what to change. Each call starts one paid job (about $0.02); do not repeat a call just to check on it.
-2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview, and a \
-structured report. If the job is still running when the wait ends, the result says pending=true and gives a \
-prediction_id: then call get_prediction(prediction_id, wait_seconds) until it completes. Never start a new \
-edit_image for the same request: that pays for a second job.
+1. edit_image(image, prompt): `image` is a public http(s) URL, a local file path (absolute or ~, inside the \
+folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
+change. Each call starts one paid job (about $0.02); do not repeat a call just to check on it.
+2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview that fits the \
+host (downscaled when the image is large), any saved file, and a structured report. If the job is still \
+running when the wait ends, the result says pending=true and gives a prediction_id: then call \
+get_prediction(prediction_id, wait_seconds) until it completes. Never start a new edit_image for the same \
+request: that pays for a second job.
 3. To refine a result, call edit_image again with the output URL as `image`. Output URLs stay valid for 7 days.
 4. If a call fails, its message says what to fix (the size, a URL WaveSpeed cannot reach, the API key).
 """
@@ -121,6 +124,7 @@ class Runtime:
     settings: Settings
     wavespeed: WaveSpeedClient
     clock: Clock
+    inputs: ImageInputs
 
 
 class _Progress:
@@ -155,7 +159,9 @@ def create_server(
             client = WaveSpeedClient(
                 http, api_key=settings.api_key, base_url=settings.base_url, request_timeout=settings.request_timeout
             )
-            yield Runtime(settings=settings, wavespeed=client, clock=clock or SystemClock())
+            cache = UploadCache((settings.cache_dir or default_cache_dir()) / "uploads.json")
+            inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, cache))
+            yield Runtime(settings=settings, wavespeed=client, clock=clock or SystemClock(), inputs=inputs)
 
     server: MCPServer[Runtime] = MCPServer(
         "qwen-image-edit-mcp",
@@ -224,20 +230,23 @@ def create_server(
                 f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
                 f"least {MIN_SYNC_WAIT_SECONDS:g} (got {wait_seconds:g}). Raise wait_seconds or leave sync mode off."
             )
+        progress = _Progress(ctx, clock, started)
         try:
-            image_value = await resolve_image(image, api_base_url=runtime.settings.base_url)
+            resolved = await resolve_image(image, runtime.inputs)
         except ImageInputError as exc:
             raise ToolError(str(exc)) from None
+        if resolved.note:
+            log.info("edit_image input: %s", resolved.note)
+            await progress(f"image ready: {resolved.note}")
         request = EditRequest(
             prompt=prompt,
-            image=image_value,
+            image=resolved.value,
             size=size,
             seed=seed,
             output_format=output_format,
             enable_base64_output=enable_base64_output,
             enable_sync_mode=enable_sync_mode,
         )
-        progress = _Progress(ctx, clock, started)
         await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if enable_sync_mode else ""))
         deadline = started + wait_seconds
         try:

@@ -1,0 +1,68 @@
+"""Inline previews that fit: the original when its base64 fits the budget, else a downscaled JPEG that does.
+
+Blocking Pillow work: call `make_preview` from a worker thread.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
+# Largest first: the first size (and quality) whose encoding fits is the preview.
+_SIDES = (1536, 1280, 1024, 896, 768, 640, 512, 384, 256)
+_QUALITIES = (85, 70)
+
+
+@dataclass(frozen=True)
+class Preview:
+    data: bytes
+    mime: str
+    size: tuple[int, int]
+    original_size: tuple[int, int] | None  # set when the preview was scaled down from this
+
+    @property
+    def downscaled(self) -> bool:
+        return self.original_size is not None
+
+
+def base64_size(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def make_preview(data: bytes, mime: str, budget: int) -> Preview | None:
+    """A preview whose base64 is at most `budget` bytes, or None when even the smallest would not fit."""
+    from PIL import Image  # imported on first use: start-up stays light
+
+    with Image.open(io.BytesIO(data)) as image:
+        size = image.size
+        if base64_size(len(data)) <= budget:
+            return Preview(data, mime, size, None)
+        if budget <= 0:
+            return None
+        image.load()
+        rgb = _flatten(image)
+    for side in (s for s in _SIDES if s < max(size) or s == _SIDES[-1]):
+        scaled = rgb.copy()
+        scaled.thumbnail((side, side), Image.Resampling.LANCZOS)
+        for quality in _QUALITIES:
+            buffer = io.BytesIO()
+            scaled.save(buffer, "JPEG", quality=quality, optimize=True)
+            if base64_size(buffer.tell()) <= budget:
+                return Preview(buffer.getvalue(), "image/jpeg", scaled.size, size)
+    return None
+
+
+def _flatten(image: PILImage) -> PILImage:
+    """RGB for JPEG: transparency is laid on white, as most viewers show it."""
+    from PIL import Image
+
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,30 @@ def test_unusable_settings_name_the_flag_and_variable(env: dict[str, str], says:
     with pytest.raises(SettingsError) as caught:
         Settings.from_environment(env)
     assert says in str(caught.value)
+
+
+def test_allowed_dirs_come_from_the_environment_separated_by_pathsep(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    settings = Settings.from_environment({"QWEN_EDIT_ALLOWED_DIRS": f"{a}{os.pathsep}{b}{os.pathsep}"})
+    assert settings.allowed_dirs == (a.resolve(), b.resolve())
+
+
+def test_the_default_allowed_dirs_are_the_usual_picture_folders_and_the_output_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for name in ("Pictures", "Downloads"):
+        (tmp_path / name).mkdir()
+    (tmp_path / ".ssh").mkdir()
+    settings = Settings.from_environment({"QWEN_EDIT_OUTPUT_DIR": str(tmp_path / "edits")})
+    assert settings.allowed_dirs == (
+        (tmp_path / "Pictures").resolve(),
+        (tmp_path / "Downloads").resolve(),
+        (tmp_path / "edits").resolve(),
+    )
+    assert tmp_path.resolve() not in settings.allowed_dirs  # never the whole home folder
+
+
+def test_allow_dir_flags_replace_the_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_environment({}, allowed_dirs=(tmp_path,))
+    assert settings.allowed_dirs == (tmp_path,)

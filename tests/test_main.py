@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from qwen_image_edit_mcp import __version__
 
@@ -70,3 +71,12 @@ def test_the_emulator_subcommand_serves_and_says_it_is_an_emulator() -> None:
         process.terminate()
         _, stderr = process.communicate(timeout=30)
     assert "NOT the real WaveSpeed service" in stderr
+
+
+def test_allow_dir_and_output_dir_flags_reach_the_server(tmp_path: Path) -> None:
+    pictures = tmp_path / "pics"
+    pictures.mkdir()
+    done = run("--allow-dir", str(pictures), "--allow-dir", "/tmp/../tmp", "--output-dir", str(tmp_path / "out"))
+    assert done.returncode == 0
+    assert f"local images from: {pictures.resolve()}, /tmp;" in done.stderr
+    assert f"outputs kept in: {(tmp_path / 'out').resolve()}" in done.stderr

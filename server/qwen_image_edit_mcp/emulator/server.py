@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ipaddress
 import json
 import logging
 import signal
-import socket
 import sys
-from collections.abc import AsyncGenerator, Generator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import anyio
-import uvicorn
 from pydantic import ValidationError
 
 from ..clock import Clock, SystemClock
+from ..loopback import base_url, loopback_socket, resolve_loopback, serving
 from .app import create_emulator_app
 from .state import EmulatorConfig, EmulatorState, Faults
 
-STARTUP_TIMEOUT = 10.0
 BANNER = (
     "qwen-image-edit-mcp EMULATOR of the WaveSpeedAI API (qwen-image/edit) at {url}. "
     "This is NOT the real WaveSpeed service: no model runs and outputs are synthetic. "
@@ -40,41 +36,6 @@ class RunningEmulator:
     state: EmulatorState
 
 
-class _EmbeddedServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        # The host program owns signal handling; uvicorn's default would swallow its Ctrl-C.
-        yield
-
-
-def _loopback_address(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
-    """Resolve `host`; ValueError unless it is a loopback address."""
-    try:
-        family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except OSError as error:
-        raise ValueError(f"cannot resolve host {host!r}: {error}") from error
-    if not ipaddress.ip_address(str(address[0])).is_loopback:
-        raise ValueError(f"the emulator only listens on loopback addresses, not {host!r}")
-    return family, address
-
-
-def _loopback_socket(host: str, port: int) -> socket.socket:
-    family, address = _loopback_address(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-def _url_host(sock: socket.socket) -> str:
-    host = str(sock.getsockname()[0])
-    return f"[{host}]" if ":" in host else host
-
-
 @contextlib.asynccontextmanager
 async def running_emulator(
     config: EmulatorConfig | None = None,
@@ -84,44 +45,13 @@ async def running_emulator(
     clock: Clock | None = None,
 ) -> AsyncGenerator[RunningEmulator]:
     """Serve the emulator with uvicorn inside the current event loop; port 0 picks a free port."""
-    sock = _loopback_socket(host, port)
-    base_url = f"http://{_url_host(sock)}:{sock.getsockname()[1]}"
+    sock = loopback_socket(host, port)
+    url = base_url(sock)
     # A copy, so the caller's config object is not silently rewritten.
-    config = replace(config if config is not None else EmulatorConfig(), public_base_url=base_url)
+    config = replace(config if config is not None else EmulatorConfig(), public_base_url=url)
     state = EmulatorState(config, clock=clock if clock is not None else SystemClock())
-    server = _EmbeddedServer(
-        uvicorn.Config(
-            create_emulator_app(state),
-            log_level="warning",
-            log_config=None,  # leave the host program's logging configuration alone
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    stopped = anyio.Event()
-
-    async def serve() -> None:
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            stopped.set()
-
-    try:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(serve)
-            try:
-                with anyio.fail_after(STARTUP_TIMEOUT):
-                    while not server.started:
-                        if stopped.is_set():
-                            raise RuntimeError("the emulator's HTTP server stopped during startup")
-                        await anyio.sleep(0.01)
-                yield RunningEmulator(base_url=base_url, state=state)
-            finally:
-                server.should_exit = True
-    finally:
-        sock.close()
+    async with serving(create_emulator_app(state), sock):
+        yield RunningEmulator(base_url=url, state=state)
 
 
 async def _wait_for_exit_signal() -> None:
@@ -170,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.latency < 0 or args.sync_timeout < 0:
         parser.error("--latency and --sync-timeout must not be negative")
     try:
-        _loopback_address(args.host, args.port)
+        resolve_loopback(args.host, args.port)
     except ValueError as refused:
         parser.error(f"--host: {refused}")
     config = EmulatorConfig(api_key=args.api_key, latency=args.latency, sync_timeout=args.sync_timeout)

@@ -4,12 +4,16 @@ stand-in; `qwen-image-edit-mcp demo` runs one edit end to end against it. Settin
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
+
+from pydantic import SecretStr
 
 from . import __version__
-from .config import Settings, SettingsError
+from .config import HttpSettings, Settings, SettingsError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,7 +24,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(
-        "--transport", choices=["stdio"], default="stdio", help="MCP transport (default stdio; HTTP is coming)"
+        "--transport",
+        choices=["stdio", "streamable-http", "sse"],
+        default="stdio",
+        help="stdio (default, for desktop hosts), streamable-http (/mcp) or sse (legacy: /sse + /messages/)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000)")
+    parser.add_argument(
+        "--auth-token", help="HTTP: bearer token clients must send (QWEN_EDIT_AUTH_TOKEN; prefer the variable)"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        help="HTTP: a Host the server answers to, e.g. mcp.example.com behind a proxy; repeatable "
+        "(QWEN_EDIT_ALLOWED_HOSTS, comma-separated)",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        help="HTTP: a browser Origin allowed to call, e.g. https://app.example.com; repeatable "
+        "(QWEN_EDIT_ALLOWED_ORIGINS, comma-separated)",
+    )
+    parser.add_argument(
+        "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
     )
     parser.add_argument(
         "--wait-seconds", type=float, help="default wait per call before a pending result (QWEN_EDIT_WAIT_SECONDS)"
@@ -65,27 +92,62 @@ def main(argv: Sequence[str] | None = None) -> None:
             allowed_dirs=tuple(_absolute(path) for path in args.allow_dir) if args.allow_dir else None,
             cache_dir=_absolute(args.cache_dir),
         )
+        http = None
+        if args.transport != "stdio":
+            http = HttpSettings.from_environment(
+                transport=args.transport,
+                host=args.host,
+                port=args.port,
+                auth_token=SecretStr(args.auth_token) if args.auth_token else None,
+                allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
+                allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
+                stateless=args.stateless or None,
+            )
     except SettingsError as exc:
-        sys.stderr.write(f"qwen-image-edit-mcp: {exc}\n")
-        raise SystemExit(2) from None
+        _fail(str(exc))
 
     from .logs import configure_logging
     from .tools import create_server
 
-    secret = settings.api_key.get_secret_value() if settings.api_key else ""
-    configure_logging(args.log_level, secrets=[secret])
-    import logging
-
+    secrets = [s.get_secret_value() for s in (settings.api_key, http.auth_token if http else None) if s]
+    configure_logging(args.log_level, secrets=secrets)
     log = logging.getLogger("qwen_image_edit_mcp")
     log.info(
-        "qwen-image-edit-mcp %s on stdio; WaveSpeed at %s; API key %s; local images from: %s; outputs kept in: %s",
+        "qwen-image-edit-mcp %s on %s; WaveSpeed at %s; API key %s; local images from: %s; outputs kept in: %s",
         __version__,
+        args.transport,
         settings.base_url,
         "set" if settings.api_key else "NOT set (calls will ask for WAVESPEED_API_KEY)",
         ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
         settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
     )
-    create_server(settings).run("stdio")
+    server = create_server(settings)
+    if http is None:
+        server.run("stdio")
+        return
+
+    import uvicorn
+
+    from .http import build_http_app
+
+    try:
+        app = build_http_app(server, http)
+    except SettingsError as exc:
+        _fail(str(exc))
+    log.info(
+        "serving %s on http://%s:%d (%s)",
+        "/mcp" if http.transport == "streamable-http" else "/sse + /messages/",
+        http.host,
+        http.port,
+        "bearer token required" if http.auth_token else "no token: loopback only",
+    )
+    # log_config=None: uvicorn logs through our stderr handler (and its secret filter), not its own stdout one.
+    uvicorn.run(app, host=http.host, port=http.port, log_config=None, proxy_headers=True, server_header=False)
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"qwen-image-edit-mcp: {message}\n")
+    raise SystemExit(2)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 
@@ -19,6 +20,11 @@ DEFAULT_WAIT_SECONDS = 50.0
 MAX_WAIT_SECONDS = 900.0
 # Claude Desktop refuses a tool result over 1 MiB; leave room for the text and structured blocks.
 DEFAULT_INLINE_MAX_BYTES = 700_000
+
+
+HttpTransport = Literal["streamable-http", "sse"]
+# The SDK's default body limit: clients should pass images as URLs or paths, not megabytes of base64.
+MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
 
 
 class SettingsError(ValueError):
@@ -102,3 +108,38 @@ def _number(env: Mapping[str, str], name: str, flag: str, default: float) -> flo
 def _path(raw: str | None) -> Path | None:
     # GUI hosts start servers with `/` as the working directory: only absolute (or ~) paths mean anything.
     return Path(raw).expanduser().resolve() if raw and raw.strip() else None
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """How the server listens over HTTP; the token guards this server only and is never sent upstream."""
+
+    transport: HttpTransport = "streamable-http"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    auth_token: SecretStr | None = None
+    allowed_hosts: tuple[str, ...] = ()  # extra Host values, e.g. "mcp.example.com" behind a proxy
+    allowed_origins: tuple[str, ...] = ()  # extra Origin values, e.g. "https://app.example.com"
+    stateless: bool = False  # legacy-era clients behind a load balancer without sticky sessions
+    max_body_bytes: int = MAX_HTTP_BODY_BYTES
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> HttpSettings:
+        env = os.environ if env is None else env
+        token = env.get("QWEN_EDIT_AUTH_TOKEN", "").strip()
+        values: dict[str, object] = {
+            "auth_token": SecretStr(token) if token else None,
+            "allowed_hosts": _list(env.get("QWEN_EDIT_ALLOWED_HOSTS")),
+            "allowed_origins": _list(env.get("QWEN_EDIT_ALLOWED_ORIGINS")),
+        }
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        if not 0 <= settings.port <= 65535:
+            raise SettingsError(f"--port must be between 0 and 65535, got {settings.port}")
+        if settings.auth_token is not None and len(settings.auth_token.get_secret_value()) < 16:
+            raise SettingsError("--auth-token / QWEN_EDIT_AUTH_TOKEN must be at least 16 characters")
+        return settings
+
+
+def _list(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())

@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 import anyio
 import httpx
-from mcp.server import MCPServer
+from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, EmptyResult, SetLevelRequestParams, ToolAnnotations
 from pydantic import AfterValidator, Field
 
 from . import __version__
@@ -302,7 +302,21 @@ def create_server(
         await progress(f"prediction {prediction.id} is {prediction.status}")
         return await _follow(runtime, prediction, progress, started=started, deadline=started + wait_seconds, polls=1)
 
+    _acknowledge_logging_level(server)
     return server
+
+
+def _acknowledge_logging_level(server: MCPServer[Runtime]) -> None:
+    """Older clients send logging/setLevel, and MCPServer has no public hook for it. This is the workaround in the
+    SDK's migration guide. This server logs to stderr, not to clients, so the request is acknowledged and changes
+    nothing."""
+
+    async def set_level(ctx: ServerRequestContext[Runtime], params: SetLevelRequestParams) -> EmptyResult:
+        return EmptyResult()
+
+    server._lowlevel_server.add_request_handler(  # pyright: ignore[reportPrivateUsage]
+        "logging/setLevel", SetLevelRequestParams, set_level
+    )
 
 
 async def _follow(

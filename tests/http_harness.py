@@ -1,0 +1,43 @@
+"""Our server over HTTP for real: uvicorn on a loopback port in the test's event loop, and clients for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import httpx2
+from mcp import Client
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+
+from qwen_image_edit_mcp.config import HttpSettings, Settings
+from qwen_image_edit_mcp.http import build_http_app
+from qwen_image_edit_mcp.loopback import base_url, loopback_socket, serving
+from qwen_image_edit_mcp.tools import create_server
+
+TOKEN = "http-token-0123456789abcdef"  # distinctive, so a leak scan cannot miss it
+
+
+@asynccontextmanager
+async def http_server(settings: Settings, http: HttpSettings | None = None) -> AsyncGenerator[str]:
+    """Serve; yields the base URL (http://127.0.0.1:PORT)."""
+    sock = loopback_socket()
+    http = replace(http or HttpSettings(), port=sock.getsockname()[1])
+    app = build_http_app(create_server(settings), http)
+    async with serving(app, sock, lifespan="on"):
+        yield base_url(sock)
+
+
+@asynccontextmanager
+async def http_client(url: str, token: str | None = TOKEN, mode: str = "auto") -> AsyncGenerator[Client]:
+    """A connected SDK client over streamable HTTP; the httpx2 client it is given is ours to close."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
+    async with http, Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+        yield client
+
+
+def sse_mcp_client(url: str, token: str | None = TOKEN) -> Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return Client(sse_client(f"{url}/sse", headers=headers), mode="legacy")

@@ -21,6 +21,7 @@ from http_harness import TOKEN, http_client, http_server, sse_mcp_client
 from qwen_image_edit_mcp.config import HttpSettings, Settings, SettingsError
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.http import build_http_app
+from qwen_image_edit_mcp.loopback import loopback_socket
 from qwen_image_edit_mcp.tools import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -303,3 +304,34 @@ def test_the_command_line_refuses_a_public_address_without_a_token() -> None:
     assert done.returncode == 2
     assert "refusing to listen on 0.0.0.0 without a token" in done.stderr
     assert "QWEN_EDIT_AUTH_TOKEN" in done.stderr
+
+
+async def test_several_worker_processes_serve_one_port(emulator: RunningEmulator, tmp_path: Path) -> None:
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "WAVESPEED_API_KEY": API_KEY,
+        "WAVESPEED_BASE_URL": emulator.base_url,
+        "QWEN_EDIT_AUTH_TOKEN": TOKEN,
+        "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "qwen_image_edit_mcp", "--transport", "streamable-http"]
+    command += ["--port", str(port), "--workers", "2", "--stateless"]
+    process = await anyio.open_process(command, env=env, cwd="/")
+    try:
+        assert process.stderr is not None
+        started = 0
+        with anyio.fail_after(30):
+            async for chunk in process.stderr:  # wait on the workers' own words, not on a timer
+                started += chunk.count(b"Application startup complete")
+                if started >= 2:
+                    break
+        async with http_client(f"http://127.0.0.1:{port}", mode="legacy") as client:
+            edits = [await client.call_tool("edit_image", {"prompt": f"{n}", "image": URL_IMAGE}) for n in range(3)]
+    finally:
+        process.terminate()
+        await process.wait()
+    assert all(edit.structured_content and edit.structured_content["status"] == "completed" for edit in edits)
+    assert len(emulator.state.predictions) == 3

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from qwen_image_edit_mcp import __version__
+from qwen_image_edit_mcp.__main__ import parser, settings_from_args
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -80,3 +81,14 @@ def test_allow_dir_and_output_dir_flags_reach_the_server(tmp_path: Path) -> None
     assert done.returncode == 0
     assert f"local images from: {pictures.resolve()}, /tmp;" in done.stderr
     assert f"outputs kept in: {(tmp_path / 'out').resolve()}" in done.stderr
+
+
+def test_over_http_local_files_are_off_unless_folders_are_named(tmp_path: Path) -> None:
+    remote = parser().parse_args(["--transport", "streamable-http"])
+    settings, http = settings_from_args(remote)
+    assert http is not None
+    assert settings.allowed_dirs == ()
+    named = parser().parse_args(["--transport", "streamable-http", "--allow-dir", str(tmp_path)])
+    assert settings_from_args(named)[0].allowed_dirs == (tmp_path.resolve(),)
+    desktop = parser().parse_args([])
+    assert settings_from_args(desktop)[1] is None

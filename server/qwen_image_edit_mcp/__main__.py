@@ -4,19 +4,24 @@ stand-in; `qwen-image-edit-mcp demo` runs one edit end to end against it. Settin
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from . import __version__
 from .config import HttpSettings, Settings, SettingsError
 
+WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
 
-def _parser() -> argparse.ArgumentParser:
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwen-image-edit-mcp",
         description="MCP server for image editing with Qwen-Image-Edit on WaveSpeedAI. "
@@ -49,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
     )
+    parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
     parser.add_argument(
         "--wait-seconds", type=float, help="default wait per call before a pending result (QWEN_EDIT_WAIT_SECONDS)"
     )
@@ -83,34 +89,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         demo_main(args_list[1:])
         return
-    args = _parser().parse_args(args_list)
+    args = parser().parse_args(args_list)
     try:
-        settings = Settings.from_environment(
-            wait_seconds=args.wait_seconds,
-            inline_max_bytes=args.inline_max_bytes,
-            output_dir=_absolute(args.output_dir),
-            allowed_dirs=tuple(_absolute(path) for path in args.allow_dir) if args.allow_dir else None,
-            cache_dir=_absolute(args.cache_dir),
-        )
-        http = None
-        if args.transport != "stdio":
-            http = HttpSettings.from_environment(
-                transport=args.transport,
-                host=args.host,
-                port=args.port,
-                auth_token=SecretStr(args.auth_token) if args.auth_token else None,
-                allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
-                allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
-                stateless=args.stateless or None,
-            )
+        settings, http = settings_from_args(args)
     except SettingsError as exc:
         _fail(str(exc))
-
-    from .logs import configure_logging
-    from .tools import create_server
-
-    secrets = [s.get_secret_value() for s in (settings.api_key, http.auth_token if http else None) if s]
-    configure_logging(args.log_level, secrets=secrets)
+    _configure_logging(args, settings, http)
     log = logging.getLogger("qwen_image_edit_mcp")
     log.info(
         "qwen-image-edit-mcp %s on %s; WaveSpeed at %s; API key %s; local images from: %s; outputs kept in: %s",
@@ -121,9 +105,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
         settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
     )
-    server = create_server(settings)
+    from .tools import create_server
+
     if http is None:
-        server.run("stdio")
+        create_server(settings).run("stdio")
         return
 
     import uvicorn
@@ -131,18 +116,72 @@ def main(argv: Sequence[str] | None = None) -> None:
     from .http import build_http_app
 
     try:
-        app = build_http_app(server, http)
+        app = build_http_app(create_server(settings), http)
     except SettingsError as exc:
         _fail(str(exc))
     log.info(
-        "serving %s on http://%s:%d (%s)",
+        "serving %s on http://%s:%d with %d worker(s) (%s)",
         "/mcp" if http.transport == "streamable-http" else "/sse + /messages/",
         http.host,
         http.port,
+        args.workers,
         "bearer token required" if http.auth_token else "no token: loopback only",
     )
     # log_config=None: uvicorn logs through our stderr handler (and its secret filter), not its own stdout one.
-    uvicorn.run(app, host=http.host, port=http.port, log_config=None, proxy_headers=True, server_header=False)
+    options: dict[str, Any] = {"log_config": None, "proxy_headers": True, "server_header": False}
+    if args.workers > 1:
+        # Worker processes import the app by name and rebuild it from the same arguments. The name is spelled out:
+        # under `python -m` this module's __name__ is "__main__", which a worker cannot import.
+        os.environ[WORKER_ARGV] = json.dumps(args_list)
+        target = "qwen_image_edit_mcp.__main__:worker_app"
+        uvicorn.run(target, factory=True, host=http.host, port=http.port, workers=args.workers, **options)
+    else:
+        uvicorn.run(app, host=http.host, port=http.port, **options)
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[Settings, HttpSettings | None]:
+    http = None
+    if args.transport != "stdio":
+        http = HttpSettings.from_environment(
+            transport=args.transport,
+            host=args.host,
+            port=args.port,
+            auth_token=SecretStr(args.auth_token) if args.auth_token else None,
+            allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
+            allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
+            stateless=args.stateless or None,
+        )
+    allowed_dirs = tuple(_absolute(path) for path in args.allow_dir) if args.allow_dir else None
+    if http is not None and allowed_dirs is None and not os.environ.get("QWEN_EDIT_ALLOWED_DIRS", "").strip():
+        # Over HTTP the callers are remote: the desktop default would hand them this machine's picture folders.
+        allowed_dirs = ()
+    settings = Settings.from_environment(
+        wait_seconds=args.wait_seconds,
+        inline_max_bytes=args.inline_max_bytes,
+        output_dir=_absolute(args.output_dir),
+        allowed_dirs=allowed_dirs,
+        cache_dir=_absolute(args.cache_dir),
+    )
+    return settings, http
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpSettings | None) -> None:
+    from .logs import configure_logging
+
+    secrets = [s.get_secret_value() for s in (settings.api_key, http.auth_token if http else None) if s]
+    configure_logging(args.log_level, secrets=secrets)
+
+
+def worker_app() -> ASGIApp:
+    """The app in each worker process of `--workers N`, built from the arguments the parent was given."""
+    from .http import build_http_app
+    from .tools import create_server
+
+    args = parser().parse_args(json.loads(os.environ[WORKER_ARGV]))
+    settings, http = settings_from_args(args)
+    assert http is not None
+    _configure_logging(args, settings, http)
+    return build_http_app(create_server(settings), http)
 
 
 def _fail(message: str) -> NoReturn:

@@ -208,12 +208,20 @@ async def test_sse_requires_the_token_too(emulator: RunningEmulator, tmp_path: P
     assert (stream.status_code, post.status_code) == (401, 401)
 
 
-async def test_stateless_mode_serves_legacy_clients(emulator: RunningEmulator, tmp_path: Path) -> None:
+async def test_stateless_mode_serves_legacy_clients_with_progress(emulator: RunningEmulator, tmp_path: Path) -> None:
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
     options = HttpSettings(auth_token=SecretStr(TOKEN), stateless=True)
     async with http_server(settings_for(emulator, tmp_path), options) as url, http_client(url, mode="legacy") as client:
-        result = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE})
+        result = await client.call_tool(
+            "edit_image", {"prompt": "x", "image": URL_IMAGE}, progress_callback=on_progress
+        )
     assert result.structured_content is not None
     assert result.structured_content["status"] == "completed"
+    assert any("submitted: prediction" in message for message in messages)
 
 
 async def test_cancelling_over_http_stops_the_wait_and_logs_the_id(

@@ -146,16 +146,20 @@ async def test_an_oversized_body_is_refused_with_413(emulator: RunningEmulator, 
     assert healthy.status_code == 200
 
 
-@pytest.mark.parametrize("body", [b"{not json", b'{"jsonrpc": "2.0", "id": 1}', b"[]"])
+@pytest.mark.parametrize(
+    ("body", "code"), [(b"{not json", -32700), (b'{"jsonrpc": "2.0", "id": 1}', -32602), (b"[]", -32602)]
+)
 async def test_malformed_requests_get_protocol_errors_and_the_server_serves_on(
-    emulator: RunningEmulator, tmp_path: Path, body: bytes
+    emulator: RunningEmulator, tmp_path: Path, body: bytes, code: int
 ) -> None:
     async with http_server(settings_for(emulator, tmp_path), SECURED) as url:
         async with httpx.AsyncClient() as http:
             response = await http.post(f"{url}/mcp", content=body, headers={**MCP_HEADERS, **AUTH})
         async with http_client(url) as client:
             tools = await client.list_tools()
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 400
+    assert response.json()["jsonrpc"] == "2.0"
+    assert response.json()["error"]["code"] == code
     assert len(tools.tools) == 2
 
 

@@ -79,3 +79,18 @@ def test_the_default_allowed_dirs_are_the_usual_picture_folders_and_the_output_f
 def test_allow_dir_flags_replace_the_defaults(tmp_path: Path) -> None:
     settings = Settings.from_environment({}, allowed_dirs=(tmp_path,))
     assert settings.allowed_dirs == (tmp_path,)
+
+
+def test_placeholders_a_host_left_unfilled_count_as_unset() -> None:
+    env = {
+        "WAVESPEED_API_KEY": "sk-abc123",
+        "WAVESPEED_BASE_URL": "${user_config.base_url}",
+        "QWEN_EDIT_OUTPUT_DIR": "${user_config.output_directory}",
+        "QWEN_EDIT_WAIT_SECONDS": " ${user_config.wait_seconds} ",
+        "QWEN_EDIT_ALLOWED_DIRS": "${user_config.allowed_directory}",
+    }
+    settings = Settings.from_environment(env)
+    assert settings.base_url == DEFAULT_BASE_URL
+    assert settings.output_dir is None
+    assert settings.wait_seconds == DEFAULT_WAIT_SECONDS
+    assert all("user_config" not in str(path) for path in settings.allowed_dirs)

@@ -7,6 +7,7 @@ never shows it; only `client.py` ever reveals it, to build the Authorization hea
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ DEFAULT_INLINE_MAX_BYTES = 700_000
 HttpTransport = Literal["streamable-http", "sse"]
 # The SDK's default body limit: clients should pass images as URLs or paths, not megabytes of base64.
 MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
 class SettingsError(ValueError):
@@ -48,7 +52,7 @@ class Settings:
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Environment first, then explicit overrides (command-line flags) where they are not None."""
-        env = os.environ if env is None else env
+        env = _filled(os.environ if env is None else env)
         key = env.get("WAVESPEED_API_KEY", "").strip()
         values: dict[str, object] = {
             "api_key": SecretStr(key) if key else None,
@@ -95,6 +99,12 @@ def default_allowed_dirs(output_dir: Path | None) -> tuple[Path, ...]:
     return tuple(dict.fromkeys(path.resolve() for path in found))
 
 
+def _filled(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment without values a host left as unfilled placeholders: a bundle's optional setting the user
+    skipped may arrive as the literal "${user_config.output_directory}", which means "not set"."""
+    return {name: value for name, value in env.items() if not _PLACEHOLDER.fullmatch(value.strip())}
+
+
 def _number(env: Mapping[str, str], name: str, flag: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
@@ -125,7 +135,7 @@ class HttpSettings:
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> HttpSettings:
-        env = os.environ if env is None else env
+        env = _filled(os.environ if env is None else env)
         token = env.get("QWEN_EDIT_AUTH_TOKEN", "").strip()
         values: dict[str, object] = {
             "auth_token": SecretStr(token) if token else None,

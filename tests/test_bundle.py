@@ -1,0 +1,127 @@
+"""The Claude Desktop bundle: manifest.json agrees with the server, validates, packs, and the packed bundle launches
+exactly as its mcp_config says and edits."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from PIL import Image
+
+from fakes import API_KEY
+from qwen_image_edit_mcp import __version__
+from qwen_image_edit_mcp.config import Settings
+from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
+from qwen_image_edit_mcp.tools import create_server
+from tooling import REPO, host_env, require
+
+MANIFEST: dict[str, Any] = json.loads((REPO / "manifest.json").read_text())
+MCPB = "@anthropic-ai/mcpb@2.1.2"
+
+
+@pytest.mark.anyio
+async def test_the_manifest_lists_exactly_the_tools_the_server_registers() -> None:
+    async with Client(create_server(Settings())) as client:
+        registered = {tool.name for tool in (await client.list_tools()).tools}
+    assert {tool["name"] for tool in MANIFEST["tools"]} == registered
+    assert all(tool["description"].strip() for tool in MANIFEST["tools"])
+
+
+def test_the_manifest_version_is_the_package_version() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert MANIFEST["version"] == pyproject["project"]["version"] == __version__
+
+
+def test_user_config_is_complete_and_every_reference_is_defined() -> None:
+    config = MANIFEST["user_config"]
+    assert config["wavespeed_api_key"]["sensitive"] is True
+    assert config["wavespeed_api_key"]["required"] is True
+    assert config["allowed_directory"]["type"] == config["output_directory"]["type"] == "directory"
+    assert config["wait_seconds"]["type"] == "number"
+    assert config["base_url"]["required"] is False
+    env = MANIFEST["server"]["mcp_config"]["env"]
+    referenced = {m for value in env.values() for m in re.findall(r"\$\{user_config\.(\w+)\}", value)}
+    assert referenced == set(config)
+    assert set(env) == {
+        "WAVESPEED_API_KEY",
+        "WAVESPEED_BASE_URL",
+        "QWEN_EDIT_ALLOWED_DIRS",
+        "QWEN_EDIT_OUTPUT_DIR",
+        "QWEN_EDIT_WAIT_SECONDS",
+    }
+    assert MANIFEST["privacy_policies"] == ["https://wavespeed.ai/privacy"]
+    with Image.open(REPO / MANIFEST["icon"]) as icon:
+        assert (icon.format, icon.size) == ("PNG", (512, 512))
+
+
+def fill(value: str, dirname: Path, user: dict[str, str]) -> str:
+    """What the host does to mcp_config before launching: ${__dirname} and ${user_config.*} filled in."""
+    value = value.replace("${__dirname}", str(dirname))
+    return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: user[m.group(1)], value)
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(900)
+async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_and_edits(tmp_path: Path) -> None:
+    npx = require("npx")
+    require("uv")
+    validate = subprocess.run(
+        [npx, "-y", MCPB, "validate", "manifest.json"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    assert "Manifest schema validation passes" in validate.stdout
+    bundle = tmp_path / "qwen-image-edit-mcp.mcpb"
+    pack = subprocess.run(
+        [npx, "-y", MCPB, "pack", ".", str(bundle)], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert pack.returncode == 0, pack.stdout + pack.stderr
+    names = zipfile.ZipFile(bundle).namelist()
+    print(f"bundle: {bundle.stat().st_size} bytes, {len(names)} files")
+    assert {"manifest.json", "pyproject.toml", "README.md", "assets/icon.png"} <= set(names)
+    assert "server/qwen_image_edit_mcp/__main__.py" in names
+    assert not [
+        n for n in names if n.startswith(("tests/", ".venv/", ".git/", ".ci/", "examples/")) or "__pycache__" in n
+    ]
+
+    unpacked = tmp_path / "installed"
+    zipfile.ZipFile(bundle).extractall(unpacked)
+    config = json.loads((unpacked / "manifest.json").read_text())["server"]["mcp_config"]
+    pictures = tmp_path / "Pictures"
+    pictures.mkdir()
+    photo = pictures / "photo.png"
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 150), "salmon").save(buffer, "PNG")
+    photo.write_bytes(buffer.getvalue())
+    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.3)) as emulator:
+        user = {
+            "wavespeed_api_key": API_KEY,
+            "allowed_directory": str(pictures),
+            "output_directory": str(tmp_path / "edited"),
+            "wait_seconds": "30",
+            "base_url": emulator.base_url,
+        }
+        env = host_env(**{name: fill(value, unpacked, user) for name, value in config["env"].items()})
+        server = StdioServerParameters(
+            command=config["command"], args=[fill(arg, unpacked, user) for arg in config["args"]], env=env, cwd="/"
+        )
+        # The first launch installs the dependencies (uv run), as it does on a user's machine.
+        async with Client(server, read_timeout_seconds=600) as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            result = await client.call_tool("edit_image", {"image": str(photo), "prompt": "add a hat"})
+    assert tools == {"edit_image", "get_prediction"}
+    assert not result.is_error, result.content
+    report = result.structured_content
+    assert report is not None
+    (saved,) = report["saved_paths"]
+    assert Path(saved).parent == tmp_path / "edited"
+    with Image.open(saved) as edited:
+        assert edited.size == (200, 150)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import itertools
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -17,11 +16,11 @@ from qwen_image_edit_mcp.errors import (
     ServerError,
 )
 from qwen_image_edit_mcp.models import EditRequest, Prediction
+from qwen_image_edit_mcp.schedule import DurationHistory
 from qwen_image_edit_mcp.waiting import (
     MAX_RETRY_AFTER,
     POLL_RETRIES,
     SUBMIT_RETRIES,
-    PollSchedule,
     read_prediction,
     retry_delay,
     submit_once,
@@ -29,39 +28,6 @@ from qwen_image_edit_mcp.waiting import (
 )
 
 REQUEST = EditRequest(prompt="add a hat", image="https://example.com/a.png")
-
-
-def poll_times(job_seconds: float, schedule: PollSchedule | None = None) -> list[float]:
-    """When polls happen for a job of the given length, by the schedule alone."""
-    schedule = schedule or PollSchedule()
-    now, times = 0.0, list[float]()
-    while not times or times[-1] < job_seconds:
-        now += schedule.delay(now)
-        times.append(now)
-    return times
-
-
-def test_a_3_second_job_is_seen_within_a_fraction_of_a_second_with_few_polls() -> None:
-    times = poll_times(3.0)
-    assert len(times) == 7
-    assert times[-1] - 3.0 < 0.15
-
-
-@pytest.mark.parametrize("job_seconds", [0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 120.0])
-def test_lateness_stays_under_a_second_and_polls_never_come_faster_than_four_a_second(job_seconds: float) -> None:
-    times = poll_times(job_seconds)
-    assert times[-1] - job_seconds <= 1.0
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert all(gap >= 0.25 - 1e-9 for gap in gaps)
-
-
-def test_the_first_poll_waits_out_the_first_delay_and_intervals_grow_then_cap() -> None:
-    schedule = PollSchedule()
-    assert schedule.delay(0.0) == 1.0
-    assert schedule.delay(0.4) == pytest.approx(0.6)
-    assert schedule.delay(1.0) == 0.25
-    assert schedule.delay(3.0) == pytest.approx(0.6)
-    assert schedule.delay(60.0) == 1.0
 
 
 def test_retry_delay_backs_off_exponentially_capped_and_honours_a_bounded_retry_after() -> None:
@@ -285,3 +251,37 @@ async def test_a_single_read_gives_up_at_once_on_a_refusal_and_within_its_window
         await read_prediction(client, "job1", clock=clock, retry_until=start + 3)
     assert clock.now() - start <= 3
     assert len(down) == 3  # tries at 0, 0.5 and 1.5 s; the next (after 2 s more) would pass the window
+
+
+@pytest.mark.anyio
+async def test_the_wait_learns_from_one_job_and_polls_the_next_near_its_expected_finish(clock: FakeClock) -> None:
+    class Job:
+        """A job that completes 3 s after it started, on the fake clock."""
+
+        def __init__(self) -> None:
+            self.started = clock.now()
+
+        def handler(self, request: httpx.Request) -> httpx.Response:
+            done = clock.now() - self.started >= 3.0
+            extra: dict[str, object] = {"outputs": ["https://cdn.test/o.jpeg"], "timings": {"inference": 3000}}
+            return ok("completed", **extra) if done else ok("processing")
+
+    history = DurationHistory()
+    polls: list[int] = []
+    for _ in range(2):
+        job = Job()
+        http = httpx.AsyncClient(transport=httpx.MockTransport(job.handler))
+        client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
+        outcome = await wait_for_prediction(
+            client,
+            Prediction(id="job1", status="created"),
+            clock=clock,
+            deadline=clock.now() + 50,
+            started=job.started,
+            on_progress=no_progress,
+            history=history,
+        )
+        assert outcome.prediction.succeeded
+        polls.append(outcome.polls)
+    assert polls == [7, 2]
+    assert history.window() is not None

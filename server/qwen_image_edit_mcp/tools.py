@@ -47,6 +47,7 @@ from .models import (
     Size,
 )
 from .results import build_report, build_result, completed_text, gather_outputs, pending_text
+from .schedule import DurationHistory
 from .uploads import UploadCache, Uploader, default_cache_dir
 from .waiting import read_prediction, submit_once, wait_for_prediction
 
@@ -125,6 +126,7 @@ class Runtime:
     wavespeed: WaveSpeedClient
     clock: Clock
     inputs: ImageInputs
+    durations: DurationHistory  # when recent edits finished, which the poll schedule learns from
 
 
 class _Progress:
@@ -161,7 +163,13 @@ def create_server(
             )
             cache = UploadCache((settings.cache_dir or default_cache_dir()) / "uploads.json")
             inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, cache))
-            yield Runtime(settings=settings, wavespeed=client, clock=clock or SystemClock(), inputs=inputs)
+            yield Runtime(
+                settings=settings,
+                wavespeed=client,
+                clock=clock or SystemClock(),
+                inputs=inputs,
+                durations=DurationHistory(),
+            )
 
     server: MCPServer[Runtime] = MCPServer(
         "qwen-image-edit-mcp",
@@ -258,7 +266,9 @@ def create_server(
             raise
         log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
         await progress(f"submitted: prediction {prediction.id} is {prediction.status}")
-        return await _follow(runtime, prediction, progress, started=started, deadline=deadline, polls=0)
+        return await _follow(
+            runtime, prediction, progress, started=started, deadline=deadline, polls=0, history=runtime.durations
+        )
 
     @server.tool(
         name="get_prediction",
@@ -320,13 +330,26 @@ def _acknowledge_logging_level(server: MCPServer[Runtime]) -> None:
 
 
 async def _follow(
-    runtime: Runtime, prediction: Prediction, progress: _Progress, *, started: float, deadline: float, polls: int
+    runtime: Runtime,
+    prediction: Prediction,
+    progress: _Progress,
+    *,
+    started: float,
+    deadline: float,
+    polls: int,
+    history: DurationHistory | None = None,
 ) -> CallToolResult:
     """Wait for a known prediction and shape the answer. Whatever happens from here, the id reaches the caller."""
     clock, settings = runtime.clock, runtime.settings
     try:
         outcome = await wait_for_prediction(
-            runtime.wavespeed, prediction, clock=clock, deadline=deadline, started=started, on_progress=progress
+            runtime.wavespeed,
+            prediction,
+            clock=clock,
+            deadline=deadline,
+            started=started,
+            on_progress=progress,
+            history=history,
         )
         current = outcome.prediction
         polls += outcome.polls

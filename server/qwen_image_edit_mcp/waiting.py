@@ -20,34 +20,13 @@ from .client import WaveSpeedClient
 from .clock import Clock
 from .errors import ConnectionFailedError, RateLimitError, WaveSpeedError
 from .models import EditRequest, Prediction
+from .schedule import DurationHistory, PollSchedule
 
 log = logging.getLogger(__name__)
 
 SUBMIT_RETRIES = 3
 POLL_RETRIES = 6
 MAX_RETRY_AFTER = 10.0
-
-
-@dataclass(frozen=True)
-class PollSchedule:
-    """Seconds to wait before the next poll, given how long the job has been running.
-
-    Image edits rarely finish within the first second, so the first look is at `first_delay`. After that the
-    interval is a fixed fraction of the job's age: at most ~20 % late relative to the job's own duration, which keeps
-    the number of polls logarithmic in the duration, never below `min_interval` (no hammering) and never above
-    `max_interval` (a finished job is noticed within a second). For a 3 s job: polls at 1.0, 1.25, 1.5, 1.8, 2.16,
-    2.59, 3.11 s: 7 requests, 0.11 s late.
-    """
-
-    first_delay: float = 1.0
-    growth: float = 0.2
-    min_interval: float = 0.25
-    max_interval: float = 1.0
-
-    def delay(self, age: float) -> float:
-        if age < self.first_delay:
-            return self.first_delay - age
-        return min(self.max_interval, max(self.min_interval, self.growth * age))
 
 
 def retry_delay(attempt: int, retry_after: float | None = None, *, base: float = 0.5, cap: float = 4.0) -> float:
@@ -123,20 +102,24 @@ async def wait_for_prediction(
     started: float,
     on_progress: ProgressFn,
     schedule: PollSchedule | None = None,
+    history: DurationHistory | None = None,
 ) -> WaitOutcome:
     """Poll until the prediction is terminal, the deadline passes, or WaveSpeed stays unreachable.
 
-    `started` is when the job began (the submit), which the schedule measures age from. Never raises a
+    `started` is when the job began (the submit), which the schedule measures age from. With a `history`, the
+    schedule follows when recent jobs finished, and this job's finish is added to it. Never raises a
     WaveSpeedError: whatever happens, the caller gets the prediction id back inside the outcome.
     """
     schedule = schedule or PollSchedule()
+    window = history.window() if history is not None else None
     current, polls, failures = prediction, 0, 0
     retry_after: float | None = None
+    last_pending_age: float | None = None
     while not current.is_terminal:
         remaining = deadline - clock.now()
         if remaining <= 0:
             return WaitOutcome(current, polls, timed_out=True)
-        delay = retry_delay(failures, retry_after) if failures else schedule.delay(clock.now() - started)
+        delay = retry_delay(failures, retry_after) if failures else schedule.delay(clock.now() - started, window)
         await clock.sleep(min(delay, remaining))
         polls += 1
         try:
@@ -153,5 +136,14 @@ async def wait_for_prediction(
         changed = latest.status != current.status
         current = latest
         age = clock.now() - started
+        if not current.is_terminal:
+            last_pending_age = age
+        elif current.succeeded and history is not None:
+            inference = (current.timings or {}).get("inference")
+            history.record(
+                last_pending_age=last_pending_age,
+                done_age=age,
+                inference_seconds=inference / 1000 if inference else None,
+            )
         await on_progress(f"prediction {current.id}: {current.status}" + ("" if changed else f" ({age:.1f} s)"))
     return WaitOutcome(current, polls, timed_out=False)

@@ -40,7 +40,9 @@ def resolve_loopback(host: str, port: int = 0) -> tuple[socket.AddressFamily, An
 def loopback_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     """A TCP socket bound to `host:port`; ValueError unless `host` is a loopback address."""
     family, address = resolve_loopback(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it every
+    # kept-alive request waits ~40 ms on Nagle's algorithm meeting a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)

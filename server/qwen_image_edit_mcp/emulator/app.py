@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .state import SUBMIT_PATH, EmulatorState, Prediction
 from .validation import RequestValidationError, validate_edit_request
 
-SYNC_STEP = 0.05  # seconds between checks while a sync-mode POST waits
+SYNC_STEP = 0.05  # seconds between checks while a sync-mode POST waits on a held job
 UNAUTHORIZED = "Unauthorized: invalid or missing API key. Send 'Authorization: Bearer <WAVESPEED_API_KEY>'."
 GATEWAY_PAGE = (
     "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} {reason}</h1></center>"
@@ -151,7 +151,10 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
                         "The prediction is still processing asynchronously.",
                     )
                     return envelope(data)
-                await state.clock.sleep(min(SYNC_STEP, state.config.sync_timeout - waited))
+                # Wake when the job is due, as the real service answers the moment it is done; step only while held.
+                done = state.done_at(prediction)
+                due = SYNC_STEP if done is None else max(done - state.clock.now(), 0.0)
+                await state.clock.sleep(min(due, state.config.sync_timeout - waited))
         return envelope(await state.view(prediction))
 
     async def result(request: Request) -> Response:

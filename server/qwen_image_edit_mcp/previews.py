@@ -46,8 +46,11 @@ def make_preview(data: bytes, mime: str, budget: int) -> Preview | None:
         image.load()
         rgb = _flatten(image)
     for side in (s for s in _SIDES if s < max(size) or s == _SIDES[-1]):
-        scaled = rgb.copy()
-        scaled.thumbnail((side, side), Image.Resampling.LANCZOS)
+        # Resize straight to the target: thumbnail() on a copy would first duplicate the full-size image.
+        factor = min(side / size[0], side / size[1], 1.0)
+        target = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))
+        # Pillow's stub types `size` as possibly a numpy array, which strict pyright reports as partially unknown.
+        scaled = rgb.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)  # pyright: ignore[reportUnknownMemberType]
         for quality in _QUALITIES:
             buffer = io.BytesIO()
             scaled.save(buffer, "JPEG", quality=quality, optimize=True)
@@ -65,4 +68,4 @@ def _flatten(image: PILImage) -> PILImage:
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")

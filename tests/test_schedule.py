@@ -119,12 +119,12 @@ def test_the_window_is_covered_in_a_few_polls_however_wide_and_never_denser_than
     assert schedule.delay(0.0, FinishWindow(60.0, 60.0)) == schedule.max_early_sleep
 
 
-def test_history_keeps_the_last_samples_floored_by_inference_time() -> None:
+def test_history_keeps_the_last_samples_bracketed_by_polls_and_inference_time() -> None:
     history = DurationHistory(size=3)
     assert history.window() is None
-    history.record(last_pending_age=2.0, done_age=3.0, inference_seconds=None)  # midpoint 2.5
-    history.record(last_pending_age=2.0, done_age=3.0, inference_seconds=2.9)  # floored to 2.9
-    history.record(last_pending_age=None, done_age=4.0, inference_seconds=None)  # first look already done
-    assert history.window() == FinishWindow(2.5, 4.0)
+    history.record(last_pending_age=2.0, done_age=3.0, inference_seconds=None)  # bracket (2, 3]: 2.5
+    history.record(last_pending_age=2.0, done_age=3.0, inference_seconds=2.8)  # inference narrows it to (2.8, 3]: 2.9
+    history.record(last_pending_age=None, done_age=1.0, inference_seconds=0.3)  # seen done at once: (0.3, 1]: 0.65
+    assert history.window() == FinishWindow(0.65, 2.9)
     history.record(last_pending_age=3.0, done_age=3.2, inference_seconds=None)  # the 2.5 sample ages out
-    assert history.window() == FinishWindow(2.9, 4.0)
+    assert history.window() == pytest.approx(FinishWindow(0.65, 3.1))

@@ -97,8 +97,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     _configure_logging(args, settings, http)
     log = logging.getLogger("qwen_image_edit_mcp")
     log.info(
-        "qwen-image-edit-mcp %s on %s; WaveSpeed at %s; API key %s; local images from: %s; outputs kept in: %s",
+        "qwen-image-edit-mcp %s (pid %d) on %s; WaveSpeed at %s; API key %s; local images from: %s; "
+        "outputs kept in: %s",
         __version__,
+        os.getpid(),
         args.transport,
         settings.base_url,
         "set" if settings.api_key else "NOT set (calls will ask for WAVESPEED_API_KEY)",

@@ -8,9 +8,9 @@ just before that window (a single look at most every `max_early_sleep` on the wa
 falls back to the default schedule if it runs past it. The density adapts: the window is covered in `dense_polls`
 steps, never closer than `min_step`. So for a steady 3 s job a result is seen within 0.05 s of finishing, in about
 3 polls instead of 7. A wide window (jobs that vary a lot) is covered in the same number of polls, just less tightly.
-Each sample is the midpoint of the bracket in which a job was seen to finish (last "processing" poll, first
-"completed" poll), floored by WaveSpeed's own `timings.inference`, which no job can beat. Only the last `size`
-samples count, so a wide first bracket soon ages out and a change in the service is followed quickly.
+Each sample is the midpoint of the bracket in which a job was seen to finish: from the last "processing" poll (or
+WaveSpeed's own `timings.inference`, which no job can beat, if that is later) to the first "completed" poll. Only
+the last `size` samples count, so a wide first bracket soon ages out and a change in the service is followed quickly.
 """
 
 from __future__ import annotations
@@ -60,10 +60,9 @@ class DurationHistory:
 
     def record(self, *, last_pending_age: float | None, done_age: float, inference_seconds: float | None) -> None:
         """A job was last seen running at `last_pending_age` and first seen completed at `done_age`."""
-        estimate = done_age if last_pending_age is None else (last_pending_age + done_age) / 2
-        if inference_seconds is not None and inference_seconds > 0:
-            estimate = max(estimate, min(inference_seconds, done_age))
-        self._samples.append(estimate)
+        # The finish lies after the last "processing" look, and no earlier than the inference time WaveSpeed reports.
+        earliest = max(last_pending_age or 0.0, min(inference_seconds or 0.0, done_age))
+        self._samples.append((earliest + done_age) / 2)
 
     def window(self) -> FinishWindow | None:
         if not self._samples:

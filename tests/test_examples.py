@@ -88,7 +88,7 @@ async def edit_through(server: StdioServerParameters) -> dict[str, Any]:
     async with Client(server, read_timeout_seconds=600) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction"}
+    assert tools == {"edit_image", "get_prediction", "list_predictions"}
     assert not result.is_error, result.content
     assert result.structured_content is not None
     return result.structured_content
@@ -131,7 +131,7 @@ async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulato
             settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
             secured = HttpSettings(auth_token=SecretStr(TOKEN))
             async with http_server(settings, secured) as url, http_client(url) as client:
-                assert len((await client.list_tools()).tools) == 2
+                assert len((await client.list_tools()).tools) == 3
             assert words[words.index("http") + 2].endswith("/mcp")
             continue
         separator = words.index("--")
@@ -219,7 +219,7 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
         output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
     first, second = model.requests
     functions = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
-    assert set(functions) == {"edit_image", "get_prediction"}
+    assert set(functions) == {"edit_image", "get_prediction", "list_predictions"}
     assert all(tool["type"] == "function" for tool in first["tools"])
     assert functions["edit_image"]["parameters"]["required"] == ["prompt", "image"]
     assert first["model"] == "stand-in-1"

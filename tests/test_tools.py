@@ -26,13 +26,13 @@ def world(clock: FakeClock, tmp_path: Path) -> World:
     return make_world(clock, tmp_path)
 
 
-async def test_both_tools_are_listed_with_the_documented_schema_annotations_and_output_schema(
+async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_output_schema(
     world: World, mode: str
 ) -> None:
     async with Client(world.server, mode=mode) as client:  # type: ignore[arg-type]
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         instructions = client.instructions
-    assert set(tools) == {"edit_image", "get_prediction"}
+    assert set(tools) == {"edit_image", "get_prediction", "list_predictions"}
     edit = tools["edit_image"].input_schema
     assert set(edit["required"]) == {"prompt", "image"}
     props = edit["properties"]
@@ -61,9 +61,15 @@ async def test_both_tools_are_listed_with_the_documented_schema_annotations_and_
     get_annotations = tools["get_prediction"].annotations
     assert get_annotations is not None
     assert get_annotations.read_only_hint is True
-    for tool in tools.values():
-        assert tool.output_schema is not None
-        assert "prediction_id" in tool.output_schema["properties"]
+    for name in ("edit_image", "get_prediction"):
+        schema = tools[name].output_schema
+        assert schema is not None
+        assert "prediction_id" in schema["properties"]
+    listing = tools["list_predictions"]
+    assert listing.output_schema is not None
+    assert "predictions" in listing.output_schema["properties"]
+    assert listing.annotations is not None
+    assert listing.annotations.read_only_hint is True
     assert instructions is not None
     assert "get_prediction" in instructions
 
@@ -218,7 +224,7 @@ async def test_progress_notifications_carry_the_id_and_strictly_increase(world: 
 async def test_without_a_key_the_tools_list_and_a_call_says_to_set_the_key(clock: FakeClock, tmp_path: Path) -> None:
     world = make_world(clock, tmp_path, api_key=None)
     async with Client(world.server) as client:
-        assert len((await client.list_tools()).tools) == 2
+        assert len((await client.list_tools()).tools) == 3
         for name, args in (
             ("edit_image", {"prompt": "x", "image": URL_IMAGE}),
             ("get_prediction", {"prediction_id": "abc"}),

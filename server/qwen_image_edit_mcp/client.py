@@ -33,9 +33,19 @@ from .models import MODEL_ID, EditRequest, Prediction
 
 SUBMIT_PATH = f"/api/v3/{MODEL_ID}"
 RESULT_PATH = "/api/v3/predictions/{id}/result"
+HISTORY_PATH = "/api/v3/predictions"
 PRESIGNED_UPLOAD_PATH = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH = "/api/v3/media/upload/binary"
 UPLOAD_TIMEOUT = 120.0  # WaveSpeed's own SDK allows uploads this long
+
+
+@dataclass(frozen=True)
+class PredictionPage:
+    """One page of the account's recent predictions (WaveSpeed keeps 7 days), newest first."""
+
+    items: list[Prediction]
+    page: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,36 @@ class WaveSpeedClient:
             json=request.payload(),
             timeout=self._timeout if timeout is None else timeout,
         )
+        if response.status_code == 504 and (passed_through := _prediction_or_none(response)) is not None:
+            # The gateway gave up on the blocking request but passed WaveSpeed's answer on: the job exists and has
+            # an id, so the caller polls it like any other.
+            return passed_through
         return _prediction(response)
 
     async def get_result(self, prediction_id: str) -> Prediction:
         response = await self._send("GET", RESULT_PATH.format(id=quote(prediction_id, safe="")), timeout=self._timeout)
         return _prediction(response)
+
+    async def list_predictions(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        model: str | None = None,
+        status: str | None = None,
+        created_after: str | None = None,
+    ) -> PredictionPage:
+        """POST /api/v3/predictions: the history, filtered; a read, so safe to retry."""
+        body: dict[str, Any] = {"page": page, "page_size": page_size}
+        body.update({k: v for k, v in (("model", model), ("status", status), ("created_after", created_after)) if v})
+        data = _envelope_data(await self._send("POST", HISTORY_PATH, json=body, timeout=self._timeout))
+        try:
+            fields: dict[str, Any] = data if isinstance(data, dict) else {}  # type: ignore[assignment]
+            raw_items: list[Any] = fields.get("items") or []
+            items = [Prediction.model_validate(item) for item in raw_items]
+            return PredictionPage(items=items, page=int(fields.get("page", page)), total=int(fields.get("total", 0)))
+        except (ValidationError, TypeError, ValueError):
+            raise UnexpectedResponseError("WaveSpeed answered the history request without a usable list.") from None
 
     async def create_upload(self, *, filename: str, size: int, content_type: str) -> PresignedUpload:
         response = await self._send(
@@ -211,6 +246,17 @@ def _prediction(response: httpx.Response) -> Prediction:
         raise UnexpectedResponseError(
             "WaveSpeed answered without a usable prediction (no id or malformed fields)."
         ) from None
+
+
+def _prediction_or_none(response: httpx.Response) -> Prediction | None:
+    body = _json_or_none(response)
+    data: Any = body.get("data") if isinstance(body, dict) else None  # type: ignore[union-attr]
+    if not isinstance(data, dict) or not data.get("id"):  # type: ignore[union-attr]
+        return None
+    try:
+        return Prediction.model_validate(data)
+    except ValidationError:
+        return None
 
 
 def _envelope_data(response: httpx.Response) -> Any:

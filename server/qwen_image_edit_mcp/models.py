@@ -155,3 +155,20 @@ class PredictionReport(BaseModel):
     elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
     polls: int = Field(description="Status requests this call made to WaveSpeed.")
     next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
+
+
+class PredictionSummary(BaseModel):
+    prediction_id: str
+    status: str
+    created_at: str | None = None
+    outputs: list[str] = Field(default_factory=list[str], description="Output URLs (base64 outputs are omitted).")
+    error: str | None = None
+
+
+class PredictionList(BaseModel):
+    """What list_predictions returns as structuredContent."""
+
+    predictions: list[PredictionSummary] = Field(description="Newest first.")
+    page: int
+    total: int = Field(description="How many predictions match, over all pages.")
+    next_step: str | None = None

@@ -11,18 +11,19 @@ import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import anyio
 import httpx
 from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, EmptyResult, SetLevelRequestParams, ToolAnnotations
+from mcp.types import CallToolResult, EmptyResult, SetLevelRequestParams, TextContent, ToolAnnotations
 from pydantic import AfterValidator, Field
 
 from . import __version__
-from .client import WaveSpeedClient
+from .client import PredictionPage, WaveSpeedClient
 from .clock import Clock, SystemClock
 from .config import MAX_WAIT_SECONDS, Settings
 from .errors import (
@@ -36,12 +37,15 @@ from .errors import (
 )
 from .images import ImageInputError, ImageInputs, resolve_image
 from .models import (
+    MODEL_ID,
     SIZE_DESCRIPTION,
     EditRequest,
     ImageRef,
     OutputFormat,
     Prediction,
+    PredictionList,
     PredictionReport,
+    PredictionSummary,
     Prompt,
     Seed,
     Size,
@@ -75,6 +79,8 @@ get_prediction(prediction_id, wait_seconds) until it completes. Never start a ne
 request: that pays for a second job.
 3. To refine a result, call edit_image again with the output URL as `image`. Output URLs stay valid for 7 days.
 4. If a call fails, its message says what to fix (the size, a URL WaveSpeed cannot reach, the API key).
+5. If an edit was started but its prediction_id was lost (the call was cancelled or timed out before answering),
+list_predictions shows the recent jobs with their ids; resume one with get_prediction instead of editing again.
 """
 
 EDIT_DESCRIPTION = """\
@@ -90,6 +96,12 @@ GET_DESCRIPTION = """\
 Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
 resume an edit_image call that returned pending=true, optionally waiting up to wait_seconds for it to finish. \
 Read-only and free; predictions are kept by WaveSpeed for 7 days."""
+
+
+LIST_DESCRIPTION = """\
+List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first; WaveSpeed keeps 7 days), with \
+their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
+call), then resume it with get_prediction. Read-only and free."""
 
 
 def _prediction_id(value: str) -> str:
@@ -312,8 +324,84 @@ def create_server(
         await progress(f"prediction {prediction.id} is {prediction.status}")
         return await _follow(runtime, prediction, progress, started=started, deadline=started + wait_seconds, polls=1)
 
+    @server.tool(
+        name="list_predictions",
+        title="List recent predictions",
+        description=LIST_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title="List recent predictions",
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
+        ),
+    )
+    async def list_predictions(  # pyright: ignore[reportUnusedFunction]
+        ctx: Context[Runtime, Any],
+        status: Annotated[
+            Literal["completed", "failed", "processing"] | None,
+            Field(description="Only predictions in this status: completed, failed or processing. Omit for all."),
+        ] = None,
+        since_hours: Annotated[
+            float, Field(gt=0, le=168, description="How far back to look, in hours (default 24, at most 168 = 7 days).")
+        ] = 24,
+        page: Annotated[int, Field(ge=1, le=1000, description="Page number, from 1.")] = 1,
+        page_size: Annotated[int, Field(ge=1, le=100, description="Predictions per page, 1-100 (default 20).")] = 20,
+    ) -> Annotated[CallToolResult, PredictionList]:
+        runtime = ctx.request_context.lifespan_context
+        if not runtime.wavespeed.has_api_key:
+            raise ToolError(MissingApiKeyError().message)
+        since = datetime.now(UTC) - timedelta(hours=since_hours)
+        try:
+            listing = await runtime.wavespeed.list_predictions(
+                page=page,
+                page_size=page_size,
+                model=MODEL_ID,
+                status=status,
+                created_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+        except WaveSpeedError as exc:
+            raise ToolError(f"Could not list recent predictions: {exc.message}") from None
+        return _listing_result(listing, since_hours=since_hours, page_size=page_size)
+
     _acknowledge_logging_level(server)
     return server
+
+
+def _listing_result(listing: PredictionPage, *, since_hours: float, page_size: int) -> CallToolResult:
+    summaries = [
+        PredictionSummary(
+            prediction_id=item.id,
+            status=item.status,
+            created_at=item.created_at,
+            outputs=[o for o in item.outputs if o.startswith(("http://", "https://"))],
+            error=(item.error or None) if item.status != "completed" else None,
+        )
+        for item in listing.items
+    ]
+    more = listing.page * page_size < listing.total
+    next_step = (
+        'To see one in full, or wait for one still running, call get_prediction(prediction_id="...", '
+        "wait_seconds=50)." + (f" More on page {listing.page + 1}." if more else "")
+    )
+    report = PredictionList(predictions=summaries, page=listing.page, total=listing.total, next_step=next_step)
+    lines = [
+        f"Recent edits (last {since_hours:g} h, newest first): {len(summaries)} shown of {listing.total}, "
+        f"page {listing.page}."
+    ]
+    for summary in summaries:
+        detail = summary.outputs[0] if summary.outputs else (summary.error or "")
+        lines.append(f"- {summary.prediction_id}  {summary.status}  {summary.created_at or ''}  {detail}".rstrip())
+    if not summaries:
+        lines.append("No predictions match.")
+    lines.append(next_step)
+    return CallToolResult(
+        content=[
+            TextContent(type="text", text="\n".join(lines)),
+            TextContent(type="text", text=report.model_dump_json()),
+        ],
+        structured_content=report.model_dump(mode="json"),
+    )
 
 
 def _acknowledge_logging_level(server: MCPServer[Runtime]) -> None:
@@ -397,7 +485,8 @@ def _submit_failure(exc: WaveSpeedError, *, sync: bool, wait_seconds: float) -> 
     """Why the edit could not be submitted, and whether a job might exist anyway."""
     unknown = (
         " This server does not resend a request whose outcome is unknown, so that you are never billed twice: "
-        "check the recent jobs in the WaveSpeed dashboard (https://wavespeed.ai/history) before trying again."
+        "call list_predictions (or check the WaveSpeed dashboard) to find the job and resume it with "
+        "get_prediction before trying again."
     )
     if sync and isinstance(exc, ConnectionFailedError | ServerError | UnexpectedResponseError):
         return (

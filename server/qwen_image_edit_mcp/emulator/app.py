@@ -87,6 +87,19 @@ def _has_authorization(request: Request) -> bool:
     return "authorization" in request.headers
 
 
+class _DroppedConnection(Response):
+    """Starts a response, sends part of it, then fails: the client sees the connection drop mid-answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"4096")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"code": 200, "da', "more_body": True})
+        raise ConnectionResetError("emulated connection reset (poll_resets fault)")
+
+
 def create_emulator_app(state: EmulatorState) -> Starlette:
     def log(request: Request, body: Any = None) -> None:
         state.log(
@@ -128,6 +141,14 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
                 {"code": 200, "message": "success", "data": state.describe(prediction, "created")},
                 background=BackgroundTask(state.ensure_rendered, prediction),
             )
+        if state.take("sync_504_with_id"):
+            # A gateway that did pass WaveSpeed's envelope through: the id is there, the job goes on.
+            data = state.describe(prediction, "processing")
+            return JSONResponse(
+                {"code": 504, "message": "Gateway Timeout: the prediction is still processing", "data": data},
+                status_code=504,
+                background=BackgroundTask(state.ensure_rendered, prediction),
+            )
         if state.take("sync_504"):
             # WaveSpeed's gateway gives up on long sync requests: no JSON, no id, but the job goes on.
             return HTMLResponse(
@@ -166,6 +187,12 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
             return error(faults.poll_error_status, f"Emulated error (HTTP {faults.poll_error_status}) on poll.")
         if state.take("poll_html_errors"):
             return gateway_page(502, "Bad Gateway")
+        if state.take("poll_stalls"):
+            await state.clock.sleep(faults.stall_seconds)
+        if state.take("poll_resets"):
+            return _DroppedConnection()
+        if faults.poll_error_rate and state.random.random() < faults.poll_error_rate:
+            return error(503, "Emulated error (HTTP 503) on poll, at the poll_error_rate.")
         if state.take("envelope_errors"):
             code = faults.envelope_error_code if faults.envelope_error_code is not None else 500
             return JSONResponse({"code": code, "message": f"Emulated envelope error {code}: internal server error"})
@@ -176,6 +203,10 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
 
     async def output(request: Request) -> Response:
         log(request)
+        if state.faults.output_stall_seconds:
+            await state.clock.sleep(state.faults.output_stall_seconds)
+        if state.faults.output_missing:
+            return PlainTextResponse("Not Found", status_code=404)
         name: str = request.path_params["name"]
         stem, _, extension = name.rpartition(".")
         prediction_id, _, index = stem.partition("-")
@@ -307,12 +338,31 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
     async def list_predictions(request: Request) -> Response:
         return JSONResponse([await state.view(p) for p in list(state.predictions.values())])
 
+    async def history(request: Request) -> Response:
+        """POST /api/v3/predictions: the account's recent predictions, newest first, filtered and paged."""
+        body = await _json_body(request)
+        log(request, body)
+        if not authorized(request):
+            return error(401, UNAUTHORIZED)
+        query: dict[str, Any] = cast(dict[str, Any], body) if isinstance(body, dict) else {}
+        page, size = query.get("page", 1), query.get("page_size", 20)
+        if not (isinstance(page, int) and page >= 1 and isinstance(size, int) and 1 <= size <= 100):
+            return error(400, "Invalid parameter: page must be >= 1 and page_size between 1 and 100.")
+        views = [await state.view(p) for p in reversed(list(state.predictions.values()))]
+        for key in ("model", "status"):
+            if query.get(key):
+                views = [v for v in views if v.get(key) == query[key]]
+        if isinstance(query.get("created_after"), str):
+            views = [v for v in views if v["created_at"] >= query["created_after"]]
+        return envelope({"page": page, "total": len(views), "items": views[(page - 1) * size : page * size]})
+
     routes = [
         Route("/", root, methods=["GET"]),
         Route(SUBMIT_PATH, submit, methods=["POST"]),
         Route("/api/v3/predictions/{prediction_id}/result", result, methods=["GET"]),
         Route("/api/v3/media/uploads", presigned_upload, methods=["POST"]),
         Route("/api/v3/media/upload/binary", binary_upload, methods=["POST"]),
+        Route("/api/v3/predictions", history, methods=["POST"]),
         Route("/api/v3/{rest:path}", unknown_api),
         Route("/_storage/{token}", storage_put, methods=["PUT"]),
         Route("/media/{token}/{filename}", media, methods=["GET"]),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hmac
 import logging
+import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,16 @@ FILE_EXTENSIONS: dict[OutputFormat, str] = {"jpeg": "jpeg", "png": "png", "webp"
 
 Phase = Literal["created", "processing", "terminal"]
 Counter = Literal[
-    "submit_429", "submit_error_count", "poll_errors", "poll_html_errors", "envelope_errors", "fail_count", "sync_504"
+    "submit_429",
+    "submit_error_count",
+    "poll_errors",
+    "poll_html_errors",
+    "envelope_errors",
+    "fail_count",
+    "sync_504",
+    "poll_stalls",
+    "poll_resets",
+    "sync_504_with_id",
 ]
 
 
@@ -70,6 +80,14 @@ class Faults(BaseModel):
     sync_504: int = Field(default=0, ge=0)
     noisy_output: bool = False
     presigned_unavailable: bool = False
+    # For the reliability suite:
+    poll_stalls: int = Field(default=0, ge=0)  # next N result GETs answer only after `stall_seconds`
+    stall_seconds: float = Field(default=30.0, ge=0)
+    poll_resets: int = Field(default=0, ge=0)  # next N result GETs drop the connection mid-response
+    poll_error_rate: float = Field(default=0.0, ge=0, le=1)  # this share of result GETs answer 503 (seeded, repeatable)
+    output_missing: bool = False  # output URLs answer 404
+    output_stall_seconds: float = Field(default=0.0, ge=0)  # output URLs answer only after this long
+    sync_504_with_id: int = Field(default=0, ge=0)  # next N sync submits answer 504 with the envelope and the id
 
 
 @dataclass(eq=False)
@@ -149,6 +167,8 @@ class EmulatorState:
         self.predictions: dict[str, Prediction] = {}
         self.uploads: dict[str, Upload] = {}
         self.requests: list[LoggedRequest] = []
+        # Seeded, so a run with `poll_error_rate` fails the same polls every time.
+        self.random = random.Random(1234)
 
     # ---- configuration, faults, log -------------------------------------------------------------
 

@@ -246,47 +246,91 @@ async def test_a_wrong_key_is_explained_once_without_a_retry_storm(clock: FakeCl
     assert "sk-wrong-key-000000" not in text_of(result)
 
 
-BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
-    ("edit_image", {"image": URL_IMAGE}, "prompt"),
-    ("edit_image", {"prompt": "", "image": URL_IMAGE}, "prompt"),
-    ("edit_image", {"prompt": "   ", "image": URL_IMAGE}, "prompt"),
-    ("edit_image", {"prompt": 5, "image": URL_IMAGE}, "prompt"),
-    ("edit_image", {"prompt": "x"}, "image"),
-    ("edit_image", {"prompt": "x", "image": ""}, "image"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "size": "1024"}, "WIDTH*HEIGHT"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "size": "2000*1024"}, "between 256 and 1536"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "size": "1024*100"}, "between 256 and 1536"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "seed": -2}, "seed"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "seed": 2147483648}, "seed"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "seed": 1.5}, "seed"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "output_format": "gif"}, "output_format"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "enable_sync_mode": "maybe"}, "enable_sync_mode"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "wait_seconds": -1}, "wait_seconds"),
-    ("edit_image", {"prompt": "x", "image": URL_IMAGE, "enable_sync_mode": True, "wait_seconds": 2}, "wait_seconds"),
-    ("edit_image", {"prompt": "x", "image": "/etc/passwd"}, "outside the folders this server may read"),
-    ("edit_image", {"prompt": "x", "image": "~/../../etc/shadow"}, "outside the folders this server may read"),
-    ("edit_image", {"prompt": "x", "image": "cat.png"}, "public http(s) URL, a local file path"),
-    ("edit_image", {"prompt": "x", "image": "ftp://example.com/a.png"}, "http(s) URL"),
-    ("edit_image", {"prompt": "x", "image": "https://u:p@example.com/a.png"}, "credentials"),
-    ("edit_image", {"prompt": "x", "image": "data:image/png;base64,aGVsbG8="}, "readable image"),
-    ("get_prediction", {}, "prediction_id"),
-    ("get_prediction", {"prediction_id": ""}, "prediction_id"),
-    ("get_prediction", {"prediction_id": "a" * 129}, "at most 128"),
-    ("get_prediction", {"prediction_id": "../etc/passwd"}, "not a URL or path"),
-    ("get_prediction", {"prediction_id": "https://api.wavespeed.ai/api/v3/predictions/x"}, "not a URL or path"),
-    ("get_prediction", {"prediction_id": "abc$%"}, "letters, digits"),
-    ("get_prediction", {"prediction_id": "abc", "wait_seconds": 10_000}, "wait_seconds"),
+X = {"prompt": "add a hat", "image": URL_IMAGE}
+# (tool, arguments, the field named, what is allowed): at least 30 cases, every field of every tool.
+BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
+    ("edit_image", {"image": URL_IMAGE}, "prompt", "Field required"),
+    ("edit_image", {**X, "prompt": ""}, "prompt", "at least 1 character"),
+    ("edit_image", {**X, "prompt": "   "}, "prompt", "must describe the edit"),
+    ("edit_image", {**X, "prompt": 5}, "prompt", "valid string"),
+    ("edit_image", {**X, "prompt": "x" * 4001}, "prompt", "at most 4000 characters"),
+    ("edit_image", {"prompt": "x"}, "image", "Field required"),
+    ("edit_image", {**X, "image": ""}, "image", "at least 1 character"),
+    ("edit_image", {**X, "image": 42}, "image", "valid string"),
+    ("edit_image", {**X, "size": "1024"}, "size", "'WIDTH*HEIGHT'"),
+    ("edit_image", {**X, "size": "1024*"}, "size", "'WIDTH*HEIGHT'"),
+    ("edit_image", {**X, "size": "a*b"}, "size", "'WIDTH*HEIGHT'"),
+    ("edit_image", {**X, "size": "1024*768*2"}, "size", "'WIDTH*HEIGHT'"),
+    ("edit_image", {**X, "size": "-512*512"}, "size", "'WIDTH*HEIGHT'"),
+    ("edit_image", {**X, "size": "2000*1024"}, "size width", "between 256 and 1536"),
+    ("edit_image", {**X, "size": "1024*100"}, "size height", "between 256 and 1536"),
+    ("edit_image", {**X, "size": 1024}, "size", "valid string"),
+    ("edit_image", {**X, "seed": -2}, "seed", "greater than or equal to -1"),
+    ("edit_image", {**X, "seed": 2147483648}, "seed", "less than or equal to 2147483647"),
+    ("edit_image", {**X, "seed": 1.5}, "seed", "fractional part"),
+    ("edit_image", {**X, "seed": "lots"}, "seed", "valid integer"),
+    ("edit_image", {**X, "output_format": "gif"}, "output_format", "'jpeg', 'png' or 'webp'"),
+    ("edit_image", {**X, "enable_base64_output": "maybe"}, "enable_base64_output", "valid boolean"),
+    ("edit_image", {**X, "enable_sync_mode": "maybe"}, "enable_sync_mode", "valid boolean"),
+    ("edit_image", {**X, "wait_seconds": -1}, "wait_seconds", "greater than or equal to 0"),
+    ("edit_image", {**X, "wait_seconds": 10_000}, "wait_seconds", "less than or equal to 900"),
+    ("edit_image", {**X, "enable_sync_mode": True, "wait_seconds": 2}, "wait_seconds", "at least 10"),
+    ("edit_image", {**X, "image": "data:image/png;base64,aGVsbG8="}, "image", "readable image"),
+    ("edit_image", {**X, "image": "data:image/png;base64,%%%"}, "image", "not valid base64"),
+    ("edit_image", {**X, "image": "ftp://example.com/a.png"}, "image", "public http(s) URL"),
+    ("edit_image", {**X, "image": "https://u:p@example.com/a.png"}, "image", "credentials"),
+    ("edit_image", {**X, "image": "/etc/passwd"}, "image", "outside the folders this server may read"),
+    ("edit_image", {**X, "image": "~/../../etc/shadow"}, "image", "outside the folders this server may read"),
+    ("edit_image", {**X, "image": "file:///etc/hosts"}, "image", "outside the folders this server may read"),
+    ("edit_image", {**X, "image": "cat.png"}, "image", "a local file path (absolute or ~)"),
+    ("edit_image", {**X, "image": "http://localhost:9/a.png"}, "image", "cannot reach localhost"),
+    ("get_prediction", {}, "prediction_id", "Field required"),
+    ("get_prediction", {"prediction_id": ""}, "prediction_id", "is empty"),
+    ("get_prediction", {"prediction_id": "a" * 129}, "prediction_id", "at most 128"),
+    ("get_prediction", {"prediction_id": "../etc/passwd"}, "prediction_id", "not a URL or path"),
+    ("get_prediction", {"prediction_id": "abc/def"}, "prediction_id", "not a URL or path"),
+    (
+        "get_prediction",
+        {"prediction_id": "https://api.wavespeed.ai/api/v3/predictions/x"},
+        "prediction_id",
+        "not a URL",
+    ),
+    ("get_prediction", {"prediction_id": "abc$%"}, "prediction_id", "letters, digits"),
+    ("get_prediction", {"prediction_id": "abc", "wait_seconds": 10_000}, "wait_seconds", "less than or equal to 900"),
+    ("list_predictions", {"page": 0}, "page", "greater than or equal to 1"),
+    ("list_predictions", {"page_size": 101}, "page_size", "less than or equal to 100"),
+    ("list_predictions", {"status": "done"}, "status", "'completed', 'failed' or 'processing'"),
+    ("list_predictions", {"since_hours": 0}, "since_hours", "greater than 0"),
+    ("list_predictions", {"since_hours": 1000}, "since_hours", "less than or equal to 168"),
 ]
 
 
-@pytest.mark.parametrize(("tool", "arguments", "names"), BAD_ARGUMENTS)
+def test_the_bad_input_table_covers_at_least_30_cases_and_every_field() -> None:
+    assert len(BAD_ARGUMENTS) >= 30
+    fields = {(tool, field.split()[0]) for tool, _, field, _ in BAD_ARGUMENTS}
+    assert {f for t, f in fields if t == "edit_image"} >= {
+        "prompt",
+        "image",
+        "size",
+        "seed",
+        "output_format",
+        "enable_base64_output",
+        "enable_sync_mode",
+        "wait_seconds",
+    }
+    assert {f for t, f in fields if t == "get_prediction"} == {"prediction_id", "wait_seconds"}
+    assert {f for t, f in fields if t == "list_predictions"} == {"page", "page_size", "status", "since_hours"}
+
+
+@pytest.mark.parametrize(("tool", "arguments", "field", "allowed"), BAD_ARGUMENTS)
 async def test_malformed_arguments_are_refused_before_any_request_and_the_server_keeps_serving(
-    world: World, tool: str, arguments: dict[str, Any], names: str
+    world: World, tool: str, arguments: dict[str, Any], field: str, allowed: str
 ) -> None:
     async with Client(world.server) as client:
         refused = await client.call_tool(tool, arguments)
         assert refused.is_error
-        assert names in text_of(refused)
+        assert field in text_of(refused)
+        assert allowed in text_of(refused)
         assert world.emulator.request_log() == []
         works = await client.call_tool("edit_image", {"prompt": "add a hat", "image": URL_IMAGE})
     assert not works.is_error

@@ -50,7 +50,6 @@ def _non_blank(value: str) -> str:
 
 Prompt = Annotated[
     str,
-    AfterValidator(_non_blank),
     Field(
         min_length=1,
         max_length=4000,
@@ -60,6 +59,8 @@ Prompt = Annotated[
             "'把背景换成海边日落'. Quote exact text to write into the image."
         ),
     ),
+    # After the length checks, so that their messages speak of characters, not items.
+    AfterValidator(_non_blank),
 ]
 ImageRef = Annotated[
     str,

@@ -270,16 +270,25 @@ def create_server(
         await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if enable_sync_mode else ""))
         deadline = started + wait_seconds
         try:
-            prediction = await submit_once(runtime.wavespeed, request, clock=clock, deadline=deadline)
+            # An async submit is one quick request: a cancel that arrives during it waits for its answer, so the
+            # job's id is always known (and logged) rather than lost with a paid job behind it. A sync-mode submit
+            # blocks until the image is ready, so it stays cancellable.
+            prediction = await _submit(runtime, request, deadline=deadline, shielded=not enable_sync_mode)
         except WaveSpeedError as exc:
             raise ToolError(_submit_failure(exc, sync=enable_sync_mode, wait_seconds=wait_seconds)) from None
         except anyio.get_cancelled_exc_class():
-            log.info("edit_image cancelled while submitting; WaveSpeed may have created a job without telling its id")
+            log.info("edit_image cancelled during a sync-mode submit; a job may exist: see list_predictions")
             raise
         log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
-        await progress(f"submitted: prediction {prediction.id} is {prediction.status}")
         return await _follow(
-            runtime, prediction, progress, started=started, deadline=deadline, polls=0, history=runtime.durations
+            runtime,
+            prediction,
+            progress,
+            started=started,
+            deadline=deadline,
+            polls=0,
+            history=runtime.durations,
+            announce=f"submitted: prediction {prediction.id} is {prediction.status}",
         )
 
     @server.tool(
@@ -321,8 +330,15 @@ def create_server(
             )
         except WaveSpeedError as exc:
             raise ToolError(f"Could not read prediction {prediction_id}: {exc.message}") from None
-        await progress(f"prediction {prediction.id} is {prediction.status}")
-        return await _follow(runtime, prediction, progress, started=started, deadline=started + wait_seconds, polls=1)
+        return await _follow(
+            runtime,
+            prediction,
+            progress,
+            started=started,
+            deadline=started + wait_seconds,
+            polls=1,
+            announce=f"prediction {prediction.id} is {prediction.status}",
+        )
 
     @server.tool(
         name="list_predictions",
@@ -426,10 +442,14 @@ async def _follow(
     deadline: float,
     polls: int,
     history: DurationHistory | None = None,
+    announce: str | None = None,
 ) -> CallToolResult:
-    """Wait for a known prediction and shape the answer. Whatever happens from here, the id reaches the caller."""
+    """Wait for a known prediction and shape the answer. Whatever happens from here, the id reaches the caller
+    (or, if the caller cancels, the log)."""
     clock, settings = runtime.clock, runtime.settings
     try:
+        if announce is not None:
+            await progress(announce)
         outcome = await wait_for_prediction(
             runtime.wavespeed,
             prediction,
@@ -479,6 +499,12 @@ async def _follow(
         # (or a later session) can find it.
         log.info("call cancelled while following prediction %s; resume it with get_prediction", prediction.id)
         raise
+
+
+async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, shielded: bool) -> Prediction:
+    with anyio.CancelScope(shield=shielded):
+        return await submit_once(runtime.wavespeed, request, clock=runtime.clock, deadline=deadline)
+    raise AssertionError("unreachable: this scope is never cancelled itself, only shielded")
 
 
 def _submit_failure(exc: WaveSpeedError, *, sync: bool, wait_seconds: float) -> str:

@@ -188,8 +188,10 @@ class WaveSpeedClient:
                     body = bytearray()
                     sink = None
                     if destination is not None:
-                        partial = await anyio.to_thread.run_sync(_temp_beside, destination)
-                        sink = await anyio.open_file(partial, "wb")
+                        # Shielded: once the temporary file exists, this function must know its name to remove it.
+                        with anyio.CancelScope(shield=True):
+                            partial = await anyio.to_thread.run_sync(_temp_beside, destination)
+                        sink = await anyio.open_file(_created(partial), "wb")
                     try:
                         async for chunk in response.aiter_bytes():
                             body.extend(chunk)
@@ -199,7 +201,8 @@ class WaveSpeedClient:
                                 await sink.write(chunk)
                     finally:
                         if sink is not None:
-                            await sink.aclose()
+                            with anyio.CancelScope(shield=True):  # a cancelled download still closes its file
+                                await sink.aclose()
             if destination is not None and partial is not None:
                 await anyio.to_thread.run_sync(os.replace, partial, destination)
                 partial = None
@@ -212,7 +215,9 @@ class WaveSpeedClient:
             raise _connection_error(exc, where="the output URL") from None
         finally:
             if partial is not None:
-                await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+                # Shielded: this runs on cancellation too, and a half-written image must not be left behind.
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
 
     def _headers(self) -> dict[str, str]:
         assert self._api_key is not None
@@ -328,6 +333,12 @@ def _connection_error(exc: httpx.TransportError, *, where: str) -> WaveSpeedErro
     else:
         what = f"dropped the connection ({type(exc).__name__})"
     return ConnectionFailedError(f"{where} {what}.", request_sent=sent)
+
+
+def _created(path: Path | None) -> Path:
+    # A shielded scope is never cancelled itself, so the path was assigned; this says so to the type checker.
+    assert path is not None
+    return path
 
 
 def _temp_beside(destination: Path) -> Path:

@@ -24,3 +24,20 @@ class FakeClock:
         self.sleeps.append(seconds)
         self.current += max(seconds, 0.0)
         await anyio.lowlevel.checkpoint()
+
+
+class SecretScan:
+    """Everything the suite sees come back from the server: results, errors, logs, subprocess stderr."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.results = 0
+
+    def add(self, text: str) -> None:
+        self.texts.append(text)
+
+    def leaks(self, secrets: tuple[str, ...]) -> list[str]:
+        return [secret for secret in secrets if any(secret in text for text in self.texts)]
+
+
+SCAN = SecretScan()

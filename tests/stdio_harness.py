@@ -14,6 +14,8 @@ import anyio.to_thread
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from fakes import SCAN
+
 
 @dataclass
 class ServerLog:
@@ -24,6 +26,7 @@ class ServerLog:
 
     def add(self, line: str) -> None:
         self.lines.append(line)
+        SCAN.add(line)
         self._changed.set()
         self._changed = anyio.Event()
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+import traceback
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -187,3 +188,27 @@ async def test_a_failed_download_is_a_waveSpeed_error() -> None:
 
     with pytest.raises(WaveSpeedError, match="404"):
         await client_for(handler).download("https://cdn.test/gone.jpeg", max_bytes=10, timeout=5)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("reset")],
+)
+async def test_no_raised_error_carries_the_request_or_its_authorization_header(failure: httpx.TransportError) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        failure.request = request  # as httpx does: the exception holds the request, headers and all
+        raise failure
+
+    client = client_for(handler)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: client.submit(REQUEST),
+        lambda: client.get_result("abc"),
+        lambda: client.list_predictions(),
+    ]
+    for call in calls:
+        with pytest.raises(WaveSpeedError) as caught:
+            await call()
+        rendered = "".join(traceback.format_exception(caught.value))
+        assert API_KEY not in rendered
+        assert "Authorization" not in rendered
+        assert "request" not in vars(caught.value)

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from fakes import API_KEY
+from fakes import API_KEY, SCAN
 from http_harness import TOKEN, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
@@ -54,6 +54,7 @@ def photo(folder: Path) -> Path:
 async def run_example(script: str, *args: str, env: dict[str, str]) -> str:
     done = await anyio.run_process([sys.executable, str(EXAMPLES / script), *args], env=env, check=False)
     output = done.stdout.decode() + done.stderr.decode()
+    SCAN.add(output)
     assert done.returncode == 0, output
     return output
 

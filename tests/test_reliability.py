@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from pydantic import SecretStr
 
-from fakes import API_KEY
+from fakes import API_KEY, SCAN
 from http_harness import TOKEN, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
@@ -89,6 +89,7 @@ async def test_200_edits_50_at_a_time_over_http_with_10_percent_of_polls_failing
     finally:
         process.terminate()
         await process.wait()
+    SCAN.add(log.decode(errors="replace"))
     peak_mib = int(re.findall(r"VmHWM:\s*(\d+) kB", status)[0]) / 1024
     failed_polls = sum(1 for e in emulator.state.request_log() if e["path"].endswith("/result")) - len(results)
     print(

@@ -137,7 +137,7 @@ class Prediction(BaseModel):
 
 
 class PredictionReport(BaseModel):
-    """What both tools return as structuredContent: the prediction plus what the server added. Never image bytes."""
+    """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
 
     prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
     status: str = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")

@@ -68,7 +68,7 @@ Edits images with Qwen-Image-Edit (a 20B model on WaveSpeedAI): appearance edits
 element while the rest stays untouched), semantic edits (style transfer, new viewpoint, turning a subject into \
 a character) and precise text edits in English or Chinese that keep the original font and style.
 
-How to use the two tools:
+How to use the tools:
 1. edit_image(image, prompt): `image` is a public http(s) URL, a local file path (absolute or ~, inside the \
 folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
 change. Each call starts one paid job (about $0.02); do not repeat a call just to check on it.

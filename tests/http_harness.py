@@ -41,3 +41,12 @@ async def http_client(url: str, token: str | None = TOKEN, mode: str = "auto") -
 def sse_mcp_client(url: str, token: str | None = TOKEN) -> Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return Client(sse_client(f"{url}/sse", headers=headers), mode="legacy")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now, for a server started as its own process."""
+    sock = loopback_socket()
+    try:
+        return int(sock.getsockname()[1])
+    finally:
+        sock.close()

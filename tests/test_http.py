@@ -17,11 +17,10 @@ from pydantic import SecretStr
 
 from fakes import API_KEY
 from harness import images_of, pictures_dir, text_of
-from http_harness import TOKEN, http_client, http_server, sse_mcp_client
+from http_harness import TOKEN, free_port, http_client, http_server, sse_mcp_client
 from qwen_image_edit_mcp.config import HttpSettings, Settings, SettingsError
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.http import build_http_app
-from qwen_image_edit_mcp.loopback import loopback_socket
 from qwen_image_edit_mcp.tools import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
@@ -319,9 +318,7 @@ def test_the_command_line_refuses_a_public_address_without_a_token() -> None:
 
 
 async def test_several_worker_processes_serve_one_port(emulator: RunningEmulator, tmp_path: Path) -> None:
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "WAVESPEED_API_KEY": API_KEY,

@@ -19,10 +19,9 @@ from mcp.types import CallToolResult
 from pydantic import SecretStr
 
 from fakes import API_KEY, SCAN
-from http_harness import TOKEN, http_client, http_server
+from http_harness import TOKEN, free_port, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.loopback import loopback_socket
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -45,9 +44,7 @@ async def test_200_edits_50_at_a_time_over_http_with_10_percent_of_polls_failing
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     emulator.state.update_faults({"poll_error_rate": 0.1})
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
+    port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "WAVESPEED_API_KEY": API_KEY,

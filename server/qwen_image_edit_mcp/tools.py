@@ -130,6 +130,13 @@ PredictionId = Annotated[
 ]
 
 
+def _read_only(title: str) -> ToolAnnotations:
+    """Looks things up at WaveSpeed and changes nothing: safe to call again, free."""
+    return ToolAnnotations(
+        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    )
+
+
 @dataclass(frozen=True)
 class Runtime:
     """What every call shares, built once by the lifespan."""
@@ -295,13 +302,7 @@ def create_server(
         name="get_prediction",
         title="Get prediction result",
         description=GET_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="Get prediction result",
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=_read_only("Get prediction result"),
     )
     async def get_prediction(  # pyright: ignore[reportUnusedFunction]
         prediction_id: PredictionId,
@@ -344,13 +345,7 @@ def create_server(
         name="list_predictions",
         title="List recent predictions",
         description=LIST_DESCRIPTION,
-        annotations=ToolAnnotations(
-            title="List recent predictions",
-            read_only_hint=True,
-            destructive_hint=False,
-            idempotent_hint=True,
-            open_world_hint=True,
-        ),
+        annotations=_read_only("List recent predictions"),
     )
     async def list_predictions(  # pyright: ignore[reportUnusedFunction]
         ctx: Context[Runtime, Any],

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import anyio
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -285,3 +286,31 @@ async def test_the_wait_learns_from_one_job_and_polls_the_next_near_its_expected
         polls.append(outcome.polls)
     assert polls == [7, 1]  # the second job is looked at once, just after its expected finish
     assert history.window() is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("sync", "learned"), [(False, True), (True, False)])
+async def test_a_cancel_during_an_async_submit_waits_for_the_id_but_a_sync_submit_stops_at_once(
+    clock: FakeClock, sync: bool, learned: bool
+) -> None:
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        entered.set()
+        await release.wait()
+        return ok("created")
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
+    request = EditRequest(prompt="add a hat", image="https://example.com/a.png", enable_sync_mode=sync)
+    got: list[Prediction] = []
+
+    async def submit() -> None:
+        got.append(await submit_once(client, request, clock=clock, deadline=clock.now() + 50))
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(submit)
+        await entered.wait()
+        group.cancel_scope.cancel()  # the caller walks away while the POST is in flight
+        release.set()
+    assert [p.id for p in got] == (["job1"] if learned else [])

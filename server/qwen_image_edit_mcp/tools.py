@@ -277,14 +277,15 @@ def create_server(
         await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if enable_sync_mode else ""))
         deadline = started + wait_seconds
         try:
-            # An async submit is one quick request: a cancel that arrives during it waits for its answer, so the
-            # job's id is always known (and logged) rather than lost with a paid job behind it. A sync-mode submit
-            # blocks until the image is ready, so it stays cancellable.
-            prediction = await _submit(runtime, request, deadline=deadline, shielded=not enable_sync_mode)
+            prediction = await submit_once(runtime.wavespeed, request, clock=clock, deadline=deadline)
         except WaveSpeedError as exc:
             raise ToolError(_submit_failure(exc, sync=enable_sync_mode, wait_seconds=wait_seconds)) from None
         except anyio.get_cancelled_exc_class():
-            log.info("edit_image cancelled during a sync-mode submit; a job may exist: see list_predictions")
+            # An async submit is shielded (see submit_once), so this is a sync-mode request or a retry's backoff.
+            log.info(
+                "edit_image cancelled before WaveSpeed answered the submit%s",
+                "; a sync-mode job may exist: see list_predictions" if enable_sync_mode else " (nothing was created)",
+            )
             raise
         log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
         return await _follow(
@@ -494,12 +495,6 @@ async def _follow(
         # (or a later session) can find it.
         log.info("call cancelled while following prediction %s; resume it with get_prediction", prediction.id)
         raise
-
-
-async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, shielded: bool) -> Prediction:
-    with anyio.CancelScope(shield=shielded):
-        return await submit_once(runtime.wavespeed, request, clock=runtime.clock, deadline=deadline)
-    raise AssertionError("unreachable: this scope is never cancelled itself, only shielded")
 
 
 def _submit_failure(exc: WaveSpeedError, *, sync: bool, wait_seconds: float) -> str:

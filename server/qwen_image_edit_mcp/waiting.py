@@ -16,6 +16,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import anyio
+
 from .client import WaveSpeedClient
 from .clock import Clock
 from .errors import ConnectionFailedError, RateLimitError, WaveSpeedError
@@ -46,13 +48,20 @@ async def submit_once(
     clock: Clock,
     deadline: float,
 ) -> Prediction:
-    """Send the edit. Retries only what provably created nothing; raises the last error otherwise."""
+    """Send the edit. Retries only what provably created nothing; raises the last error otherwise.
+
+    An async submit is one quick request, and it is shielded from cancellation: a cancel that arrives while it is
+    in flight waits for the answer, so a job that now exists is never left without anyone knowing its id. The
+    backoff between retries is not shielded (nothing exists yet), and neither is a sync-mode request, which blocks
+    until the image is ready and must stay cancellable.
+    """
     attempt = 0
     while True:
         # A sync-mode request blocks until the job is done: let it run until this call's deadline, no longer.
         timeout = max(deadline - clock.now(), 1.0) if request.enable_sync_mode else None
         try:
-            return await client.submit(request, timeout=timeout)
+            with anyio.CancelScope(shield=not request.enable_sync_mode):
+                return await client.submit(request, timeout=timeout)
         except (RateLimitError, ConnectionFailedError) as exc:
             if isinstance(exc, ConnectionFailedError) and exc.request_sent:
                 raise

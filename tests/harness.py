@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
-from qwen_image_edit_mcp.tools import Runtime, create_server
+from qwen_image_edit_mcp.jobs.runtime import Runtime
+from qwen_image_edit_mcp.surface.server import create_server
 
 EMULATOR_URL = "http://emulator.test"
 SUBMIT_PATH = "/api/v3/wavespeed-ai/qwen-image/edit"

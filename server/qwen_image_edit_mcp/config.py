@@ -90,7 +90,7 @@ class Settings:
 def default_allowed_dirs(output_dir: Path | None) -> tuple[Path, ...]:
     """Where people keep the pictures they want edited, plus where this server saves its outputs (so an output
     can be edited again). Only folders that exist; never the whole home folder, which holds keys and documents."""
-    from .saving import default_output_dir
+    from .media.saving import default_output_dir
 
     home = Path.home()
     found = [home / name for name in ("Pictures", "Desktop", "Downloads", "Documents") if (home / name).is_dir()]

@@ -78,23 +78,37 @@ async def test_a_download_that_breaks_after_the_job_completed_returns_the_id_and
     assert url in text
 
 
-async def test_a_pillow_error_while_previewing_returns_the_id_and_the_output_url(
-    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (UnidentifiedImageError("cannot identify image file"), "could not be decoded"),
+        (RuntimeError("a bug of ours"), "RuntimeError"),
+    ],
+    ids=["pillow-error", "any-other-error"],
+)
+async def test_an_error_while_previewing_returns_the_id_and_the_output_url(
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    said: str,
 ) -> None:
     def broken_preview(data: bytes, mime: str, budget: int) -> None:
-        raise UnidentifiedImageError("cannot identify image file")
+        raise error
 
     monkeypatch.setattr(outputs, "make_preview", broken_preview)
     world = make_world(clock, tmp_path)
     with caplog.at_level(logging.ERROR):
         result = await edit(world)
     text = assert_resumable(world, result)
-    assert "UnidentifiedImageError" in text
+    assert said in text
+    assert result.structured_content is not None
     (url,) = result.structured_content["outputs"]
     assert url.startswith("http://")
     assert url in text
-    # The exception is logged with its traceback, for whoever runs the server.
-    assert any(record.exc_info and record.exc_info[0] is UnidentifiedImageError for record in caplog.records)
+    if isinstance(error, RuntimeError):  # the unforeseen is logged with its traceback, for whoever runs the server
+        assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
 
 
 @pytest.mark.parametrize("error", [RecursionError, ValueError])

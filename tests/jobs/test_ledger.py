@@ -222,3 +222,9 @@ def test_amounts_round_towards_the_safe_side() -> None:
     assert (format_usd(20_000), format_usd(25_000), format_usd(1_500_000)) == ("$0.02", "$0.025", "$1.50")
     with pytest.raises(ValueError, match="finite Decimal"):
         to_micros(0.02)  # type: ignore[arg-type]  # a float is refused, not summed
+
+
+def test_windows_is_refused_with_a_way_out(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("sys.platform", "win32")
+    with pytest.raises(LedgerSettingsError, match=r"POSIX file locks.*QWEN_EDIT_LEDGER_URL=redis://"):
+        FileLedger(Decimal("1"), tmp_path)

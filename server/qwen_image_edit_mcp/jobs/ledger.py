@@ -16,6 +16,7 @@ whatever the job does later (WaveSpeed refunds failed jobs within hours; the cap
 unclear whether the submit arrived (a timeout after sending, a 5xx), neither release nor commit: the lease runs out
 and the reservation counts as spent. Settle (commit or release) inside a shielded cancel scope, so a cancelled tool
 call does not strand its reservation. `LedgerUnavailable` from `reserve` means the limit cannot be checked: refuse.
+`status()` is what `get_balance` reports beside the account balance: the limit, what was spent, what is left.
 
 Amounts are whole micro-dollars inside (rounded up when reserving), `Decimal` outside: never float sums.
 """

@@ -3,7 +3,8 @@
 Each change is a read-modify-write under an exclusive `flock` on a sidecar lock file (`spend.json.lock`, never
 replaced, so every process locks the same inode), ending in an atomic replace: a crash leaves the old file or the new
 one, never half of one. flock locks belong to an open file description, so two threads that each open the lock file
-exclude each other just as two processes (uvicorn workers) do. The blocking file work runs in a worker thread.
+exclude each other just as two processes (uvicorn workers) do, and a process that dies holding the lock releases it
+with its file descriptors. The blocking file work runs in a worker thread.
 
 Windows has no flock; rather than an untested `msvcrt.locking` port, the file ledger refuses to start there with a
 clear error (a Redis ledger works on any platform).

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import anyio
 import pytest
 from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_clock
 
@@ -189,6 +191,22 @@ async def test_32_concurrent_reservations_at_the_edge_of_the_limit_grant_exactly
     assert len({reservation.id for reservation in granted}) == 15
     status = await ledger.status()
     assert (status.reserved_usd, status.remaining_usd) == (Decimal("0.30"), 0)
+
+
+def test_two_threads_with_their_own_event_loops_share_one_file(tmp_path: Path) -> None:
+    granted: list[int] = []
+
+    def burst() -> None:
+        reservations, _ = anyio.run(reserve_concurrently, FileLedger(Decimal("0.30"), tmp_path), "0.02", 32)
+        granted.append(len(reservations))
+
+    threads = [threading.Thread(target=burst) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(granted) == 2
+    assert sum(granted) == 15
 
 
 def test_two_processes_bursting_on_one_file_never_pass_the_limit(tmp_path: Path) -> None:

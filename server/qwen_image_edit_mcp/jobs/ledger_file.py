@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+import anyio
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -93,6 +94,9 @@ class FileLedger:
         self._clock = wall_clock
         self._lease = lease_seconds
         self._window = window_seconds
+        # One worker thread at a time per ledger: a burst of edits waits here, not in 32 threads blocked on the lock,
+        # which would drain the pool every other blocking call in the server shares.
+        self._threads = anyio.CapacityLimiter(1)
 
     @property
     def limit_usd(self) -> Decimal:
@@ -100,16 +104,16 @@ class FileLedger:
 
     async def reserve(self, amount_usd: Decimal, *, label: str) -> Reservation:
         micros = to_micros(amount_usd)
-        return await anyio.to_thread.run_sync(self._reserve, micros, label)
+        return await anyio.to_thread.run_sync(self._reserve, micros, label, limiter=self._threads)
 
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
-        await anyio.to_thread.run_sync(self._commit, reservation, prediction_id)
+        await anyio.to_thread.run_sync(self._commit, reservation, prediction_id, limiter=self._threads)
 
     async def release(self, reservation: Reservation) -> None:
-        await anyio.to_thread.run_sync(self._release, reservation)
+        await anyio.to_thread.run_sync(self._release, reservation, limiter=self._threads)
 
     async def status(self) -> LedgerStatus:
-        return await anyio.to_thread.run_sync(self._status)
+        return await anyio.to_thread.run_sync(self._status, limiter=self._threads)
 
     async def aclose(self) -> None:
         pass  # nothing held open between calls

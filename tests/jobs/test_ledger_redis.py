@@ -5,6 +5,7 @@ the redis package is missing; with CI=true those are failures instead."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 import pytest
 from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_clock
@@ -74,6 +75,19 @@ def ledger_at(url: str, clock: FakeClock, limit: str = "0.10") -> RedisLedger:
     return RedisLedger.from_url(url, Decimal(limit), wall_clock=clock.now)
 
 
+def stored_totals(url: str) -> tuple[int, int]:
+    """(the running total, the sum of the stored entries) in micro-dollars: the scripts must keep them equal."""
+    import redis  # here, not at the top: the module must load (and skip) without the package
+
+    client = redis.Redis.from_url(url, decode_responses=True)  # pyright: ignore[reportUnknownMemberType]
+    try:
+        total = cast("str | None", client.get(f"{KEY_PREFIX}:total"))
+        entries = cast("list[str]", client.hvals(f"{KEY_PREFIX}:entries"))
+    finally:
+        client.close()
+    return int(total or 0), sum(json.loads(raw)["micros"] for raw in entries)
+
+
 async def test_reserve_commit_release_and_the_rolling_window(redis_url: str) -> None:
     clock = wall_clock()
     ledger = ledger_at(redis_url, clock, limit="0.04")
@@ -97,7 +111,23 @@ async def test_reserve_commit_release_and_the_rolling_window(redis_url: str) -> 
         await ledger.reserve(Decimal("0.02"), label="too early")
     clock.current = START + DAY  # the oldest spend turns 24 h old: exactly its room frees
     await ledger.reserve(Decimal("0.02"), label="just in time")
+    assert stored_totals(redis_url) == (40_000, 40_000)
     await ledger.aclose()
+
+
+async def test_a_late_commit_adds_the_spend_back(redis_url: str) -> None:
+    clock = wall_clock()
+    async with aclosing(ledger_at(redis_url, clock, limit="0.04")) as ledger:
+        slow = await ledger.reserve(Decimal("0.02"), label="slow submit")
+        clock.advance(LEASE_SECONDS + DAY)
+        await ledger.reserve(Decimal("0.02"), label="prunes the stale one")
+        assert stored_totals(redis_url) == (20_000, 20_000)
+        await ledger.commit(slow, "pred-late")  # the submit still returned an id: the money was spent
+        assert stored_totals(redis_url) == (40_000, 40_000)
+        await ledger.commit(slow, "pred-late")  # a second commit does not count it twice
+        assert stored_totals(redis_url) == (40_000, 40_000)
+        with pytest.raises(SpendLimitExceeded):
+            await ledger.reserve(Decimal("0.02"), label="full")
 
 
 async def test_a_lease_that_runs_out_counts_as_spent_and_survives_a_restart(redis_url: str) -> None:
@@ -113,6 +143,7 @@ async def test_a_lease_that_runs_out_counts_as_spent_and_survives_a_restart(redi
     assert refused.value.frees_at == datetime.fromtimestamp(START + LEASE_SECONDS + DAY, UTC)
     clock.current = START + LEASE_SECONDS + DAY
     await restarted.reserve(Decimal("0.02"), label="room again")
+    assert stored_totals(redis_url) == (20_000, 20_000)
     await restarted.aclose()
 
 
@@ -130,6 +161,7 @@ def test_two_processes_bursting_on_one_redis_never_pass_the_limit(redis_url: str
     assert sum(result["ok"] for result in results) == 15
     assert sum(result["refused"] for result in results) == 64 - 15
     assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
+    assert stored_totals(redis_url) == (300_000, 300_000)
 
 
 async def test_two_processes_churning_on_one_redis_never_pass_the_limit(redis_url: str) -> None:
@@ -138,6 +170,7 @@ async def test_two_processes_churning_on_one_redis_never_pass_the_limit(redis_ur
     assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
     ledger = RedisLedger.from_url(redis_url, Decimal("0.30"))
     assert (await ledger.status()).reserved_usd == 0  # every reservation was released
+    assert stored_totals(redis_url) == (0, 0)
     await ledger.aclose()
 
 

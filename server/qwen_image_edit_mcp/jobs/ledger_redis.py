@@ -1,9 +1,11 @@
 """The spend ledger for replicas on several machines: kept in Redis, reserved by one atomic Lua script.
 
-Two keys share a hash tag (so a Redis Cluster keeps them in one slot): a sorted set of entry ids scored by the moment
-each stops counting against the limit, and a hash of the entries themselves as JSON. Reserving prunes what has aged
-out, sums what is left, compares against the limit and adds the new entry in one script, which Redis runs without
-interleaving any other command: replicas cannot both slip under the limit.
+Three keys share a hash tag (so a Redis Cluster keeps them in one slot): a sorted set of entry ids scored by the moment
+each stops counting against the limit, a hash of the entries themselves as JSON, and the running total of their
+micro-dollars. Reserving prunes what has aged out, compares the total against the limit and adds the new entry in one
+script, which Redis runs without interleaving any other command: replicas cannot both slip under the limit. Every
+change to the entries goes through a script that also moves the total, so the two cannot drift apart. Run Redis
+with a `noeviction` (or `volatile-*`) policy: an evicted ledger key would forget spending.
 
 Times come from each replica's wall clock (injectable, so tests never sleep), not Redis's: clocks kept by NTP agree to
 well under a second, which is nothing against a 24 h window.
@@ -50,39 +52,51 @@ _SCHEMES = ("redis", "rediss", "unix")
 # Seconds before an unreachable Redis counts as down: an edit then fails fast instead of hanging.
 _TIMEOUT = 5.0
 
-# KEYS: ends (zset), entries (hash). ARGV: now, micros, limit micros, id, ends, entry JSON.
-# Answers {"ok"} or {"refused", <every live entry's JSON>...} so the refusal can say when room frees up.
+# KEYS: ends (zset), entries (hash), total (integer micros of every entry in the hash).
+# ARGV: now, micros, limit micros, id, ends, entry JSON.
+# Answers {"ok"} or {"refused", <every live entry's JSON>...} so the refusal can say when room frees up. The running
+# total keeps a reservation O(entries pruned), not O(entries): summing 20,000 JSON entries took 60 ms of Redis time.
 _RESERVE = """
+local total = tonumber(redis.call('GET', KEYS[3]) or '0')
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
-  redis.call('HDEL', KEYS[2], id)
+  local raw = redis.call('HGET', KEYS[2], id)
+  if raw then
+    total = total - cjson.decode(raw).micros
+    redis.call('HDEL', KEYS[2], id)
+  end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-local entries = redis.call('HVALS', KEYS[2])
-local total = 0
-for _, raw in ipairs(entries) do
-  total = total + cjson.decode(raw).micros
-end
 if total + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
+  redis.call('SET', KEYS[3], string.format('%d', total))
+  local entries = redis.call('HVALS', KEYS[2])
   table.insert(entries, 1, 'refused')
   return entries
 end
 redis.call('HSET', KEYS[2], ARGV[4], ARGV[6])
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
+redis.call('SET', KEYS[3], string.format('%d', total + tonumber(ARGV[2])))
 return {'ok'}
 """
-# ARGV: id, ends, entry JSON. Replaces the reservation whatever its state, or adds it back if already pruned.
+# ARGV: id, ends, entry JSON, micros. Replaces the reservation whatever its state, or adds it back if already pruned.
 _COMMIT = """
+local raw = redis.call('HGET', KEYS[2], ARGV[1])
+local before = raw and cjson.decode(raw).micros or 0
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('INCRBY', KEYS[3], string.format('%d', tonumber(ARGV[4]) - before))
 return 1
 """
 # ARGV: id. Only a reservation still in flight can be given back; a committed spend stays.
 _RELEASE = """
 local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if raw and cjson.decode(raw).state == 'reserved' then
-  redis.call('HDEL', KEYS[2], ARGV[1])
-  redis.call('ZREM', KEYS[1], ARGV[1])
-  return 1
+if raw then
+  local entry = cjson.decode(raw)
+  if entry.state == 'reserved' then
+    redis.call('HDEL', KEYS[2], ARGV[1])
+    redis.call('ZREM', KEYS[1], ARGV[1])
+    redis.call('INCRBY', KEYS[3], string.format('%d', -entry.micros))
+    return 1
+  end
 end
 return 0
 """
@@ -128,7 +142,7 @@ class RedisLedger:
         self._limit = limit_micros_of(limit_usd)
         self.url = redact(url)  # the only form of the URL kept: every message and log can use it
         self._secrets = _secrets(url)
-        self._keys = [f"{key_prefix}:ends", f"{key_prefix}:entries"]
+        self._keys = [f"{key_prefix}:ends", f"{key_prefix}:entries", f"{key_prefix}:total"]
         self._clock = wall_clock
         self._lease = lease_seconds
         self._window = window_seconds
@@ -178,7 +192,7 @@ class RedisLedger:
 
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
         entry = spent_entry(reservation, prediction_id, self._clock(), window=self._window)
-        args = [entry.id, repr(entry.ends), entry.model_dump_json()]
+        args = [entry.id, repr(entry.ends), entry.model_dump_json(), entry.micros]
         await self._run("committing", lambda: self._commit_script(self._keys, args))
 
     async def release(self, reservation: Reservation) -> None:

@@ -6,6 +6,9 @@ one, never half of one. flock locks belong to an open file description, so two t
 exclude each other just as two processes (uvicorn workers) do, and a process that dies holding the lock releases it
 with its file descriptors. The blocking file work runs in a worker thread.
 
+Each change reads and rewrites the whole file: about 0.1 s at 20,000 entries (a $400 day at $0.02), small beside an
+edit's seconds; a deployment far beyond that belongs on the Redis ledger, whose reservations cost O(1).
+
 Windows has no flock; rather than an untested `msvcrt.locking` port, the file ledger refuses to start there with a
 clear error (a Redis ledger works on any platform).
 """
@@ -196,7 +199,7 @@ class FileLedger:
         return entries
 
     def _store(self, entries: list[Entry]) -> None:
-        data = _LedgerFile(entries=entries).model_dump_json(indent=1).encode()
+        data = _LedgerFile(entries=entries).model_dump_json().encode()
         fd, temporary = tempfile.mkstemp(dir=self._directory, prefix=".spend-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:

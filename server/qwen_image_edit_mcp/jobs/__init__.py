@@ -1,1 +1,1 @@
-"""Paid work and its bookkeeping: what an edit costs, and what this server has spent."""
+"""The use cases: one job from the caller's arguments to a typed outcome (edit, read, list), and the waiting."""

@@ -220,7 +220,9 @@ def test_open_ledger_picks_redis_for_a_url_and_rejects_other_schemes(tmp_path: P
 def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_imports(tmp_path: Path) -> None:
     script = (
         "import sys; sys.modules['redis'] = None\n"  # as if the package were not installed
-        "import qwen_image_edit_mcp.tools\n"
+        "import importlib, pkgutil, qwen_image_edit_mcp as package\n"
+        "for module in pkgutil.walk_packages(package.__path__, 'qwen_image_edit_mcp.'):\n"
+        "    importlib.import_module(module.name)\n"  # every module of the server, whatever the layout
         "from decimal import Decimal\n"
         "from pathlib import Path\n"
         "from qwen_image_edit_mcp.jobs.ledger import LedgerSettingsError, open_ledger\n"

@@ -35,7 +35,7 @@ from mcp.types import CallToolResult
 
 from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.loopback import loopback_socket
+from qwen_image_edit_mcp.emulator.loopback import loopback_socket
 
 KEY = "bench-key-0123456789"
 TOKEN = "bench-token-0123456789abcdef"

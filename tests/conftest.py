@@ -51,11 +51,11 @@ def secrets_never_leave_the_server() -> Iterator[None]:
         SCAN.results += 1
         return result
 
-    Client.call_tool = recording  # type: ignore[method-assign]
+    Client.call_tool = recording
     try:
         yield
     finally:
-        Client.call_tool = original  # type: ignore[method-assign]
+        Client.call_tool = original
         root.removeHandler(handler)
     leaks = SCAN.leaks((API_KEY, TOKEN))
     assert not leaks, f"a secret reached a result, an error or a log: {len(leaks)} of them"

@@ -12,9 +12,9 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 
 from qwen_image_edit_mcp.config import HttpSettings, Settings
-from qwen_image_edit_mcp.http import build_http_app
-from qwen_image_edit_mcp.loopback import base_url, loopback_socket, serving
-from qwen_image_edit_mcp.tools import create_server
+from qwen_image_edit_mcp.emulator.loopback import base_url, loopback_socket, serving
+from qwen_image_edit_mcp.surface.http import build_http_app
+from qwen_image_edit_mcp.surface.server import create_server
 
 TOKEN = "http-token-0123456789abcdef"  # distinctive, so a leak scan cannot miss it
 
@@ -34,7 +34,7 @@ async def http_client(url: str, token: str | None = TOKEN, mode: str = "auto") -
     """A connected SDK client over streamable HTTP; the httpx2 client it is given is ours to close."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300))
-    async with http, Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client:  # type: ignore[arg-type]
+    async with http, Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client:
         yield client
 
 

@@ -27,7 +27,7 @@ from fakes import API_KEY, SCAN
 from http_harness import TOKEN, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.loopback import base_url, loopback_socket, serving
+from qwen_image_edit_mcp.emulator.loopback import base_url, loopback_socket, serving
 from tooling import REPO, VENV_BIN, host_env, require
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import qwen_image_edit_mcp
 from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.__main__ import parser, settings_from_args
 
@@ -43,16 +44,38 @@ def test_the_stdio_server_ends_cleanly_when_its_host_closes_stdin_and_prints_not
     assert "sk-cli-test-123456" not in done.stderr
 
 
-def test_importing_the_server_does_not_load_imaging_or_read_settings() -> None:
-    heavy = ("PIL", "qwen_image_edit_mcp.emulator", "qwen_image_edit_mcp.http", "qwen_image_edit_mcp.demo")
+def serving_modules() -> list[str]:
+    """Every module of the package outside the dev wing (the emulator, its loopback runner and the demo)."""
+    root = Path(qwen_image_edit_mcp.__file__).parent
+    names = [
+        "qwen_image_edit_mcp." + ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        for path in sorted(root.rglob("*.py"))
+    ]
+    return [name.removesuffix(".__init__") for name in names if ".emulator" not in name]
+
+
+def test_importing_every_serving_module_loads_no_imaging_and_nothing_of_the_dev_wing() -> None:
+    modules = [name for name in serving_modules() if name != "qwen_image_edit_mcp.surface.http"]
+    assert "qwen_image_edit_mcp.jobs.edit" in modules
     probe = (
-        "import sys, qwen_image_edit_mcp.tools, qwen_image_edit_mcp.__main__; "
-        f"print(*[name in sys.modules for name in {heavy!r}])"
+        f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
+        "print(*sorted(n for n in sys.modules if n == 'PIL' or n.startswith('qwen_image_edit_mcp.emulator')))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, env={}, cwd="/"
     )
-    assert done.stdout.split() == ["False"] * len(heavy)
+    assert done.stdout.split() == []
+
+
+def test_the_http_wing_loads_nothing_of_the_dev_wing_either() -> None:
+    probe = (
+        "import sys, qwen_image_edit_mcp.surface.http\n"
+        "print(*sorted(n for n in sys.modules if n.startswith('qwen_image_edit_mcp.emulator')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, env={}, cwd="/"
+    )
+    assert done.stdout.split() == []
 
 
 def test_the_emulator_subcommand_serves_and_says_it_is_an_emulator() -> None:

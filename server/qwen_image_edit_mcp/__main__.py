@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         emulator_main(args_list[1:])
         return
     if args_list[:1] == ["demo"]:
-        from .demo import main as demo_main
+        from .emulator.demo import main as demo_main
 
         demo_main(args_list[1:])
         return
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
         settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
     )
-    from .tools import create_server
+    from .surface.server import create_server
 
     if http is None:
         create_server(settings).run("stdio")
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     import uvicorn
 
-    from .http import build_http_app
+    from .surface.http import build_http_app
 
     try:
         app = build_http_app(create_server(settings), http)
@@ -176,8 +176,8 @@ def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpS
 
 def worker_app() -> ASGIApp:
     """The app in each worker process of `--workers N`, built from the arguments the parent was given."""
-    from .http import build_http_app
-    from .tools import create_server
+    from .surface.http import build_http_app
+    from .surface.server import create_server
 
     args = parser().parse_args(json.loads(os.environ[WORKER_ARGV]))
     settings, http = settings_from_args(args)

@@ -10,11 +10,13 @@
     │   ├── RateLimitError           429: too many requests; carries Retry-After when sent
     │   └── ServerError              5xx: WaveSpeed or its gateway failed
     ├── ConnectionFailedError     no answer: refused, reset, timed out; `request_sent` says if it may have arrived
-    ├── UnexpectedResponseError   an answer that is not WaveSpeed's JSON envelope (e.g. a proxy's HTML page)
-    └── PredictionFailedError     the job ran and failed: carries the prediction and WaveSpeed's task code
+    └── UnexpectedResponseError   an answer that is not WaveSpeed's JSON envelope (e.g. a proxy's HTML page)
 
-"The API refused" (ApiError) is kept apart from "the job ran and failed" (PredictionFailedError), as in
-replicate-python. Every message is written for the model that called the tool: it says what happened and what to do,
+    InputError                    an argument the server refuses itself, before anything is paid (names the field)
+
+"The API refused" (ApiError) is kept apart from "the job ran and failed", which is not an exception at all but an
+outcome carrying the prediction (`jobs.outcome.Failed`; its words come from `describe_failure`), as replicate-python
+keeps them apart. Every message is written for the model that called the tool: it says what happened and what to do,
 and never contains the API key or any request header.
 """
 
@@ -91,21 +93,13 @@ class UnexpectedResponseError(WaveSpeedError):
     retryable = True
 
 
-class PredictionFailedError(WaveSpeedError):
-    """A job that ended without outputs. `retryable`: a new job may succeed (WaveSpeed's 5000-5004 codes)."""
-
-    def __init__(self, prediction: Prediction) -> None:
-        super().__init__(describe_failure(prediction))
-        self.prediction = prediction
-        self.code = prediction.code or None
-        self.retryable = self.code is not None and 5000 <= self.code <= 5004
+class InputError(ValueError):
+    """An argument the server refuses itself, before any paid request; the message names the field and the fix."""
 
 
-def failure_of(prediction: Prediction) -> PredictionFailedError | None:
-    """The typed error for a prediction that ended badly; None while it runs or once it completed."""
-    if not prediction.is_terminal or prediction.succeeded:
-        return None
-    return PredictionFailedError(prediction)
+def quoted(text: str, limit: int = 80) -> str:
+    """`text` quoted for a message, cut short: an error must not echo megabytes of a bad argument back."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def api_error(status_code: int, api_message: str, *, retry_after: float | None = None) -> ApiError:

@@ -7,9 +7,9 @@ the validation the server runs are one and the same.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
 
@@ -21,7 +21,19 @@ _SIDE = r"(?:25[6-9]|2[6-9][0-9]|[3-9][0-9]{2}|1[0-4][0-9]{2}|15[0-2][0-9]|153[0
 SIZE_PATTERN: Final = rf"^{_SIDE}\*{_SIDE}$"
 _SIZE_SHAPE = re.compile(r"^\s*(\d+)\s*[*xX×]\s*(\d+)\s*$")
 
-TERMINAL_STATUSES: Final = frozenset({"completed", "failed", "cancelled", "timeout", "deleted"})
+# Documented: created, processing, completed, failed; WaveSpeed's server also has cancelled and timeout, its SDK treats
+# deleted as terminal, and some doc pages say pending.
+Status = Literal["created", "pending", "processing", "completed", "failed", "cancelled", "timeout", "deleted"]
+TERMINAL_STATUSES: Final[frozenset[Status]] = frozenset({"completed", "failed", "cancelled", "timeout", "deleted"})
+_STATUSES: Final = frozenset(get_args(Status))
+
+
+def _known_status(value: object) -> object:
+    # A status this server has never seen cannot be a finish it knows how to read: keep polling ("processing").
+    return "processing" if isinstance(value, str) and value not in _STATUSES else value
+
+
+KnownStatus = Annotated[Status, BeforeValidator(_known_status)]
 
 OutputFormat = Literal["jpeg", "png", "webp"]
 MIME_TYPES: Final[dict[str, str]] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -92,6 +104,36 @@ Seed = Annotated[
 ]
 
 
+PREDICTION_ID_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$"
+_PREDICTION_ID = re.compile(PREDICTION_ID_PATTERN)
+
+
+def _prediction_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("prediction_id is empty; pass the prediction_id that edit_image returned")
+    if "://" in value or "/" in value or ".." in value:
+        raise ValueError(
+            "prediction_id must be the bare id (letters, digits, '-' or '_'), not a URL or path; "
+            "e.g. 'e6832d4abffb4d79bfbca19783fca133'"
+        )
+    if len(value) > 128:
+        raise ValueError(f"prediction_id is {len(value)} characters long; WaveSpeed ids are at most 128 (usually 32)")
+    if not _PREDICTION_ID.match(value):
+        raise ValueError("prediction_id may contain only letters, digits, '-' and '_'")
+    return value
+
+
+PredictionId = Annotated[
+    str,
+    AfterValidator(_prediction_id),
+    Field(
+        description="The prediction_id returned by edit_image (32 hex characters).",
+        json_schema_extra={"pattern": PREDICTION_ID_PATTERN, "minLength": 1, "maxLength": 128},
+    ),
+]
+
+
 class EditRequest(BaseModel):
     """The documented request body of POST /api/v3/wavespeed-ai/qwen-image/edit, field for field."""
 
@@ -117,7 +159,7 @@ class Prediction(BaseModel):
 
     id: str
     model: str = ""
-    status: str = "created"
+    status: KnownStatus = "created"
     outputs: list[str] = Field(default_factory=list[str])
     urls: dict[str, str] = Field(default_factory=dict[str, str])
     has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
@@ -140,7 +182,7 @@ class PredictionReport(BaseModel):
     """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
 
     prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
-    status: str = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
+    status: Status = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
     model: str = Field(default=MODEL_ID)
     pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
     outputs: list[str] = Field(
@@ -160,7 +202,7 @@ class PredictionReport(BaseModel):
 
 class PredictionSummary(BaseModel):
     prediction_id: str
-    status: str
+    status: Status
     created_at: str | None = None
     outputs: list[str] = Field(default_factory=list[str], description="Output URLs (base64 outputs are omitted).")
     error: str | None = None

@@ -23,7 +23,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .state import SUBMIT_PATH, EmulatorState, Prediction
+from ..wavespeed.endpoints import BINARY_UPLOAD_PATH, HISTORY_PATH, PRESIGNED_UPLOAD_PATH, RESULT_PATH, SUBMIT_PATH
+from .state import EmulatorState, Prediction
 from .validation import RequestValidationError, validate_edit_request
 
 SYNC_STEP = 0.05  # seconds between checks while a sync-mode POST waits on a held job
@@ -359,10 +360,10 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
     routes = [
         Route("/", root, methods=["GET"]),
         Route(SUBMIT_PATH, submit, methods=["POST"]),
-        Route("/api/v3/predictions/{prediction_id}/result", result, methods=["GET"]),
-        Route("/api/v3/media/uploads", presigned_upload, methods=["POST"]),
-        Route("/api/v3/media/upload/binary", binary_upload, methods=["POST"]),
-        Route("/api/v3/predictions", history, methods=["POST"]),
+        Route(RESULT_PATH.replace("{id}", "{prediction_id}"), result, methods=["GET"]),
+        Route(PRESIGNED_UPLOAD_PATH, presigned_upload, methods=["POST"]),
+        Route(BINARY_UPLOAD_PATH, binary_upload, methods=["POST"]),
+        Route(HISTORY_PATH, history, methods=["POST"]),
         Route("/api/v3/{rest:path}", unknown_api),
         Route("/_storage/{token}", storage_put, methods=["PUT"]),
         Route("/media/{token}/{filename}", media, methods=["GET"]),

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import io
-import ipaddress
 import os
 from collections.abc import Awaitable, Callable
 from typing import Literal
@@ -20,6 +19,8 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import anyio.to_thread
 import httpx
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+
+from ..addresses import is_loopback_host
 
 OutputFormat = Literal["jpeg", "png", "webp"]
 CONTENT_TYPES: dict[OutputFormat, str] = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -50,12 +51,7 @@ def is_loopback_url(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or parts.hostname is None:
         return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(parts.hostname)
 
 
 def decode_data_uri(uri: str) -> bytes:

@@ -19,8 +19,8 @@ import anyio
 from pydantic import ValidationError
 
 from ..clock import Clock, SystemClock
-from ..loopback import base_url, loopback_socket, resolve_loopback, serving
 from .app import create_emulator_app
+from .loopback import base_url, loopback_socket, resolve_loopback, serving
 from .state import EmulatorConfig, EmulatorState, Faults
 
 BANNER = (

@@ -20,13 +20,13 @@ import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..clock import Clock, SystemClock
+from ..models import MODEL_ID
+from ..wavespeed.endpoints import RESULT_PATH
 from .imaging import CONTENT_TYPES, InputImageError, OutputFormat, load_input, render_outputs
 from .validation import EditInput
 
 logger = logging.getLogger(__name__)
 
-MODEL_ID = "wavespeed-ai/qwen-image/edit"
-SUBMIT_PATH = f"/api/v3/{MODEL_ID}"
 FILE_EXTENSIONS: dict[OutputFormat, str] = {"jpeg": "jpeg", "png": "png", "webp": "webp"}
 
 Phase = Literal["created", "processing", "terminal"]
@@ -304,7 +304,7 @@ class EmulatorState:
             "id": prediction.id,
             "model": MODEL_ID,
             "outputs": [],
-            "urls": {"get": f"{base}/api/v3/predictions/{prediction.id}/result"},
+            "urls": {"get": base + RESULT_PATH.format(id=prediction.id)},
             "has_nsfw_contents": [],
             "status": "created" if phase == "created" else "processing",
             "created_at": prediction.created_at,

@@ -1,0 +1,134 @@
+"""The edit use case: validate, resolve the image, submit once, follow the job to an outcome.
+
+Everything the server can refuse itself is refused before the submit (a refusal costs the user nothing). The submit
+is sent once; from the moment WaveSpeed answers with an id, `follow` owns the job and every outcome carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import anyio
+
+from ..errors import (
+    ConnectionFailedError,
+    InputError,
+    RateLimitError,
+    ServerError,
+    UnexpectedResponseError,
+    WaveSpeedError,
+)
+from ..media.inputs import resolve_image
+from ..models import EditRequest, OutputFormat, Prediction
+from .follow import follow
+from .outcome import NoPrediction, Outcome
+from .runtime import ProgressFn, Runtime
+from .waiting import submit_once
+
+log = logging.getLogger(__name__)
+
+# A sync-mode request holds the prediction id until WaveSpeed answers; give it room or it cannot help.
+MIN_SYNC_WAIT_SECONDS: Final = 10.0
+
+
+@dataclass(frozen=True)
+class EditArgs:
+    """edit_image's arguments, already checked against their schema."""
+
+    prompt: str
+    image: str
+    size: str | None = None
+    seed: int = -1
+    output_format: OutputFormat = "jpeg"
+    enable_base64_output: bool = False
+    enable_sync_mode: bool = False
+    wait_seconds: float = 50.0
+
+
+async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Outcome:
+    """One paid job, start to outcome. Raises InputError or NoPrediction while no job exists; never after."""
+    clock = runtime.clock
+    started = clock.now()
+    if args.enable_sync_mode and args.wait_seconds < MIN_SYNC_WAIT_SECONDS:
+        raise InputError(
+            f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
+            f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
+        )
+    resolved = await resolve_image(args.image, runtime.inputs)
+    if resolved.note:
+        log.info("edit_image input: %s", resolved.note)
+        await progress(f"image ready: {resolved.note}")
+    request = EditRequest(
+        prompt=args.prompt,
+        image=resolved.value,
+        size=args.size,
+        seed=args.seed,
+        output_format=args.output_format,
+        enable_base64_output=args.enable_base64_output,
+        enable_sync_mode=args.enable_sync_mode,
+    )
+    await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
+    deadline = started + args.wait_seconds
+    prediction = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
+    log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
+    return await follow(
+        runtime,
+        prediction,
+        progress,
+        started=started,
+        deadline=deadline,
+        polls=0,
+        history=runtime.durations,
+        announce=f"submitted: prediction {prediction.id} is {prediction.status}",
+    )
+
+
+async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Prediction:
+    sync = request.enable_sync_mode
+    try:
+        return await submit_once(runtime.wavespeed, request, clock=runtime.clock, deadline=deadline)
+    except WaveSpeedError as exc:
+        raise NoPrediction(submit_failure(exc, sync=sync, wait_seconds=wait_seconds)) from None
+    except anyio.get_cancelled_exc_class():
+        # An async submit is shielded (see submit_once), so this is a sync-mode request or a retry's backoff.
+        log.info(
+            "edit_image cancelled before WaveSpeed answered the submit%s",
+            "; a sync-mode job may exist: see list_predictions" if sync else " (nothing was created)",
+        )
+        raise
+    except Exception as exc:
+        log.exception("unexpected %s while submitting an edit", type(exc).__name__)
+        raise NoPrediction(
+            f"The submit ended with an unexpected error ({type(exc).__name__}), so its outcome is unknown."
+            + _UNKNOWN_OUTCOME
+        ) from None
+
+
+_UNKNOWN_OUTCOME: Final = (
+    " This server does not resend a request whose outcome is unknown, so that you are never billed twice: "
+    "call list_predictions (or check the WaveSpeed dashboard) to find the job and resume it with "
+    "get_prediction before trying again."
+)
+
+
+def submit_failure(exc: WaveSpeedError, *, sync: bool, wait_seconds: float) -> str:
+    """Why the edit could not be submitted, and whether a job might exist anyway."""
+    if sync and isinstance(exc, ConnectionFailedError | ServerError | UnexpectedResponseError):
+        return (
+            f"The sync-mode request got no answer with a prediction id within {wait_seconds:g} s ({exc.message}). "
+            "The job may still have been created and may complete."
+            + _UNKNOWN_OUTCOME
+            + " Async mode (enable_sync_mode=false, the default) always returns an id that get_prediction can resume."
+        )
+    if isinstance(exc, ConnectionFailedError) and exc.request_sent:
+        return (
+            f"The edit request was sent but no answer came back: {exc.message} It may have created a job."
+            + _UNKNOWN_OUTCOME
+        )
+    if isinstance(exc, ServerError | UnexpectedResponseError):
+        return f"{exc.message} The job may or may not have been created." + _UNKNOWN_OUTCOME
+    if isinstance(exc, RateLimitError):
+        return f"{exc.message} No job was created (retried a few times)."
+    return exc.message + " No job was created."

@@ -1,0 +1,44 @@
+"""The list use case: this account's recent predictions of this model, newest first, for finding a lost id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from ..models import MODEL_ID, PredictionList, PredictionSummary, Status
+from .runtime import Runtime
+
+
+@dataclass(frozen=True)
+class ListArgs:
+    status: Status | None = None
+    since_hours: float = 24
+    page: int = 1
+    page_size: int = 20
+
+
+async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
+    since = datetime.now(UTC) - timedelta(hours=args.since_hours)
+    listing = await runtime.wavespeed.list_predictions(
+        page=args.page,
+        page_size=args.page_size,
+        model=MODEL_ID,
+        status=args.status,
+        created_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    summaries = [
+        PredictionSummary(
+            prediction_id=item.id,
+            status=item.status,
+            created_at=item.created_at,
+            outputs=[o for o in item.outputs if o.startswith(("http://", "https://"))],
+            error=(item.error or None) if item.status != "completed" else None,
+        )
+        for item in listing.items
+    ]
+    more = listing.page * args.page_size < listing.total
+    next_step = (
+        'To see one in full, or wait for one still running, call get_prediction(prediction_id="...", '
+        "wait_seconds=50)." + (f" More on page {listing.page + 1}." if more else "")
+    )
+    return PredictionList(predictions=summaries, page=listing.page, total=listing.total, next_step=next_step)

@@ -1,0 +1,1 @@
+"""Images in and out: inputs as callers have them, local files, image bytes, outputs, previews, saving."""

@@ -1,0 +1,91 @@
+"""The composition root: `create_server()` wires settings, the shared HTTP client and the tools into an MCPServer.
+
+The lifespan owns one `httpx.AsyncClient` for every call (built by `wavespeed.http_client`); nothing is built at
+import time. `http_transport` and `clock` are the seams tests use: an in-process emulator, a fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import httpx
+from mcp.server import MCPServer, ServerRequestContext
+from mcp.types import EmptyResult, SetLevelRequestParams, ToolAnnotations
+
+from .. import __version__
+from ..clock import Clock, SystemClock
+from ..config import Settings
+from ..jobs.runtime import Runtime
+from ..jobs.schedule import DurationHistory
+from ..media.inputs import ImageInputs
+from ..wavespeed.client import WaveSpeedClient
+from ..wavespeed.http_client import open_http_client
+from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
+from . import texts, tools
+
+
+def create_server(
+    settings: Settings,
+    *,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+) -> MCPServer[Runtime]:
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
+        async with open_http_client(http_transport) as http:
+            client = WaveSpeedClient(
+                http, api_key=settings.api_key, base_url=settings.base_url, request_timeout=settings.request_timeout
+            )
+            cache = UploadCache((settings.cache_dir or default_cache_dir()) / "uploads.json")
+            inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, cache))
+            yield Runtime(settings, client, clock or SystemClock(), inputs, DurationHistory())
+
+    server: MCPServer[Runtime] = MCPServer(
+        "qwen-image-edit-mcp",
+        title="Qwen Image Edit (WaveSpeedAI)",
+        instructions=texts.INSTRUCTIONS,
+        version=__version__,
+        website_url="https://wavespeed.ai/models/wavespeed-ai/qwen-image/edit",
+        lifespan=lifespan,
+    )
+    edit_title = "Edit image (Qwen-Image-Edit)"
+    server.tool(
+        name="edit_image",
+        title=edit_title,
+        description=texts.EDIT_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title=edit_title,
+            read_only_hint=False,
+            destructive_hint=False,  # makes a new image; the input is never changed
+            idempotent_hint=False,  # every call is a new paid job
+            open_world_hint=True,
+        ),
+    )(tools.edit_image)
+    for handler, name, title, description in (
+        (tools.get_prediction, "get_prediction", "Get prediction result", texts.GET_DESCRIPTION),
+        (tools.list_predictions, "list_predictions", "List recent predictions", texts.LIST_DESCRIPTION),
+    ):
+        server.tool(name=name, title=title, description=description, annotations=read_only(title))(handler)
+    _acknowledge_logging_level(server)
+    return server
+
+
+def read_only(title: str) -> ToolAnnotations:
+    """Looks things up at WaveSpeed and changes nothing: safe to call again, free."""
+    return ToolAnnotations(
+        title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+    )
+
+
+def _acknowledge_logging_level(server: MCPServer[Runtime]) -> None:
+    """Older clients send logging/setLevel, and MCPServer has no public hook for it. This is the workaround in the
+    SDK's migration guide. This server logs to stderr, not to clients, so the request is acknowledged and changes
+    nothing."""
+
+    async def set_level(ctx: ServerRequestContext[Runtime], params: SetLevelRequestParams) -> EmptyResult:
+        return EmptyResult()
+
+    server._lowlevel_server.add_request_handler(  # pyright: ignore[reportPrivateUsage] - no public hook (see above)
+        "logging/setLevel", SetLevelRequestParams, set_level
+    )

@@ -1,0 +1,47 @@
+"""What the tools say to the model: the server's instructions and each tool's description.
+
+Kept apart from code so that the words can be read, reviewed and measured (every listed tool costs the host's model
+context on every turn) in one place.
+"""
+
+from __future__ import annotations
+
+INSTRUCTIONS = """\
+Edits images with Qwen-Image-Edit (a 20B model on WaveSpeedAI): appearance edits (add, remove or change an \
+element while the rest stays untouched), semantic edits (style transfer, new viewpoint, turning a subject into \
+a character) and precise text edits in English or Chinese that keep the original font and style.
+
+How to use the tools:
+1. edit_image(image, prompt): `image` is a public http(s) URL, a local file path (absolute or ~, inside the \
+folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
+change. Each call starts one paid job (about $0.02); do not repeat a call just to check on it.
+2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview that fits the \
+host (downscaled when the image is large), any saved file, and a structured report. If the job is still \
+running when the wait ends, the result says pending=true and gives a prediction_id: then call \
+get_prediction(prediction_id, wait_seconds) until it completes. Never start a new edit_image for the same \
+request: that pays for a second job.
+3. To refine a result, call edit_image again with the output URL as `image`. Output URLs stay valid for 7 days.
+4. If a call fails, its message says what to fix (the size, a URL WaveSpeed cannot reach, the API key).
+5. If an edit was started but its prediction_id was lost (the call was cancelled or timed out before answering),
+list_predictions shows the recent jobs with their ids; resume one with get_prediction instead of editing again.
+"""
+
+EDIT_DESCRIPTION = """\
+Edit an image with Qwen-Image-Edit on WaveSpeedAI, following a natural-language instruction in English or \
+Chinese. Good at: adding, removing or replacing objects; changing colours, materials, backgrounds or style; \
+rewriting text inside the image (quote the exact new text); rotating a subject or changing the viewpoint.
+
+Returns the edited image's URL, an inline preview when it fits, and a structured report. Costs one paid job \
+per call. If the job outlives wait_seconds, the result is pending with a prediction_id: call get_prediction \
+with it instead of calling edit_image again."""
+
+GET_DESCRIPTION = """\
+Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
+resume an edit_image call that returned pending=true, optionally waiting up to wait_seconds for it to finish. \
+Read-only and free; predictions are kept by WaveSpeed for 7 days."""
+
+
+LIST_DESCRIPTION = """\
+List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first; WaveSpeed keeps 7 days), with \
+their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
+call), then resume it with get_prediction. Read-only and free."""

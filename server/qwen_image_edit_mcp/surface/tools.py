@@ -1,0 +1,120 @@
+"""The tool handlers: arguments in (validated by their annotated types), a use case, an outcome rendered out.
+
+Each handler is a screenful: everything with a decision in it lives in `jobs/` (what to do) and `rendering.py`
+(what to say). `server.py` registers these with their texts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..config import MAX_WAIT_SECONDS
+from ..jobs.edit import MIN_SYNC_WAIT_SECONDS, EditArgs, run_edit
+from ..jobs.listing import ListArgs, run_list
+from ..jobs.read import run_read
+from ..jobs.runtime import Runtime
+from ..models import (
+    SIZE_DESCRIPTION,
+    ImageRef,
+    OutputFormat,
+    PredictionId,
+    PredictionList,
+    PredictionReport,
+    Prompt,
+    Seed,
+    Size,
+)
+from .guard import guarded
+from .progress import Progress
+from .rendering import render, render_listing
+
+WaitSeconds = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description=(
+            "How long this call may wait for the result, in seconds (default: the server's, 50 unless configured). "
+            "If the job is still running then, the call returns pending=true with the prediction_id; "
+            "0 returns right after submitting."
+        ),
+    ),
+]
+
+
+async def edit_image(
+    prompt: Prompt,
+    image: ImageRef,
+    ctx: Context[Runtime, Any],
+    size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
+    seed: Seed = -1,
+    output_format: Annotated[
+        OutputFormat, Field(description="Output file format: jpeg (default, smallest), png (lossless) or webp.")
+    ] = "jpeg",
+    enable_base64_output: Annotated[
+        bool,
+        Field(
+            description="Return the image bytes instead of a URL (no hosted copy; the server saves the file "
+            "locally). Leave false unless a URL cannot be used."
+        ),
+    ] = False,
+    enable_sync_mode: Annotated[
+        bool,
+        Field(
+            description="Ask WaveSpeed to hold the request open until the image is ready (one request instead "
+            f"of polling). Needs wait_seconds of at least {MIN_SYNC_WAIT_SECONDS:g}."
+        ),
+    ] = False,
+    wait_seconds: WaitSeconds = None,
+) -> Annotated[CallToolResult, PredictionReport]:
+    async with guarded(ctx, "edit the image") as runtime:
+        args = EditArgs(
+            prompt=prompt,
+            image=image,
+            size=size,
+            seed=seed,
+            output_format=output_format,
+            enable_base64_output=enable_base64_output,
+            enable_sync_mode=enable_sync_mode,
+            wait_seconds=runtime.settings.wait_seconds if wait_seconds is None else wait_seconds,
+        )
+        outcome = await run_edit(runtime, args, Progress(ctx, runtime.clock))
+        return render(outcome, resume_wait=runtime.resume_wait)
+
+
+async def get_prediction(
+    prediction_id: PredictionId,
+    ctx: Context[Runtime, Any],
+    wait_seconds: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="How long to wait for the job to finish, in seconds; 0 (default) just looks once.",
+        ),
+    ] = 0,
+) -> Annotated[CallToolResult, PredictionReport]:
+    async with guarded(ctx, f"read prediction {prediction_id}") as runtime:
+        outcome = await run_read(runtime, prediction_id, wait_seconds, Progress(ctx, runtime.clock))
+        return render(outcome, resume_wait=runtime.resume_wait)
+
+
+async def list_predictions(
+    ctx: Context[Runtime, Any],
+    status: Annotated[
+        Literal["completed", "failed", "processing"] | None,
+        Field(description="Only predictions in this status: completed, failed or processing. Omit for all."),
+    ] = None,
+    since_hours: Annotated[
+        float, Field(gt=0, le=168, description="How far back to look, in hours (default 24, at most 168 = 7 days).")
+    ] = 24,
+    page: Annotated[int, Field(ge=1, le=1000, description="Page number, from 1.")] = 1,
+    page_size: Annotated[int, Field(ge=1, le=100, description="Predictions per page, 1-100 (default 20).")] = 20,
+) -> Annotated[CallToolResult, PredictionList]:
+    async with guarded(ctx, "list recent predictions") as runtime:
+        listing = await run_list(runtime, ListArgs(status, since_hours, page, page_size))
+        return render_listing(listing, since_hours=since_hours)

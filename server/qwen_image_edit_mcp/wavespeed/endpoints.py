@@ -1,0 +1,13 @@
+"""WaveSpeed's API paths, spelled once: the client, the emulator and the tests all read them from here."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..models import MODEL_ID
+
+SUBMIT_PATH: Final = f"/api/v3/{MODEL_ID}"
+RESULT_PATH: Final = "/api/v3/predictions/{id}/result"
+HISTORY_PATH: Final = "/api/v3/predictions"
+PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
+BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"

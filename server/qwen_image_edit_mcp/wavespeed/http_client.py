@@ -1,0 +1,37 @@
+"""The one place that builds the HTTP client everything upstream goes through, with its limits and timeouts.
+
+Every request to WaveSpeed, its storage and its output CDN shares one connection pool. The numbers live here, so a
+reader finds every bound of the server's outbound traffic in one screen.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import httpx
+
+from .. import __version__
+
+# Each API request (not the whole wait, which the call's wait_seconds bounds); connecting gets less.
+REQUEST_TIMEOUT: Final = 30.0
+CONNECT_TIMEOUT: Final = 10.0
+UPLOAD_TIMEOUT: Final = 120.0  # WaveSpeed's own SDK allows uploads this long
+DOWNLOAD_TIMEOUT: Final = 60.0  # an output download, start to finish
+MAX_OUTPUT_BYTES: Final = 64 * 1024 * 1024  # a 1536x1536 PNG of pure noise is about 7 MB
+# Hundreds of edits may wait at once over HTTP; each keeps at most one poll in flight.
+LIMITS: Final = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+def timeouts(seconds: float) -> httpx.Timeout:
+    return httpx.Timeout(seconds, connect=min(seconds, CONNECT_TIMEOUT))
+
+
+def open_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The shared client. `transport` is the seam for tests (an in-process emulator). No credentials by default:
+    the API key is added per API request, so an output download never carries it."""
+    return httpx.AsyncClient(
+        transport=transport,
+        limits=LIMITS,
+        timeout=timeouts(REQUEST_TIMEOUT),
+        headers={"User-Agent": f"qwen-image-edit-mcp/{__version__}"},
+    )

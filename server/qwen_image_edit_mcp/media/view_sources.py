@@ -14,9 +14,9 @@ from typing import Final
 
 import anyio.to_thread
 
-from ..config import DEFAULT_INLINE_MAX_BYTES
+from ..config import DEFAULT_INLINE_MAX_BYTES, Settings
 from ..errors import InputError, WaveSpeedError
-from ..jobs.runtime import Runtime
+from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import MAX_OUTPUT_BYTES
 from .image_bytes import verified_image_type
 from .inline_images import looks_like_base64
@@ -44,13 +44,14 @@ class ViewPreview:
         return base64.b64encode(self.data).decode("ascii")
 
 
-async def load_view_preview(runtime: Runtime, source: str, max_side: int, *, known_url: bool) -> ViewPreview:
+async def load_view_preview(
+    client: WaveSpeedClient, settings: Settings, source: str, max_side: int, *, known_url: bool
+) -> ViewPreview:
     """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason."""
-    data = await _read_source(runtime, source.strip(), known_url=known_url)
+    data = await _read_source(client, settings, source.strip(), known_url=known_url)
     mime = verified_image_type(data)
     if mime is None:
         raise PreviewRefused("source: what it points at is not a readable image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
-    settings = runtime.settings
     budget = (settings.inline_max_bytes or DEFAULT_INLINE_MAX_BYTES) - _TEXT_RESERVE
     preview = await anyio.to_thread.run_sync(partial(_scaled, data, mime, budget, max_side))
     if preview is None:
@@ -58,17 +59,16 @@ async def load_view_preview(runtime: Runtime, source: str, max_side: int, *, kno
     return ViewPreview(preview.data, preview.mime, preview.size, preview.original_size or preview.size)
 
 
-async def _read_source(runtime: Runtime, source: str, *, known_url: bool) -> bytes:
+async def _read_source(client: WaveSpeedClient, settings: Settings, source: str, *, known_url: bool) -> bytes:
     if source.lower().startswith(("http://", "https://")):
         if not known_url:
             raise PreviewRefused(
                 "source: only image URLs that this server returned (outputs and inputs of its edits) can be "
                 "previewed; this one is not among them. Open it in a browser instead."
             )
-        return await _download(runtime, source)
+        return await _download(client, source)
     if source.lower().startswith("data:") or looks_like_base64(source):
         raise PreviewRefused("source: inline image data needs no preview; give a URL or a file path.")
-    settings = runtime.settings
     folders = (*settings.allowed_dirs, (settings.output_dir or default_output_dir()).resolve())
     try:
         local = await anyio.to_thread.run_sync(partial(read_local_image, source, folders, field="source"))
@@ -77,9 +77,9 @@ async def _read_source(runtime: Runtime, source: str, *, known_url: bool) -> byt
     return local.data
 
 
-async def _download(runtime: Runtime, url: str) -> bytes:
+async def _download(client: WaveSpeedClient, url: str) -> bytes:
     try:
-        data = await runtime.wavespeed.download(url, max_bytes=MAX_OUTPUT_BYTES, timeout=FETCH_TIMEOUT)
+        data = await client.download(url, max_bytes=MAX_OUTPUT_BYTES, timeout=FETCH_TIMEOUT)
     except WaveSpeedError as exc:
         raise PreviewRefused(f"source: fetching the image failed ({exc.message}); the URL may have expired.") from None
     if data is None:

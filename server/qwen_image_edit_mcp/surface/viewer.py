@@ -134,10 +134,10 @@ def add_preview_tool(viewer: Viewer) -> None:
     async def preview_image(
         source: Source, ctx: Context[Runtime, Any], max_side: MaxSide = 768
     ) -> Annotated[CallToolResult, PreviewFacts]:
+        runtime = ctx.request_context.lifespan_context
+        known = source.strip() in viewer.returned
         try:
-            preview = await load_view_preview(
-                ctx.request_context.lifespan_context, source, max_side, known_url=source in viewer.returned
-            )
+            preview = await load_view_preview(runtime.wavespeed, runtime.settings, source, max_side, known_url=known)
         except PreviewRefused as exc:
             raise ToolError(str(exc)) from None
         facts = PreviewFacts(

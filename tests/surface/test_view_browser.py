@@ -200,7 +200,8 @@ async def test_before_and_after_show_with_the_facts_and_the_slider_follows_mouse
 async def test_zoom_and_pan_move_both_images_together(host_page: Path, viewer_html: str) -> None:
     from playwright.async_api import expect
 
-    async with open_host(host_page, viewer_html, FakeBackend()) as host:
+    backend = FakeBackend()
+    async with open_host(host_page, viewer_html, backend) as host:
         await show_completed_edit(host)
         view = host.view
         stage = view.locator("#stage")
@@ -222,6 +223,8 @@ async def test_zoom_and_pan_move_both_images_together(host_page: Path, viewer_ht
         transforms = await view.locator(".world").evaluate_all("ws => ws.map(w => getComputedStyle(w).transform)")
         assert transforms[0] == transforms[1]
         assert transforms[0] != "none"
+        sides = {p["max_side"] for p in backend.called("preview_image")}
+        assert max(sides) > min(sides), "zoomed in, the view asks for sharper previews"
         await host.screenshot("view-zoomed")
         await view.get_by_role("button", name="Fit").click()
         await expect(view.locator("#zoom-label")).to_have_text("100%")
@@ -394,4 +397,31 @@ async def test_dark_theme_follows_the_host_and_the_view_fits_a_narrow_chat_colum
         await host.screenshot("view-dark-360")
         await host.page.evaluate("() => window.sendHostContext({theme: 'light'})")
         await expect(view.locator("html")).to_have_attribute("data-theme", "light")
+        host.assert_clean()
+
+
+async def test_stop_waiting_stops_the_resume_calls_and_keep_waiting_starts_them_again(
+    host_page: Path, viewer_html: str
+) -> None:
+    from playwright.async_api import expect
+
+    backend = FakeBackend()
+    pending = report(status="processing", pending=True, outputs=[], has_nsfw_contents=[])
+    backend.queue("get_prediction", tool_result(pending), tool_result(report()))
+    backend.hold = anyio.Event()
+    async with open_host(host_page, viewer_html, backend) as host:
+        await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
+        await host.send_result(tool_result(pending))
+        view = host.view
+        await backend.wait_calls("get_prediction", 1)
+        await view.get_by_role("button", name="Stop waiting").click()
+        await expect(view.locator("#pending-text")).to_contain_text("not waiting any more")
+        backend.hold.set()  # the held call answers "still pending"; the view must not ask again by itself
+        keep = view.get_by_role("button", name="Keep waiting")
+        await expect(keep).to_be_visible()
+        await host.screenshot("view-stopped-waiting")
+        assert len(backend.called("get_prediction")) == 1
+        await keep.click()
+        await expect(view.locator("#status")).to_have_text("completed")
+        assert len(backend.called("get_prediction")) == 2
         host.assert_clean()

@@ -144,3 +144,20 @@ def test_returned_urls_keep_outputs_inputs_and_masks_only_once_a_prediction_exis
     urls.add(["https://a.test/1", "https://a.test/2"])
     assert "https://a.test/out.png" not in urls, "the oldest go first"
     assert "https://a.test/2" in urls
+
+
+def test_a_package_without_the_built_viewer_still_serves_a_page_that_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from importlib import resources
+
+    from qwen_image_edit_mcp.surface import viewer
+
+    def empty_package(_: object) -> Path:
+        return tmp_path
+
+    monkeypatch.setattr(resources, "files", empty_package)
+    page = viewer.viewer_html.__wrapped__()
+    assert "packaged without its viewer" in page
+    assert viewer_html().startswith("<!doctype html>")
+    assert "callServerTool" in viewer_html(), "the real one is in this checkout"

@@ -10,6 +10,8 @@ export interface CompareParts {
   overlay: HTMLCanvasElement;
   handle: HTMLElement;
   zoomLabel: HTMLElement;
+  /** Told the zoom factor whenever it changes (the view fetches sharper previews when zoomed in). */
+  onZoom?: (zoom: number) => void;
 }
 
 type Drag = { kind: "divider" } | { kind: "pan"; x: number; y: number; tx: number; ty: number };
@@ -79,6 +81,7 @@ export class Compare {
 
   private apply(): void {
     const { stage, handle, zoomLabel } = this.parts;
+    if (stage.style.getPropertyValue("--zoom") !== String(this.zoom)) this.parts.onZoom?.(this.zoom);
     const shown = this.comparing ? this.position : 0;
     stage.style.setProperty("--pos", `${shown}%`);
     stage.style.setProperty("--tx", `${this.tx}px`);

@@ -50,6 +50,7 @@ interface State {
 const ui = lookup();
 const app = new App({ name: "qwen-image-edit-viewer", version: "1.0.0" }, {}, { autoResize: true });
 const previews = new Previews(app);
+let sharpPreviews = false; // zoomed in: previews at twice the stage's pixels
 const compare = new Compare({
   stage: ui.stage,
   before: ui.beforeImg,
@@ -57,6 +58,13 @@ const compare = new Compare({
   overlay: ui.maskCanvas,
   handle: ui.handle,
   zoomLabel: ui.zoomLabel,
+  onZoom: (zoom) => {
+    const sharp = zoom > 1.5;
+    if (sharp !== sharpPreviews) {
+      sharpPreviews = sharp;
+      void renderStage();
+    }
+  },
 });
 const state: State = {
   args: EMPTY_ARGS,
@@ -83,7 +91,7 @@ let ticker: number | null = null;
 
 function previewSide(): number {
   const width = ui.stage.clientWidth || 480;
-  const pixels = width * (window.devicePixelRatio || 1);
+  const pixels = width * (window.devicePixelRatio || 1) * (sharpPreviews ? 2 : 1);
   return Math.min(1536, Math.max(512, Math.ceil(pixels / 256) * 256));
 }
 

@@ -13,6 +13,7 @@ read or its output folder. Results of the linked tools are not changed: a client
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
@@ -28,6 +29,8 @@ from pydantic import BaseModel, Field
 
 from ..jobs.runtime import Runtime
 from ..media.view_sources import PreviewRefused, load_view_preview
+
+log = logging.getLogger(__name__)
 
 VIEWER_URI: Final = "ui://qwen-image-edit/viewer.html"
 LINKED_TOOLS: Final = frozenset({"edit_image", "get_prediction"})
@@ -59,10 +62,21 @@ class PreviewFacts(BaseModel):
     mime_type: str
 
 
+_MISSING_VIEWER: Final = (
+    "<!doctype html><meta charset=utf-8><title>Image edit</title>"
+    "<p>This copy of qwen-image-edit-mcp was packaged without its viewer; the tool results carry everything.</p>"
+)
+
+
 @cache
 def viewer_html() -> str:
-    """The built viewer, shipped in the package; read once, on first use."""
-    return resources.files(__package__ or "qwen_image_edit_mcp.surface").joinpath("view/viewer.html").read_text("utf-8")
+    """The built viewer, shipped in the package; read once. A package without it still serves (and says so)."""
+    package = resources.files(__package__ or "qwen_image_edit_mcp.surface")
+    try:
+        return package.joinpath("view/viewer.html").read_text("utf-8")
+    except OSError as exc:
+        log.warning("the viewer is missing from the package (%s); serving a placeholder page", exc)
+        return _MISSING_VIEWER
 
 
 class ReturnedUrls:

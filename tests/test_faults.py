@@ -16,7 +16,7 @@ from fakes import API_KEY
 from harness import images_of, text_of
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.media import outputs as results
+from qwen_image_edit_mcp.jobs import follow as results
 from qwen_image_edit_mcp.surface.server import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from .errors import quoted
+
 MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
 
 MIN_SIDE: Final = 256
@@ -44,12 +46,15 @@ def parse_size(value: str) -> str:
     match = _SIZE_SHAPE.match(value)
     if match is None:
         raise ValueError(
-            f"size must look like 'WIDTH*HEIGHT' with a literal '*', e.g. '1024*1024' or '1536*1024'; got {value!r}"
+            "size must look like 'WIDTH*HEIGHT' with a literal '*', e.g. '1024*1024' or '1536*1024'; "
+            f"got {quoted(value)}"
         )
     width, height = int(match.group(1)), int(match.group(2))
     for name, side in (("width", width), ("height", height)):
         if not MIN_SIDE <= side <= MAX_SIDE:
-            raise ValueError(f"size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {side} in {value!r}")
+            raise ValueError(
+                f"size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {side} in {quoted(value)}"
+            )
     # Normalised to WaveSpeed's exact spelling ('1024x768' and spaces are forgiven, not forwarded).
     return f"{width}*{height}"
 

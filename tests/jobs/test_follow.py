@@ -21,6 +21,7 @@ from fakes import FakeClock
 from harness import World, make_world, text_of
 from qwen_image_edit_mcp.media import outputs
 from qwen_image_edit_mcp.wavespeed import client as wavespeed_client
+from qwen_image_edit_mcp.wavespeed import envelope
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -57,14 +58,15 @@ def assert_resumable(world: World, result: CallToolResult) -> str:
     return text
 
 
-@pytest.mark.parametrize(
-    "failure",
-    [
-        lambda request: httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request),
-        lambda request: httpx.DecodingError("Error -3 while decompressing data", request=request),
-    ],
-    ids=["too-many-redirects", "undecodable-body"],
-)
+def too_many_redirects(request: httpx.Request) -> Exception:
+    return httpx.TooManyRedirects("Exceeded maximum allowed redirects.", request=request)
+
+
+def undecodable_body(request: httpx.Request) -> Exception:
+    return httpx.DecodingError("Error -3 while decompressing data", request=request)
+
+
+@pytest.mark.parametrize("failure", [too_many_redirects, undecodable_body])
 async def test_a_download_that_breaks_after_the_job_completed_returns_the_id_and_the_output_url(
     clock: FakeClock, tmp_path: Path, failure: Failure
 ) -> None:
@@ -78,30 +80,44 @@ async def test_a_download_that_breaks_after_the_job_completed_returns_the_id_and
     assert url in text
 
 
-async def test_a_pillow_error_while_previewing_returns_the_id_and_the_output_url(
-    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (UnidentifiedImageError("cannot identify image file"), "could not be decoded"),
+        (RuntimeError("a bug of ours"), "RuntimeError"),
+    ],
+    ids=["pillow-error", "any-other-error"],
+)
+async def test_an_error_while_previewing_returns_the_id_and_the_output_url(
+    clock: FakeClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    error: Exception,
+    said: str,
 ) -> None:
     def broken_preview(data: bytes, mime: str, budget: int) -> None:
-        raise UnidentifiedImageError("cannot identify image file")
+        raise error
 
     monkeypatch.setattr(outputs, "make_preview", broken_preview)
     world = make_world(clock, tmp_path)
     with caplog.at_level(logging.ERROR):
         result = await edit(world)
     text = assert_resumable(world, result)
-    assert "UnidentifiedImageError" in text
+    assert said in text
+    assert result.structured_content is not None
     (url,) = result.structured_content["outputs"]
     assert url.startswith("http://")
     assert url in text
-    # The exception is logged with its traceback, for whoever runs the server.
-    assert any(record.exc_info and record.exc_info[0] is UnidentifiedImageError for record in caplog.records)
+    if isinstance(error, RuntimeError):  # the unforeseen is logged with its traceback, for whoever runs the server
+        assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
 
 
 @pytest.mark.parametrize("error", [RecursionError, ValueError])
 async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
 ) -> None:
-    real = wavespeed_client.prediction_from
+    real = envelope.prediction_from
     calls = 0
 
     def parse_then_break(response: httpx.Response) -> object:

@@ -130,6 +130,8 @@ def checked_url(url: str, *, api_base_url: str, field: str = "image") -> str:
         )
     if any(ch.isspace() for ch in url):
         raise InputError(f"{field}: the URL contains spaces; percent-encode them (%20).")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InputError(f"{field}: the URL contains control characters (such as NUL); remove them.")
     if is_private_host(parts.hostname) and not is_private_host(urlsplit(api_base_url).hostname or ""):
         raise InputError(
             f"{field}: WaveSpeed downloads the image from the internet and cannot reach {parts.hostname}, a local "

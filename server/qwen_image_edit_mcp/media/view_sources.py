@@ -11,9 +11,11 @@ import base64
 from dataclasses import dataclass
 from functools import partial
 from typing import Final
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 
+from ..addresses import is_private_host
 from ..config import DEFAULT_INLINE_MAX_BYTES, Settings
 from ..errors import InputError, WaveSpeedError
 from ..wavespeed.client import WaveSpeedClient
@@ -66,7 +68,7 @@ async def _read_source(client: WaveSpeedClient, settings: Settings, source: str,
                 "source: only image URLs that this server returned (outputs and inputs of its edits) can be "
                 "previewed; this one is not among them. Open it in a browser instead."
             )
-        return await _download(client, source)
+        return await _download(client, settings, source)
     if source.lower().startswith("data:") or looks_like_base64(source):
         raise PreviewRefused("source: inline image data needs no preview; give a URL or a file path.")
     folders = (*settings.allowed_dirs, (settings.output_dir or default_output_dir()).resolve())
@@ -77,9 +79,13 @@ async def _read_source(client: WaveSpeedClient, settings: Settings, source: str,
     return local.data
 
 
-async def _download(client: WaveSpeedClient, url: str) -> bytes:
+async def _download(client: WaveSpeedClient, settings: Settings, url: str) -> bytes:
+    # As for outputs: nothing on this machine or a private network, unless WaveSpeed itself is local (an emulator).
+    local = is_private_host(urlsplit(settings.base_url).hostname or "")
+    if not local and is_private_host(urlsplit(url).hostname or ""):
+        raise PreviewRefused("source: the URL points at this machine or a private network; it is not fetched.")
     try:
-        data = await client.download(url, max_bytes=MAX_OUTPUT_BYTES, timeout=FETCH_TIMEOUT)
+        data = await client.download(url, max_bytes=MAX_OUTPUT_BYTES, seconds=FETCH_TIMEOUT, allow_private=local)
     except WaveSpeedError as exc:
         raise PreviewRefused(f"source: fetching the image failed ({exc.message}); the URL may have expired.") from None
     if data is None:

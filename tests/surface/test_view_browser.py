@@ -1,4 +1,8 @@
-"""The shipped viewer in a real browser, behind the test host, with a fake tool backend shaped like the server."""
+"""The shipped viewer in a real browser, behind the test host, with a fake tool backend shaped like the server.
+
+These cover the view's whole data contract, including report fields the server does not send yet (variant,
+inputs, seed, size, cost_usd, masked, mask_coverage, mask) and failures that are hard to provoke for real (a
+preview refused, a held resume call). `test_view_live.py` runs the same view against the real server."""
 
 from __future__ import annotations
 

@@ -407,7 +407,17 @@ async function editAgain(newSeed: boolean): Promise<void> {
   showMessage(ui, null);
   render();
   try {
-    const result = await app.callServerTool({ name: "edit_image", arguments: args });
+    // The server waits up to its wait_seconds (50 s by default) and then answers "pending"; progress keeps it alive.
+    const result = await app.callServerTool(
+      { name: "edit_image", arguments: args },
+      {
+        timeout: 120_000,
+        resetTimeoutOnProgress: true,
+        onprogress: (progress) => {
+          if (progress.message && state.busy !== null) showBusy(ui, `Editing again: ${progress.message}`);
+        },
+      },
+    );
     if (readReport(result.structuredContent) !== null) {
       state.args = readArgs(args);
       state.inputIndex = 0;

@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 import pytest
-from view_support import SHIPPED_VIEWER, WAIT_MS, Host, build_view, open_host, png, preview_result
+from view_support import SHIPPED_VIEWER, WAIT_MS, Host, build_view, open_host, png, preview_result, require_browser
 
 pytestmark = pytest.mark.anyio
 
@@ -117,6 +117,7 @@ class FakeBackend:
 
 @pytest.fixture(scope="module")
 def host_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_browser()
     _, page = build_view(tmp_path_factory.mktemp("view"), host=True)
     assert page is not None
     return page

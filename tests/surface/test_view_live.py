@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from PIL import Image
-from view_support import SHIPPED_VIEWER, Host, build_view, open_host
+from view_support import SHIPPED_VIEWER, Host, build_view, open_host, require_browser
 
 from fakes import FakeClock
 from harness import World, make_world, pictures_dir
@@ -40,6 +40,7 @@ class ServerBackend:
 
 @pytest.fixture(scope="module")
 def host_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    require_browser()
     _, page = build_view(tmp_path_factory.mktemp("view"), host=True)
     assert page is not None
     return page

@@ -50,6 +50,17 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+def require_browser() -> None:
+    """Skip (or, in CI, fail) up front when playwright or chromium is missing: a skip raised later, inside a task
+    group, would arrive wrapped in an exception group and count as an error."""
+    try:
+        import playwright.async_api  # noqa: F401  # pyright: ignore[reportUnusedImport]
+    except ImportError:
+        unavailable("playwright is not installed (pip install playwright; no browser download is needed)")
+    if not CHROMIUM.exists():
+        unavailable(f"no chromium at {CHROMIUM} (apt-get install -y --no-install-recommends chromium)")
+
+
 def build_view(out_dir: Path, *, host: bool) -> tuple[Path, Path | None]:
     """Run the view's build into `out_dir`: the viewer, and the test host page when `host` is true."""
     node = shutil.which("node")
@@ -158,12 +169,9 @@ async def open_host(
     capabilities: dict[str, Any] | None = None,
 ) -> AsyncGenerator[Host]:
     """Chromium with the host page, the viewer connected through the AppBridge, and tool calls sent to `backend`."""
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install playwright; no browser download is needed)")
-    if not CHROMIUM.exists():
-        unavailable(f"no chromium at {CHROMIUM} (apt-get install -y --no-install-recommends chromium)")
+    require_browser()
+    from playwright.async_api import async_playwright
+
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

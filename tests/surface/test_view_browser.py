@@ -1,118 +1,36 @@
 """The shipped viewer in a real browser, behind the test host, with a fake tool backend shaped like the server.
 
-These cover the view's whole data contract, including report fields the server does not send yet (variant,
-inputs, seed, size, cost_usd, masked, mask_coverage, mask) and failures that are hard to provoke for real (a
-preview refused, a held resume call). `test_view_live.py` runs the same view against the real server."""
+These cover what the view shows for the whole data contract, including report fields the server does not send
+yet (variant, inputs, seed, size, cost_usd, masked, mask_coverage, mask) and failures that are hard to provoke for
+real (a preview refused). Jobs (resume, edit again) are in `test_view_jobs.py`; `test_view_live.py` runs the same
+view against the real server."""
 
 from __future__ import annotations
 
-import copy
-import io
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
-from view_support import SHIPPED_VIEWER, WAIT_MS, Host, build_view, open_host, png, preview_result, require_browser
+from view_fakes import (
+    BLUE,
+    GREEN,
+    INPUT_URL,
+    MASK_URL,
+    ORANGE,
+    OUTPUT_URL,
+    PROMPT,
+    SECOND_URL,
+    FakeBackend,
+    colour_near,
+    report,
+    show_completed_edit,
+    tool_result,
+)
+from view_support import SHIPPED_VIEWER, WAIT_MS, build_view, open_host, require_browser
 
 pytestmark = pytest.mark.anyio
-
-INPUT_URL = "https://cdn.example.test/inputs/cat.png"
-OUTPUT_URL = "https://d1q70pf5vjeyhc.cloudfront.net/predictions/abc/0.jpeg"
-SECOND_URL = "https://d1q70pf5vjeyhc.cloudfront.net/predictions/def/0.jpeg"
-MASK_URL = "https://cdn.example.test/masks/cat-mask.png"
-BLUE, GREEN, ORANGE = (40, 90, 200), (40, 170, 80), (230, 120, 20)
-PROMPT = "put a red hat on the cat"
-
-
-def mask_png() -> bytes:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("L", (640, 480), 0)
-    ImageDraw.Draw(image).ellipse((220, 260, 420, 440), fill=255)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-IMAGES = {
-    INPUT_URL: png((640, 480), BLUE, (255, 255, 255)),
-    OUTPUT_URL: png((640, 480), GREEN, (255, 220, 0)),
-    SECOND_URL: png((640, 480), ORANGE, (0, 0, 0)),
-    MASK_URL: mask_png(),
-}
-
-
-def report(**changes: Any) -> dict[str, Any]:
-    """A PredictionReport as edit_image returns it, with the newer fields filled in."""
-    base: dict[str, Any] = {
-        "prediction_id": "3f1c0e2a9b7d4c55",
-        "status": "completed",
-        "model": "wavespeed-ai/qwen-image/edit",
-        "pending": False,
-        "outputs": [OUTPUT_URL],
-        "has_nsfw_contents": [False],
-        "saved_paths": [],
-        "created_at": "2026-11-25T09:00:00Z",
-        "error": None,
-        "error_code": None,
-        "inference_ms": 3120.0,
-        "elapsed_seconds": 4.2,
-        "polls": 3,
-        "next_step": None,
-        "variant": "edit",
-        "inputs": [INPUT_URL],
-        "seed": 42,
-        "size": "640*480",
-        "cost_usd": 0.025,
-    }
-    base.update(changes)
-    return base
-
-
-def tool_result(structured: dict[str, Any], *, is_error: bool = False) -> dict[str, Any]:
-    text = f"status {structured['status']}, prediction {structured['prediction_id']}"
-    links = [{"type": "resource_link", "uri": url, "name": url.rsplit("/", 1)[-1]} for url in structured["outputs"]]
-    return {"content": [{"type": "text", "text": text}, *links], "structuredContent": structured, "isError": is_error}
-
-
-class FakeBackend:
-    """Answers preview_image from IMAGES and the other tools from queued results; records every call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.answers: dict[str, list[dict[str, Any]]] = {}
-        self.hold: anyio.Event | None = None  # while set and not fired, non-preview calls wait on it
-        self.broken: set[str] = set()
-
-    def queue(self, tool: str, *results: dict[str, Any]) -> None:
-        self.answers.setdefault(tool, []).extend(results)
-
-    def called(self, tool: str) -> list[dict[str, Any]]:
-        return [arguments for name, arguments in self.calls if name == tool]
-
-    async def __call__(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append((name, copy.deepcopy(arguments)))
-        if name == "preview_image":
-            source = arguments["source"]
-            if source in self.broken or source not in IMAGES:
-                refusal = {"type": "text", "text": "that address is not one this server returned"}
-                return {"content": [refusal], "isError": True}
-            return preview_result(IMAGES[source], int(arguments["max_side"]))
-        if self.hold is not None:
-            with anyio.fail_after(WAIT_MS / 1000):
-                await self.hold.wait()
-        queued = self.answers.get(name, [])
-        assert queued, f"the test queued no answer for {name}"
-        return queued.pop(0)
-
-    async def wait_calls(self, tool: str, count: int) -> list[dict[str, Any]]:
-        with anyio.fail_after(WAIT_MS / 1000):
-            while len(self.called(tool)) < count:
-                await anyio.sleep(0.02)
-        return self.called(tool)
 
 
 @pytest.fixture(scope="module")
@@ -126,18 +44,6 @@ def host_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def viewer_html() -> str:
     return SHIPPED_VIEWER.read_text(encoding="utf-8")
-
-
-def colour_near(pixel: tuple[int, int, int], colour: tuple[int, int, int], tolerance: int = 40) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel[:3], colour, strict=True))
-
-
-async def show_completed_edit(host: Host, **changes: Any) -> None:
-    await host.send_input({"prompt": PROMPT, "image": INPUT_URL, "model": "edit", "seed": -1})
-    await host.send_result(tool_result(report(**changes)))
-    await host.view.locator("#stage.comparing").wait_for()
-    await host.view.locator("#before-img[src^='data:image/']").wait_for()
-    await host.view.locator("#after-img[src^='data:image/']").wait_for()
 
 
 async def test_before_and_after_show_with_the_facts_and_the_slider_follows_mouse_and_keyboard(
@@ -233,76 +139,6 @@ async def test_zoom_and_pan_move_both_images_together(host_page: Path, viewer_ht
         await host.screenshot("view-zoomed")
         await view.get_by_role("button", name="Fit").click()
         await expect(view.locator("#zoom-label")).to_have_text("100%")
-        host.assert_clean()
-
-
-async def test_a_pending_job_is_followed_through_get_prediction_until_it_completes(
-    host_page: Path, viewer_html: str
-) -> None:
-    from playwright.async_api import expect
-
-    backend = FakeBackend()
-    pending = report(status="processing", pending=True, outputs=[], has_nsfw_contents=[], inference_ms=None)
-    pending["next_step"] = "call get_prediction with this prediction_id"
-    backend.queue("get_prediction", tool_result(pending), tool_result(report()))
-    backend.hold = anyio.Event()
-    async with open_host(host_page, viewer_html, backend) as host:
-        await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
-        await host.send_result(tool_result(pending))
-        view = host.view
-        await expect(view.locator("#pending")).to_be_visible()
-        await expect(view.locator("#pending-text")).to_contain_text("Status: processing")
-        await expect(view.locator("#status")).to_have_text("processing (still running)")
-        await host.view.locator("#after-img[src^='data:image/']").wait_for()  # the input, while waiting
-        await host.screenshot("view-pending")
-        calls = await backend.wait_calls("get_prediction", 1)
-        assert calls[0] == {"prediction_id": "3f1c0e2a9b7d4c55", "wait_seconds": 20}
-        backend.hold.set()
-        calls = await backend.wait_calls("get_prediction", 2)
-        assert calls[1] == calls[0]
-        await expect(view.locator("#pending")).to_be_hidden()
-        await expect(view.locator("#status")).to_have_text("completed")
-        await view.locator("#stage.comparing").wait_for()
-        await expect(view.locator("#facts [data-fact=status]")).to_have_text("completed")
-        assert len(backend.called("get_prediction")) == 2, "no call after the job completed"
-        await host.screenshot("view-pending-resumed")
-        host.assert_clean()
-
-
-async def test_edit_again_calls_edit_image_on_the_result_then_a_new_seed_on_the_original(
-    host_page: Path, viewer_html: str
-) -> None:
-    from playwright.async_api import expect
-
-    backend = FakeBackend()
-    second = report(prediction_id="9a8b7c6d5e4f3a2b", outputs=[SECOND_URL], inputs=[OUTPUT_URL], seed=7)
-    third = report(prediction_id="1b2c3d4e5f6a7b8c", outputs=[SECOND_URL], inputs=[INPUT_URL], seed=99)
-    backend.queue("edit_image", tool_result(second), tool_result(third))
-    async with open_host(host_page, viewer_html, backend) as host:
-        await show_completed_edit(host)
-        view = host.view
-        await view.get_by_role("textbox", name="Edit again").fill("make the hat blue")
-        await view.get_by_role("button", name="Edit", exact=True).click()
-        await expect(view.locator("#facts [data-fact=prediction]")).to_have_text("9a8b7c6d5e4f3a2b")
-        assert backend.called("edit_image") == [
-            {"image": OUTPUT_URL, "prompt": "make the hat blue", "seed": -1, "model": "edit"}
-        ]
-        await view.locator("#stage.comparing").wait_for()
-        pixels = await host.stage_pixels()
-        assert colour_near(pixels.at(0.1, 0.8), GREEN), "the old result is the new 'before'"
-        assert colour_near(pixels.at(0.9, 0.8), ORANGE)
-        await host.screenshot("view-edited-again")
-        told = await host.log("updatemodelcontext")
-        assert "9a8b7c6d5e4f3a2b" in told[-1]["content"][0]["text"]
-
-        await view.get_by_label("the original").check()
-        await view.get_by_role("button", name="New seed").click()
-        await expect(view.locator("#facts [data-fact=prediction]")).to_have_text("1b2c3d4e5f6a7b8c")
-        again = backend.called("edit_image")[1]
-        seed = again.pop("seed")
-        assert again == {"image": INPUT_URL, "prompt": "make the hat blue", "model": "edit"}
-        assert isinstance(seed, int)
-        assert 0 <= seed <= 2_147_483_647
         host.assert_clean()
 
 
@@ -402,31 +238,4 @@ async def test_dark_theme_follows_the_host_and_the_view_fits_a_narrow_chat_colum
         await host.screenshot("view-dark-360")
         await host.page.evaluate("() => window.sendHostContext({theme: 'light'})")
         await expect(view.locator("html")).to_have_attribute("data-theme", "light")
-        host.assert_clean()
-
-
-async def test_stop_waiting_stops_the_resume_calls_and_keep_waiting_starts_them_again(
-    host_page: Path, viewer_html: str
-) -> None:
-    from playwright.async_api import expect
-
-    backend = FakeBackend()
-    pending = report(status="processing", pending=True, outputs=[], has_nsfw_contents=[])
-    backend.queue("get_prediction", tool_result(pending), tool_result(report()))
-    backend.hold = anyio.Event()
-    async with open_host(host_page, viewer_html, backend) as host:
-        await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
-        await host.send_result(tool_result(pending))
-        view = host.view
-        await backend.wait_calls("get_prediction", 1)
-        await view.get_by_role("button", name="Stop waiting").click()
-        await expect(view.locator("#pending-text")).to_contain_text("not waiting any more")
-        backend.hold.set()  # the held call answers "still pending"; the view must not ask again by itself
-        keep = view.get_by_role("button", name="Keep waiting")
-        await expect(keep).to_be_visible()
-        await host.screenshot("view-stopped-waiting")
-        assert len(backend.called("get_prediction")) == 1
-        await keep.click()
-        await expect(view.locator("#status")).to_have_text("completed")
-        assert len(backend.called("get_prediction")) == 2
         host.assert_clean()

@@ -96,6 +96,7 @@ SIZE_DESCRIPTION: Final = (
 )
 Size = Annotated[
     str,
+    Field(max_length=32),  # checked before the parsing below, so a megabyte of digits costs nothing
     AfterValidator(parse_size),
     Field(json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]}),
 ]
@@ -131,6 +132,7 @@ def _prediction_id(value: str) -> str:
 
 PredictionId = Annotated[
     str,
+    Field(max_length=256),  # before the checks below; they allow for white space around a 128-character id
     AfterValidator(_prediction_id),
     Field(
         description="The prediction_id returned by edit_image (32 hex characters).",

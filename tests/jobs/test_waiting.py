@@ -28,7 +28,7 @@ from qwen_image_edit_mcp.jobs.waiting import (
 from qwen_image_edit_mcp.models import EditRequest, Prediction
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 
-REQUEST = EditRequest(prompt="add a hat", image="https://example.com/a.png")
+REQUEST = EditRequest(prompt="add a hat", images=("https://example.com/a.png",))
 
 
 def test_retry_delay_backs_off_exponentially_capped_and_honours_a_bounded_retry_after() -> None:
@@ -302,7 +302,7 @@ async def test_a_cancel_during_an_async_submit_waits_for_the_id_but_a_sync_submi
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
-    request = EditRequest(prompt="add a hat", image="https://example.com/a.png", enable_sync_mode=sync)
+    request = EditRequest(prompt="add a hat", images=("https://example.com/a.png",), enable_sync_mode=sync)
     got: list[Prediction] = []
 
     async def submit() -> None:

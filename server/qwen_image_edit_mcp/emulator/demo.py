@@ -21,7 +21,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import TextContent
 
-from ..models import PredictionReport
+from ..reports import PredictionReport
 from .server import running_emulator
 from .state import EmulatorConfig
 

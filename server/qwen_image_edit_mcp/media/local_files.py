@@ -48,14 +48,14 @@ def to_path(value: str, *, field: str = "image") -> Path:
         parts = urlsplit(value)
         if parts.netloc not in ("", "localhost"):
             raise InputError(
-                f"{field}: {quoted(value)} names a file on another machine ({parts.netloc}); only local files work."
+                f"{field}: {quoted(value, 240)} names a file on another machine ({parts.netloc}); only local files work."
             )
         path = Path(url2pathname(unquote(parts.path)))
     else:
         path = Path(value).expanduser()
     if not path.is_absolute():
         raise InputError(
-            f"{field}: {quoted(value)} is a relative path. The server does not know which folder it is relative to; "
+            f"{field}: {quoted(value, 240)} is a relative path. The server does not know which folder it is relative to; "
             "give the absolute path (or one starting with ~)."
         )
     return path
@@ -75,11 +75,11 @@ def resolve_allowed(value: str, allowed_dirs: Sequence[Path], *, field: str = "i
     try:
         resolved = to_path(value, field=field).resolve(strict=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{field}: {quoted(value)} is not a usable path ({exc}).") from None
+        raise InputError(f"{field}: {quoted(value, 240)} is not a usable path ({exc}).") from None
     if not _inside(resolved, allowed_dirs):
         folders = ", ".join(str(folder) for folder in allowed_dirs)
         raise InputError(
-            f"{field}: {quoted(value)} is outside the folders this server may read ({folders}). Move or copy the file "
+            f"{field}: {quoted(value, 240)} is outside the folders this server may read ({folders}). Move or copy the file "
             "into one of them, or ask the user to add its folder with --allow-dir / QWEN_EDIT_ALLOWED_DIRS."
         )
     return resolved

@@ -8,7 +8,7 @@ that must time out) run against the emulator on loopback, with timeouts of a fra
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -182,7 +182,7 @@ async def test_a_sync_504_without_an_id_says_what_happened_and_how_to_find_the_j
 
 
 @asynccontextmanager
-async def over_loopback(clock: FakeClock, tmp_path: Path) -> AsyncIterator[tuple[RunningEmulator, MCPServer[Runtime]]]:
+async def over_loopback(clock: FakeClock, tmp_path: Path) -> AsyncGenerator[tuple[RunningEmulator, MCPServer[Runtime]]]:
     """The emulator on loopback (an instant job, on the real clock) and a server whose waits run on the fake clock:
     only the timeouts of real requests take real time."""
     async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0)) as emulator:

@@ -132,13 +132,13 @@ def test_listening_beyond_loopback_without_a_token_is_refused(tmp_path: Path) ->
     assert build_http_app(create_server(Settings()), HttpSettings(host="0.0.0.0", auth_token=SecretStr(TOKEN)))  # noqa: S104
 
 
-def test_the_command_line_refuses_a_public_address_without_a_token() -> None:
+def test_the_command_line_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "qwen_image_edit_mcp", "--transport", "streamable-http", "--host", "0.0.0.0"],  # noqa: S104
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache")},
         cwd="/",
         check=False,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,7 @@ def make_world(
     inline_max_bytes: int = 700_000,
     keep_outputs: bool = True,
     emulator: EmulatorState | None = None,
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> World:
     """A server and an emulator; pass `emulator` to start a second server (a restart) against the same one."""
     config = EmulatorConfig(api_key=API_KEY, latency=latency, sync_timeout=sync_timeout, public_base_url=EMULATOR_URL)
@@ -68,7 +70,9 @@ def make_world(
         allowed_dirs=(pictures_dir(tmp_path),),
         cache_dir=tmp_path / "cache",
     )
-    transport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=create_emulator_app(emulator))
+    if wrap is not None:  # a test's saboteur between the server and the emulator
+        transport = wrap(transport)
     return World(create_server(settings, http_transport=transport, clock=clock), emulator, clock)
 
 

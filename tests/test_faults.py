@@ -23,8 +23,8 @@ from fakes import API_KEY, FakeClock
 from harness import World, images_of, make_world, text_of
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
+from qwen_image_edit_mcp.jobs import follow as results
 from qwen_image_edit_mcp.jobs.runtime import Runtime
-from qwen_image_edit_mcp.media import outputs as results
 from qwen_image_edit_mcp.surface.server import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]

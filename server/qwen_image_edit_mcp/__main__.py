@@ -11,11 +11,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from . import __version__
+from .addresses import redact_url
 from .config import HttpSettings, Settings, SettingsError
 
 WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
@@ -118,7 +120,7 @@ def _log_start(args: argparse.Namespace, settings: Settings) -> None:
         __version__,
         os.getpid(),
         args.transport,
-        settings.base_url,
+        redact_url(settings.base_url),
         "set" if settings.api_key else "NOT set (calls will ask for WAVESPEED_API_KEY)",
         ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
         settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
@@ -185,6 +187,9 @@ def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpS
     from .logs import configure_logging
 
     secrets = [s.get_secret_value() for s in (settings.api_key, http.auth_token if http else None) if s]
+    # Credentials inside WAVESPEED_BASE_URL are secrets too, wherever a library might print the URL.
+    base = urlsplit(settings.base_url)
+    secrets += [part for part in (base.password, base.username) if part]
     configure_logging(args.log_level, secrets=secrets)
 
 

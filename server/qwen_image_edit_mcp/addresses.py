@@ -1,35 +1,84 @@
-"""Which hosts are this machine or a private network: one answer for the whole server.
+"""Which hosts are this machine or a private network: one answer for the whole server; and URLs fit to log.
 
-Used to refuse `image` URLs that WaveSpeed could never fetch, to refuse listening beyond this machine without a
-token, and by the emulator, which serves loopback only.
+A host is read the way an HTTP client and the C resolver read it, not the way it looks: percent-escapes are
+undone, a trailing dot is dropped, and the legacy IPv4 spellings that `inet_aton` accepts (`2130706433`, `0x7f000001`,
+`0177.0.0.1`, `127.1`, `0`) are the addresses they name. IPv6 addresses that carry an IPv4 one (mapped `::ffff:`,
+NAT64 `64:ff9b::/96`, 6to4) are judged by the address they carry. Anything not globally routable counts as private:
+loopback, RFC 1918, link-local, carrier-grade NAT (100.64.0.0/10), unspecified, reserved.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
+from typing import Final
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-_PRIVATE_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
+_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+_PRIVATE_SUFFIXES: Final = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan", ".intranet")
+_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL: Final = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def host_address(host: str) -> Address | None:
+    """The IP address `host` names literally, in any spelling a resolver accepts; None for a DNS name."""
+    name = _normalised(host)
+    try:
+        return _carried(ipaddress.ip_address(name.split("%", 1)[0]))  # an IPv6 zone id (%eth0) is not the address
+    except ValueError:
+        pass
+    if not name or not all(part.isalnum() for part in name.split(".")):
+        return None
+    try:
+        # The resolver's own reading of dotted, short, octal, hex and decimal IPv4 forms.
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None
 
 
 def is_loopback_host(host: str) -> bool:
-    """True for loopback names and addresses (`localhost`, 127.0.0.0/8, ::1)."""
-    name = host.strip("[]").lower().rstrip(".")
+    """True for loopback names and addresses (`localhost`, 127.0.0.0/8, ::1), in any spelling."""
+    name = _normalised(host)
     if name in _LOOPBACK_NAMES:
         return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    address = host_address(name)
+    return address is not None and address.is_loopback
 
 
 def is_private_host(host: str) -> bool:
     """True for hosts on this machine or a private network, which a service on the internet cannot reach."""
-    name = host.strip("[]").lower().rstrip(".")
-    if is_loopback_host(name) or name.endswith(_PRIVATE_SUFFIXES):
-        return True
+    name = _normalised(host)
+    if name in _LOOPBACK_NAMES or name.endswith(_PRIVATE_SUFFIXES) or ("." not in name and host_address(name) is None):
+        return True  # a single-label name ("intranet", "nas") only resolves inside a network
+    address = host_address(name)
+    return address is not None and not address.is_global
+
+
+def redact_url(url: str) -> str:
+    """`url` with any user name and password replaced by ***, for messages and logs."""
     try:
-        address = ipaddress.ip_address(name)
+        parts = urlsplit(url)
     except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+        return "(an invalid URL)"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _normalised(host: str) -> str:
+    return unquote(host).strip().strip("[]").lower().rstrip(".")
+
+
+def _carried(address: Address) -> Address:
+    """For an IPv6 address that carries an IPv4 one, the IPv4 address: that is where the packets go."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
+        if address in _NAT64 or address in _NAT64_LOCAL:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address

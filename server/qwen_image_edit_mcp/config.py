@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast
 
 from pydantic import SecretStr
 
@@ -71,7 +71,7 @@ class Settings:
         if "allowed_dirs" not in values:
             output_dir = values["output_dir"]
             values["allowed_dirs"] = default_allowed_dirs(output_dir if isinstance(output_dir, Path) else None)
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**cast(dict[str, Any], values))  # each value was read and typed above, by name
         settings.validate()
         return settings
 
@@ -143,7 +143,7 @@ class HttpSettings:
             "allowed_origins": _list(env.get("QWEN_EDIT_ALLOWED_ORIGINS")),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(**cast(dict[str, Any], values))  # each value was read and typed above, by name
         if not 0 <= settings.port <= 65535:
             raise SettingsError(f"--port must be between 0 and 65535, got {settings.port}")
         if settings.auth_token is not None and len(settings.auth_token.get_secret_value()) < 16:

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Final, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from .errors import quoted
+
 MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
 
 MIN_SIDE: Final = 256
@@ -44,12 +46,15 @@ def parse_size(value: str) -> str:
     match = _SIZE_SHAPE.match(value)
     if match is None:
         raise ValueError(
-            f"size must look like 'WIDTH*HEIGHT' with a literal '*', e.g. '1024*1024' or '1536*1024'; got {value!r}"
+            "size must look like 'WIDTH*HEIGHT' with a literal '*', e.g. '1024*1024' or '1536*1024'; "
+            f"got {quoted(value)}"
         )
     width, height = int(match.group(1)), int(match.group(2))
     for name, side in (("width", width), ("height", height)):
         if not MIN_SIDE <= side <= MAX_SIDE:
-            raise ValueError(f"size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {side} in {value!r}")
+            raise ValueError(
+                f"size {name} must be between {MIN_SIDE} and {MAX_SIDE} pixels; got {side} in {quoted(value)}"
+            )
     # Normalised to WaveSpeed's exact spelling ('1024x768' and spaces are forgiven, not forwarded).
     return f"{width}*{height}"
 
@@ -91,6 +96,7 @@ SIZE_DESCRIPTION: Final = (
 )
 Size = Annotated[
     str,
+    Field(max_length=32),  # checked before the parsing below, so a megabyte of digits costs nothing
     AfterValidator(parse_size),
     Field(json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]}),
 ]
@@ -126,6 +132,7 @@ def _prediction_id(value: str) -> str:
 
 PredictionId = Annotated[
     str,
+    Field(max_length=256),  # before the checks below; they allow for white space around a 128-character id
     AfterValidator(_prediction_id),
     Field(
         description="The prediction_id returned by edit_image (32 hex characters).",

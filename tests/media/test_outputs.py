@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from fakes import API_KEY
 from qwen_image_edit_mcp.jobs.outcome import Completed
 from qwen_image_edit_mcp.media import outputs as results
-from qwen_image_edit_mcp.media.outputs import gather_outputs
+from qwen_image_edit_mcp.media.outputs import Fetching, gather_outputs
 from qwen_image_edit_mcp.models import Prediction
 from qwen_image_edit_mcp.surface.rendering import render
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
@@ -60,9 +60,7 @@ def text_for(prediction: Prediction, outputs: list[results.Output]) -> str:
 async def test_outputs_share_the_budget_and_one_that_does_not_fit_is_previewed_downscaled() -> None:
     prediction = done("https://cdn.test/a.jpeg", "https://cdn.test/b.jpeg")
     budget = 150_000
-    outputs = await gather_outputs(
-        cdn({"/a.jpeg": SMALL, "/b.jpeg": LARGE}), prediction, inline_max_bytes=budget, output_dir=None
-    )
+    outputs = await gather_outputs(cdn({"/a.jpeg": SMALL, "/b.jpeg": LARGE}), prediction, Fetching(budget, None))
     first, second = outputs
     assert first.preview is not None
     assert first.preview.data == SMALL
@@ -79,9 +77,7 @@ async def test_outputs_share_the_budget_and_one_that_does_not_fit_is_previewed_d
 
 async def test_with_no_budget_and_no_output_dir_nothing_is_downloaded() -> None:
     seen: list[str] = []
-    outputs = await gather_outputs(
-        cdn({"/a.jpeg": SMALL}, seen), done("https://cdn.test/a.jpeg"), inline_max_bytes=0, output_dir=None
-    )
+    outputs = await gather_outputs(cdn({"/a.jpeg": SMALL}, seen), done("https://cdn.test/a.jpeg"), Fetching(0, None))
     assert seen == []
     assert outputs[0].preview is None
     assert outputs[0].url == "https://cdn.test/a.jpeg"
@@ -89,7 +85,7 @@ async def test_with_no_budget_and_no_output_dir_nothing_is_downloaded() -> None:
 
 async def test_an_output_url_that_fails_still_gives_the_url_and_says_why_there_is_no_preview() -> None:
     prediction = done("https://cdn.test/gone.jpeg")
-    outputs = await gather_outputs(cdn({}), prediction, inline_max_bytes=700_000, output_dir=None)
+    outputs = await gather_outputs(cdn({}), prediction, Fetching(700_000, None))
     text = text_for(prediction, outputs)
     assert "https://cdn.test/gone.jpeg" in text
     assert "fetching the output failed (the output URL answered HTTP 404)" in text
@@ -97,9 +93,7 @@ async def test_an_output_url_that_fails_still_gives_the_url_and_says_why_there_i
 
 async def test_with_an_output_dir_each_output_is_saved_byte_for_byte_and_linked(tmp_path: Path) -> None:
     prediction = done("https://cdn.test/x/a.jpeg", "https://cdn.test/x/b", prediction_id="e683d4")
-    outputs = await gather_outputs(
-        cdn({"/x/a.jpeg": LARGE, "/x/b": SMALL}), prediction, inline_max_bytes=700_000, output_dir=tmp_path
-    )
+    outputs = await gather_outputs(cdn({"/x/a.jpeg": LARGE, "/x/b": SMALL}), prediction, Fetching(700_000, tmp_path))
     assert [o.saved_path for o in outputs] == [tmp_path / "e683d4-1.jpeg", tmp_path / "e683d4-2.jpeg"]
     assert (tmp_path / "e683d4-1.jpeg").read_bytes() == LARGE
     assert (tmp_path / "e683d4-2.jpeg").read_bytes() == SMALL  # named by what it is: the URL had no extension
@@ -114,7 +108,7 @@ async def test_an_output_over_the_download_cap_is_not_kept_and_says_why(
 ) -> None:
     monkeypatch.setattr(results, "MAX_OUTPUT_BYTES", 1000)
     outputs = await gather_outputs(
-        cdn({"/a.jpeg": LARGE}), done("https://cdn.test/a.jpeg"), inline_max_bytes=700_000, output_dir=tmp_path
+        cdn({"/a.jpeg": LARGE}), done("https://cdn.test/a.jpeg"), Fetching(700_000, tmp_path)
     )
     assert outputs[0].saved_path is None
     assert outputs[0].note is not None
@@ -124,7 +118,7 @@ async def test_an_output_over_the_download_cap_is_not_kept_and_says_why(
 
 async def test_base64_outputs_are_saved_under_a_safe_name_from_the_prediction_id(tmp_path: Path) -> None:
     prediction = Prediction(id="../../evil id", status="completed", outputs=[base64.b64encode(LARGE).decode()])
-    (output,) = await gather_outputs(cdn({}), prediction, inline_max_bytes=30_000, output_dir=tmp_path)
+    (output,) = await gather_outputs(cdn({}), prediction, Fetching(30_000, tmp_path))
     saved = output.saved_path
     assert saved is not None
     assert saved == tmp_path / "______evil_id-1.jpeg"
@@ -138,7 +132,7 @@ async def test_a_base64_output_that_cannot_be_saved_is_still_previewed_and_the_r
     blocker = tmp_path / "file-not-dir"
     blocker.write_text("x")
     prediction = Prediction(id="p1", status="completed", outputs=[base64.b64encode(SMALL).decode()])
-    (output,) = await gather_outputs(cdn({}), prediction, inline_max_bytes=700_000, output_dir=blocker)
+    (output,) = await gather_outputs(cdn({}), prediction, Fetching(700_000, blocker))
     assert output.preview is not None
     assert output.preview.data == SMALL
     assert output.saved_path is None

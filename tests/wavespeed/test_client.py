@@ -178,8 +178,8 @@ async def test_downloads_never_carry_the_api_key_and_stop_at_the_size_cap() -> N
         return httpx.Response(200, content=b"x" * 1000)
 
     client = client_for(handler)
-    assert await client.download("https://cdn.test/o.jpeg", max_bytes=1000, timeout=5) == b"x" * 1000
-    assert await client.download("https://cdn.test/o.jpeg", max_bytes=999, timeout=5) is None
+    assert await client.download("https://cdn.test/o.jpeg", max_bytes=1000, seconds=5) == b"x" * 1000
+    assert await client.download("https://cdn.test/o.jpeg", max_bytes=999, seconds=5) is None
 
 
 async def test_a_failed_download_is_a_waveSpeed_error() -> None:
@@ -187,7 +187,7 @@ async def test_a_failed_download_is_a_waveSpeed_error() -> None:
         return httpx.Response(404)
 
     with pytest.raises(WaveSpeedError, match="404"):
-        await client_for(handler).download("https://cdn.test/gone.jpeg", max_bytes=10, timeout=5)
+        await client_for(handler).download("https://cdn.test/gone.jpeg", max_bytes=10, seconds=5)
 
 
 @pytest.mark.parametrize(

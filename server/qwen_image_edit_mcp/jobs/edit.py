@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 import anyio
@@ -20,11 +21,11 @@ from ..errors import (
     UnexpectedResponseError,
     WaveSpeedError,
 )
-from ..media.inputs import resolve_image
+from ..media.inputs import ResolvedImage, resolve_image
 from ..models import EditRequest, OutputFormat, Prediction
 from .follow import follow
 from .outcome import NoPrediction, Outcome
-from .runtime import ProgressFn, Runtime
+from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .waiting import submit_once
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
             f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
             f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
         )
-    resolved = await resolve_image(args.image, runtime.inputs)
+    deadline = started + args.wait_seconds
+    resolved = await _prepare(runtime, args.image, answer_by=deadline + ANSWER_MARGIN)
     if resolved.note:
         log.info("edit_image input: %s", resolved.note)
         await progress(f"image ready: {resolved.note}")
@@ -70,7 +72,6 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
         enable_sync_mode=args.enable_sync_mode,
     )
     await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
-    deadline = started + args.wait_seconds
     prediction = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
     return await follow(
@@ -85,25 +86,56 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     )
 
 
+async def _prepare(runtime: Runtime, image: str, *, answer_by: float) -> ResolvedImage:
+    """The image as WaveSpeed takes it. Uploads count against the call's time too: nothing is paid yet, so a slow
+    one is simply abandoned, and the caller told how to avoid it."""
+    seconds = max(answer_by - runtime.clock.now(), 1.0)
+    try:
+        with anyio.fail_after(seconds):
+            return await resolve_image(image, runtime.inputs)
+    except TimeoutError:
+        raise InputError(
+            f"image: preparing it (reading and uploading) took longer than this call may take ({seconds:.0f} s), "
+            "so nothing was submitted. Pass a public URL, or raise wait_seconds."
+        ) from None
+
+
 async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Prediction:
     sync = request.enable_sync_mode
     try:
-        return await submit_once(runtime.wavespeed, request, clock=runtime.clock, deadline=deadline)
+        return await submit_once(
+            runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=deadline + ANSWER_MARGIN
+        )
     except WaveSpeedError as exc:
+        if _outcome_unknown(exc):
+            _log_abandoned(f"no answer with an id ({exc.message})")
         raise NoPrediction(submit_failure(exc, sync=sync, wait_seconds=wait_seconds)) from None
     except anyio.get_cancelled_exc_class():
         # An async submit is shielded (see submit_once), so this is a sync-mode request or a retry's backoff.
-        log.info(
-            "edit_image cancelled before WaveSpeed answered the submit%s",
-            "; a sync-mode job may exist: see list_predictions" if sync else " (nothing was created)",
-        )
+        if sync:
+            _log_abandoned("the client cancelled the call while the sync-mode request was open")
+        else:
+            log.info("edit_image cancelled before the submit was sent again (nothing was created)")
         raise
     except Exception as exc:
         log.exception("unexpected %s while submitting an edit", type(exc).__name__)
+        _log_abandoned(f"an unexpected {type(exc).__name__}")
         raise NoPrediction(
             f"The submit ended with an unexpected error ({type(exc).__name__}), so its outcome is unknown."
             + _UNKNOWN_OUTCOME
         ) from None
+
+
+def _outcome_unknown(exc: WaveSpeedError) -> bool:
+    if isinstance(exc, ConnectionFailedError):
+        return exc.request_sent
+    return isinstance(exc, ServerError | UnexpectedResponseError)
+
+
+def _log_abandoned(why: str) -> None:
+    """A submit that may have created a job whose id nobody knows: say when, so list_predictions can match it."""
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    log.warning("abandoned a submit of unknown outcome at %s: %s; a job may exist, see list_predictions", at, why)
 
 
 _UNKNOWN_OUTCOME: Final = (

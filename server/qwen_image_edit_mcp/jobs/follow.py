@@ -12,10 +12,11 @@ import logging
 
 import anyio
 
-from ..media.outputs import gather_outputs
+from ..media.outputs import Fetching, gather_outputs
 from ..models import Prediction
+from ..wavespeed.http_client import DOWNLOAD_TIMEOUT
 from .outcome import Completed, Failed, Interrupted, Outcome, Pending
-from .runtime import ProgressFn, Runtime
+from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .schedule import DurationHistory
 from .waiting import wait_for_prediction
 
@@ -60,9 +61,13 @@ async def follow(
             return Failed(current, clock.now() - started, polls)
         outputs_stage = True
         await progress(f"prediction {current.id} completed; preparing the result")
-        outputs = await gather_outputs(
-            runtime.wavespeed, current, inline_max_bytes=settings.inline_max_bytes, output_dir=settings.output_dir
+        fetching = Fetching(
+            settings.inline_max_bytes,
+            settings.output_dir,
+            seconds=min(DOWNLOAD_TIMEOUT, max(deadline + ANSWER_MARGIN - clock.now(), 1.0)),
+            allow_private=runtime.api_is_local,
         )
+        outputs = await gather_outputs(runtime.wavespeed, current, fetching)
         log.info("prediction %s completed in %.2f s after %d polls", current.id, clock.now() - started, polls)
         return Completed(current, clock.now() - started, polls, outputs=outputs)
     except anyio.get_cancelled_exc_class():

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
+from urllib.parse import urlsplit
 
+from ..addresses import is_private_host
 from ..clock import Clock
 from ..config import Settings
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
 from .schedule import DurationHistory
+
+# Every call answers within its wait_seconds plus this: room for the submit's answer, the output downloads and the
+# previews once the wait is over. Desktop hosts cut calls at about 60 s; the default wait is 50.
+ANSWER_MARGIN: Final = 10.0
 
 # Tells the caller what is happening (a progress notification); never raises, whatever the client does.
 ProgressFn = Callable[[str], Awaitable[None]]
@@ -22,6 +29,11 @@ class Runtime:
     clock: Clock
     inputs: ImageInputs
     durations: DurationHistory  # when recent edits finished, which the poll schedule learns from
+
+    @property
+    def api_is_local(self) -> bool:
+        """True when WaveSpeed's address is itself private: an emulator, whose URLs are local by nature."""
+        return is_private_host(urlsplit(self.settings.base_url).hostname or "")
 
     @property
     def resume_wait(self) -> float:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import anyio
 
 from ..clock import Clock
-from ..errors import ConnectionFailedError, RateLimitError, WaveSpeedError
+from ..errors import ConnectionFailedError, RateLimitError, UnexpectedResponseError, WaveSpeedError
 from ..models import EditRequest, Prediction
 from ..wavespeed.client import WaveSpeedClient
 from .schedule import DurationHistory, PollSchedule
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SUBMIT_RETRIES = 3
 POLL_RETRIES = 6
+POLL_GRACE = 5.0  # how far past the deadline a poll already under way may run
 MAX_RETRY_AFTER = 10.0
 
 
@@ -47,8 +48,12 @@ async def submit_once(
     *,
     clock: Clock,
     deadline: float,
+    answer_by: float | None = None,
 ) -> Prediction:
     """Send the edit. Retries only what provably created nothing; raises the last error otherwise.
+
+    `deadline` is when this call stops waiting for the job; `answer_by` (a little later; the deadline if not given)
+    is when it must have answered, so no single request may run past it, however the network behaves.
 
     An async submit is one quick request, and it is shielded from cancellation: a cancel that arrives while it is
     in flight waits for the answer, so a job that now exists is never left without anyone knowing its id. The
@@ -56,12 +61,14 @@ async def submit_once(
     until the image is ready and must stay cancellable.
     """
     attempt = 0
+    answer_by = deadline if answer_by is None else answer_by
     while True:
         # A sync-mode request blocks until the job is done: let it run until this call's deadline, no longer.
-        timeout = max(deadline - clock.now(), 1.0) if request.enable_sync_mode else None
+        end = deadline if request.enable_sync_mode else min(answer_by, clock.now() + client.request_timeout)
+        timeout = max(end - clock.now(), 1.0)
         try:
             with anyio.CancelScope(shield=not request.enable_sync_mode):
-                return await client.submit(request, timeout=timeout)
+                return await _within(client.submit(request, timeout=timeout), timeout)
         except (RateLimitError, ConnectionFailedError) as exc:
             if isinstance(exc, ConnectionFailedError) and exc.request_sent:
                 raise
@@ -73,6 +80,23 @@ async def submit_once(
             await clock.sleep(delay)
 
 
+async def _within(request: Awaitable[Prediction], seconds: float) -> Prediction:
+    """The request's answer, or ConnectionFailedError once `seconds` have passed (a body trickling in included)."""
+    try:
+        with anyio.fail_after(seconds):
+            return await request
+    except TimeoutError:
+        raise ConnectionFailedError(f"WaveSpeed did not answer within {seconds:.0f} s.", request_sent=True) from None
+
+
+def _same_job(asked: Prediction, answered: Prediction) -> None:
+    if answered.id != asked.id:
+        # An answer about another job is no answer about this one: the submitted id stays, and the poll is retried.
+        raise UnexpectedResponseError(
+            f"WaveSpeed answered a poll for prediction {asked.id} with another prediction's id ({answered.id[:40]})."
+        )
+
+
 async def read_prediction(
     client: WaveSpeedClient, prediction_id: str, *, clock: Clock, retry_until: float
 ) -> Prediction:
@@ -80,7 +104,8 @@ async def read_prediction(
     attempt = 0
     while True:
         try:
-            return await client.get_result(prediction_id)
+            read = await _within(client.get_result(prediction_id), max(retry_until - clock.now(), 1.0))
+            _same_job(Prediction(id=prediction_id), read)
         except WaveSpeedError as exc:
             attempt += 1
             delay = retry_delay(attempt, exc.retry_after if isinstance(exc, RateLimitError) else None)
@@ -88,6 +113,8 @@ async def read_prediction(
                 raise
             log.info("reading prediction %s failed (%s); retry %d in %.2f s", prediction_id, exc, attempt, delay)
             await clock.sleep(delay)
+        else:
+            return read
 
 
 @dataclass(frozen=True)
@@ -132,7 +159,9 @@ async def wait_for_prediction(
         await clock.sleep(min(delay, remaining))
         polls += 1
         try:
-            latest = await client.get_result(current.id)
+            # A poll may not hold the call much past its deadline, however slowly an answer trickles in.
+            latest = await _within(client.get_result(current.id), max(deadline + POLL_GRACE - clock.now(), 1.0))
+            _same_job(current, latest)
         except WaveSpeedError as exc:
             failures += 1
             if not exc.retryable or failures > POLL_RETRIES:

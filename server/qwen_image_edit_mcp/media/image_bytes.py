@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import struct
+import warnings
 from typing import Final
 
 _SIGNATURES: Final[tuple[tuple[bytes, str], ...]] = (
@@ -36,18 +38,30 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+# Far above any input WaveSpeed takes or output it makes (1536x1536 is 2.4 MP), far below a decompression bomb: the
+# header says the size, so a tiny file that would unpack to gigabytes is refused before a pixel is decoded.
+MAX_PIXELS: Final = 50_000_000
+
+
 def verified_image_type(data: bytes) -> str | None:
-    """The MIME type, only if the bytes also decode as that image. Blocking (Pillow): call from a worker thread."""
+    """The MIME type, only if the bytes also decode as that image and its size is sane. Blocking (Pillow): call
+    from a worker thread."""
     mime = sniff_image_type(data)
     if mime is None:
         return None
     from PIL import Image, UnidentifiedImageError  # imported on first use: start-up stays light
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    return None
+                image.verify()
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning, OSError):
         return None
+    except (SyntaxError, ValueError, EOFError, IndexError, struct.error):
+        return None  # Pillow's plugins raise these for malformed headers
     return mime
 
 

@@ -30,6 +30,7 @@ from .inline_images import decode_inline, looks_like_base64
 from .local_files import looks_like_path, read_local_image
 
 UPLOAD_ABOVE_BYTES: Final = 1024 * 1024  # larger decoded images go through storage rather than inline
+MAX_URL_CHARS: Final = 16_384  # far beyond any real image URL; checked before anything else looks at one
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ async def _upload(data: bytes, filename: str, mime: str, inputs: ImageInputs, fi
 
 def checked_url(url: str, *, api_base_url: str, field: str = "image") -> str:
     """The URL, if WaveSpeed could fetch it; InputError naming what is wrong otherwise."""
+    if len(url) > MAX_URL_CHARS:
+        raise InputError(f"{field}: the URL is {len(url)} characters long; at most {MAX_URL_CHARS} are accepted.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a malformed port
@@ -130,6 +133,8 @@ def checked_url(url: str, *, api_base_url: str, field: str = "image") -> str:
         )
     if any(ch.isspace() for ch in url):
         raise InputError(f"{field}: the URL contains spaces; percent-encode them (%20).")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InputError(f"{field}: the URL contains control characters (such as NUL); remove them.")
     if is_private_host(parts.hostname) and not is_private_host(urlsplit(api_base_url).hostname or ""):
         raise InputError(
             f"{field}: WaveSpeed downloads the image from the internet and cannot reach {parts.hostname}, a local "

@@ -22,6 +22,7 @@ from ..errors import InputError, quoted
 from .image_bytes import verified_image_type
 
 MAX_LOCAL_IMAGE_BYTES = 20 * 1024 * 1024  # WaveSpeed's documented cap for uploaded images
+MAX_PATH_CHARS = 4096  # Linux's PATH_MAX; a longer one names no file, and resolving it costs a syscall per part
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def resolve_allowed(value: str, allowed_dirs: Sequence[Path], *, field: str = "i
             f"{field}: local files are turned off on this server (no allowed directories). Start it with --allow-dir "
             "or QWEN_EDIT_ALLOWED_DIRS, or pass a public http(s) URL."
         )
+    if len(value) > MAX_PATH_CHARS:
+        raise InputError(f"{field}: the path is {len(value)} characters long; no system accepts more than 4096.")
     if "\x00" in value:
         raise InputError(f"{field}: the path contains a NUL character; no file can have that name.")
     try:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import binascii
 import logging
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from pathlib import Path
 
 import anyio.to_thread
 
@@ -19,9 +18,9 @@ from ..errors import WaveSpeedError
 from ..models import Prediction
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
-from .image_bytes import EXTENSIONS, decode_base64, sniff_image_type
+from .image_bytes import EXTENSIONS, decode_base64, verified_image_type
 from .previews import Preview, base64_size, make_preview
-from .saving import default_output_dir, output_filename, save_output
+from .saving import default_output_dir, save_output
 
 log = logging.getLogger(__name__)
 
@@ -45,64 +44,81 @@ class Output:
         return self.url or (self.saved_path.as_uri() if self.saved_path else None)
 
 
-async def gather_outputs(
-    client: WaveSpeedClient, prediction: Prediction, *, inline_max_bytes: int, output_dir: Path | None
-) -> list[Output]:
+@dataclass(frozen=True)
+class Fetching:
+    """How outputs may be fetched for this call: where to keep them, how long downloads may take, and whether a
+    private address is fine (only when the API itself is local, i.e. an emulator)."""
+
+    inline_max_bytes: int
+    output_dir: Path | None
+    seconds: float = DOWNLOAD_TIMEOUT
+    allow_private: bool = False
+
+
+async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetching: Fetching) -> list[Output]:
     """Fetch or decode every output, keep it on disk where asked (always for base64), then fit the previews."""
     outputs: list[Output] = []
     for index, value in enumerate(prediction.outputs, start=1):
         output = Output(index, url=value if value.startswith(("http://", "https://")) else None)
         if output.url is not None:
-            if output_dir is not None or inline_max_bytes > 0:
-                await _download(client, output, prediction.id, output_dir)
+            if fetching.output_dir is not None or fetching.inline_max_bytes > 0:
+                await _download(client, output, prediction.id, fetching)
         else:
-            await _decode_and_save(output, value, prediction.id, output_dir or default_output_dir())
+            await _decode_and_save(output, value, prediction.id, fetching.output_dir or default_output_dir())
         outputs.append(output)
-    await _fit_previews(outputs, inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
+    await _fit_previews(outputs, fetching.inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
     for output in outputs:
         output.data = None  # the previews and files hold what is needed; free the originals
     return outputs
 
 
-async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, output_dir: Path | None) -> None:
+async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, fetching: Fetching) -> None:
     assert output.url is not None
-    suffix = PurePosixPath(urlsplit(output.url).path).suffix.lstrip(".").lower()
-    extension = suffix if suffix in EXTENSIONS.values() or suffix == "jpg" else "img"
-    destination = output_dir / output_filename(prediction_id, output.index, extension) if output_dir else None
     try:
         data = await client.download(
-            output.url, max_bytes=MAX_OUTPUT_BYTES, timeout=DOWNLOAD_TIMEOUT, destination=destination
+            output.url, max_bytes=MAX_OUTPUT_BYTES, seconds=fetching.seconds, allow_private=fetching.allow_private
         )
-    except (WaveSpeedError, OSError) as exc:
-        reason = exc.message if isinstance(exc, WaveSpeedError) else str(exc)
-        output.note = f"no preview: fetching the output failed ({reason}); the URL may still work"
+    except WaveSpeedError as exc:
+        output.note = f"no preview: fetching the output failed ({exc.message}); the URL may still work, later too"
         return
     if data is None:
         output.note = f"no preview: the output is larger than {MAX_OUTPUT_BYTES // 2**20} MB; open the URL"
         return
-    output.mime = sniff_image_type(data)
-    output.saved_path = destination
+    # Verified before anything is written: an HTML error page must never land in the output folder as an image.
+    output.mime = await anyio.to_thread.run_sync(verified_image_type, data)
     if output.mime is None:
-        output.note = "no preview: the output URL did not return an image"
+        output.note = (
+            f"no preview: the output URL returned {len(data)} bytes that are not a readable image (corrupt, "
+            "truncated or something else); downloading it again later may work"
+        )
         return
-    if destination is not None and extension == "img":
-        # The URL named no known image type: name the file by what it turned out to be.
-        named = destination.with_suffix("." + EXTENSIONS.get(output.mime, "img"))
-        output.saved_path = await anyio.to_thread.run_sync(destination.replace, named)
     output.data = data
+    if fetching.output_dir is not None:
+        await _save(output, fetching.output_dir, prediction_id, data)
 
 
 async def _decode_and_save(output: Output, value: str, prediction_id: str, directory: Path) -> None:
-    try:
+    def decode() -> tuple[bytes, str | None]:
         data = decode_base64(value)
+        return data, verified_image_type(data)
+
+    try:
+        data, output.mime = await anyio.to_thread.run_sync(decode)
     except (binascii.Error, ValueError):
         output.note = "the base64 output could not be decoded"
         return
-    output.mime = sniff_image_type(data) or "application/octet-stream"
+    if output.mime is None:
+        output.note = f"the base64 output ({len(data)} bytes) is not a readable image, so it was not saved"
+        return
     output.data = data
+    await _save(output, directory, prediction_id, data)
+
+
+async def _save(output: Output, directory: Path, prediction_id: str, data: bytes) -> None:
+    extension = EXTENSIONS.get(output.mime or "", "bin")
     try:
         output.saved_path = await anyio.to_thread.run_sync(
-            save_output, directory, prediction_id, output.index, EXTENSIONS.get(output.mime, "bin"), data
+            save_output, directory, prediction_id, output.index, extension, data
         )
     except OSError as exc:
         log.warning("could not save output %d of %s to %s: %s", output.index, prediction_id, directory, exc)
@@ -114,7 +130,11 @@ async def _fit_previews(outputs: list[Output], budget: int) -> None:
     pending = [(output, output.data, output.mime) for output in outputs if output.data is not None and output.mime]
     for position, (output, data, mime) in enumerate(pending):
         share = budget // (len(pending) - position)
-        preview = await anyio.to_thread.run_sync(make_preview, data, mime, share)
+        try:
+            preview = await anyio.to_thread.run_sync(make_preview, data, mime, share)
+        except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
+            output.note = f"no preview: the image could not be decoded ({exc}); the link may still work"
+            continue
         if preview is None:
             output.note = output.note or "no preview: even a small one would not fit the inline budget"
             continue

@@ -13,6 +13,7 @@ is the server's own, and it is masked in the logs.
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -32,13 +33,36 @@ HEALTH_PATH = "/healthz"
 
 
 def check_exposure(options: HttpSettings) -> None:
-    """Refuse to listen beyond this machine without a token: anyone who reaches the port could spend the key."""
-    if options.auth_token is None and not is_loopback_host(options.host):
-        raise SettingsError(
-            f"refusing to listen on {options.host} without a token: anyone who can reach it could run paid edits "
-            "on your WaveSpeed key. Set --auth-token / QWEN_EDIT_AUTH_TOKEN (e.g. `openssl rand -hex 32`), or "
-            "listen on 127.0.0.1 behind a proxy that authenticates."
-        )
+    """Refuse to listen beyond this machine without a token, or with one a guess would find: anyone who reaches the
+    port could spend the key."""
+    if is_loopback_host(options.host):
+        return
+    if options.auth_token is not None:
+        if (weakness := token_weakness(options.auth_token.get_secret_value())) is not None:
+            raise SettingsError(
+                f"refusing to listen on {options.host} with a weak token ({weakness}). Use a random one, e.g. "
+                "`openssl rand -hex 32`."
+            )
+        return
+    raise SettingsError(
+        f"refusing to listen on {options.host} without a token: anyone who can reach it could run paid edits "
+        "on your WaveSpeed key. Set --auth-token / QWEN_EDIT_AUTH_TOKEN (e.g. `openssl rand -hex 32`), or "
+        "listen on 127.0.0.1 behind a proxy that authenticates."
+    )
+
+
+MIN_DISTINCT_TOKEN_CHARACTERS = 8
+
+
+def token_weakness(token: str) -> str | None:
+    """Why a token is too easy to guess for a public address, or None. Random tokens pass easily: 16 hex characters
+    show about 10 distinct ones, `openssl rand -hex 32` all 16."""
+    if len(set(token)) < MIN_DISTINCT_TOKEN_CHARACTERS:
+        return f"only {len(set(token))} distinct characters"
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(token)}
+    if len(steps) == 1:
+        return "a simple sequence"
+    return None
 
 
 def transport_security(options: HttpSettings) -> TransportSecuritySettings:
@@ -61,7 +85,7 @@ class BearerAuth:
 
     def __init__(self, app: ASGIApp, token: SecretStr, *, open_paths: Sequence[str] = (HEALTH_PATH,)) -> None:
         self._app = app
-        self._expected = f"Bearer {token.get_secret_value()}".encode()
+        self._expected = token.get_secret_value().encode()
         self._open = frozenset(open_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -73,7 +97,9 @@ class BearerAuth:
             if name == b"authorization":
                 presented = value
                 break
-        if not hmac.compare_digest(presented, self._expected):
+        # RFC 7235: the scheme is case-insensitive ("bearer x" is "Bearer x"); the token itself is not.
+        scheme, _, token = presented.strip().partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(token.strip(), self._expected):
             error = "invalid_token" if presented else "invalid_request"
             response = JSONResponse(
                 {"error": error, "error_description": "a valid bearer token is required"},

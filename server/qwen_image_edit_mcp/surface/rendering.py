@@ -24,6 +24,8 @@ def render(outcome: Outcome, *, resume_wait: float) -> CallToolResult:
     match outcome:
         case Completed():
             next_step = "Show the user the edited image. To refine it, call edit_image with an output URL as image."
+            if any(output.note and output.url for output in outcome.outputs):
+                next_step += f" To fetch an output again (its URL stays valid for 7 days): {resume}."
             report = _report(outcome, outcome.outputs, next_step)
             return _result(report, outcome.outputs, completed_text(report, outcome.outputs))
         case Pending():

@@ -7,9 +7,7 @@ headers, so an output download from a CDN (or anywhere else) never carries it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -18,12 +16,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from .. import __version__
-from ..atomic import temp_beside
+from ..addresses import is_private_host, redact_url
 from ..errors import ConnectionFailedError, MissingApiKeyError, UnexpectedResponseError, WaveSpeedError, api_error
 from ..models import EditRequest, Prediction
 from .endpoints import BINARY_UPLOAD_PATH, HISTORY_PATH, PRESIGNED_UPLOAD_PATH, RESULT_PATH, SUBMIT_PATH
 from .envelope import envelope_data, prediction_from, prediction_or_none
-from .http_client import REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
+from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
 
 
 @dataclass(frozen=True)
@@ -80,6 +78,15 @@ class WaveSpeedClient:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self._timeout = request_timeout
+
+    @property
+    def request_timeout(self) -> float:
+        return self._timeout
+
+    @property
+    def display_url(self) -> str:
+        """The API's address as it may appear in a message or a log: any credentials in it are masked."""
+        return redact_url(self.base_url)
 
     @property
     def has_api_key(self) -> bool:
@@ -165,62 +172,32 @@ class WaveSpeedClient:
                 timeout=timeouts(UPLOAD_TIMEOUT),
             )
         except httpx.TransportError as exc:
-            raise _connection_error(exc, where=f"WaveSpeed at {self.base_url}") from None
+            raise _connection_error(exc, where=f"WaveSpeed at {self.display_url}") from None
         try:
             return _UploadData.model_validate(envelope_data(response)).download_url
         except (ValidationError, RecursionError):
             raise UnexpectedResponseError("WaveSpeed's upload answer had no download_url.") from None
 
-    async def download(
-        self, url: str, *, max_bytes: int, timeout: float, destination: Path | None = None
-    ) -> bytes | None:
-        """Fetch an output the API returned: streamed, capped, bounded in time, sent without credentials.
-
-        With a `destination`, the bytes are also streamed to a temporary file beside it that is renamed into place
-        only once complete, so a reader never sees half an image. None when the output is larger than `max_bytes`.
-        """
-        partial: Path | None = None
+    async def download(self, url: str, *, max_bytes: int, seconds: float, allow_private: bool = False) -> bytes | None:
+        """Fetch an output the API returned: capped, bounded in time, sent without credentials. None when it is
+        larger than `max_bytes`. Redirects are followed by hand, a few at most, and never to this machine or a private
+        network (unless `allow_private`, for a local emulator): a CDN may redirect, nothing else has reason to."""
         try:
-            with anyio.fail_after(timeout):
-                async with self._http.stream("GET", url, follow_redirects=True) as response:
-                    if response.status_code != 200:
-                        raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
-                    declared = response.headers.get("content-length")
-                    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-                        return None
-                    body = bytearray()
-                    sink = None
-                    if destination is not None:
-                        # Shielded: once the temporary file exists, this function must know its name to remove it.
-                        with anyio.CancelScope(shield=True):
-                            partial = await anyio.to_thread.run_sync(temp_beside, destination)
-                        sink = await anyio.open_file(_created(partial), "wb")
-                    try:
-                        async for chunk in response.aiter_bytes():
-                            body.extend(chunk)
-                            if len(body) > max_bytes:
-                                return None
-                            if sink is not None:
-                                await sink.write(chunk)
-                    finally:
-                        if sink is not None:
-                            with anyio.CancelScope(shield=True):  # a cancelled download still closes its file
-                                await sink.aclose()
-            if destination is not None and partial is not None:
-                await anyio.to_thread.run_sync(os.replace, partial, destination)
-                partial = None
-            return bytes(body)
+            with anyio.fail_after(seconds):
+                for _ in range(MAX_REDIRECTS + 1):
+                    async with self._http.stream("GET", url) as response:
+                        if not response.is_redirect:
+                            return await _bounded_body(response, max_bytes)
+                        url = _redirect_target(response, allow_private=allow_private)
+                raise UnexpectedResponseError(f"the output URL redirected more than {MAX_REDIRECTS} times")
         except TimeoutError:
             raise ConnectionFailedError(
-                f"the output URL did not finish downloading within {timeout:g} s.", request_sent=True
+                f"the output URL did not finish downloading within {seconds:g} s.", request_sent=True
             ) from None
         except httpx.TransportError as exc:
             raise _connection_error(exc, where="the output URL") from None
-        finally:
-            if partial is not None:
-                # Shielded: this runs on cancellation too, and a half-written image must not be left behind.
-                with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+        except httpx.RequestError as exc:  # a body that will not decode (a broken Content-Encoding), a bad URL
+            raise UnexpectedResponseError(f"the output URL's answer could not be read ({type(exc).__name__})") from None
 
     def _headers(self) -> dict[str, str]:
         assert self._api_key is not None
@@ -243,7 +220,11 @@ class WaveSpeedClient:
             )
         except httpx.TransportError as exc:
             # `from None`: httpx exceptions hold the request, headers included; keep them out of any traceback.
-            raise _connection_error(exc, where=f"WaveSpeed at {self.base_url}") from None
+            raise _connection_error(exc, where=f"WaveSpeed at {self.display_url}") from None
+        except httpx.RequestError as exc:  # an answer that arrived but cannot be read (e.g. a broken gzip body)
+            raise UnexpectedResponseError(
+                f"WaveSpeed's answer could not be read ({type(exc).__name__}); this is usually temporary."
+            ) from None
 
 
 def _connection_error(exc: httpx.TransportError, *, where: str) -> WaveSpeedError:
@@ -260,7 +241,30 @@ def _connection_error(exc: httpx.TransportError, *, where: str) -> WaveSpeedErro
     return ConnectionFailedError(f"{where} {what}.", request_sent=sent)
 
 
-def _created(path: Path | None) -> Path:
-    # A shielded scope is never cancelled itself, so the path was assigned; this says so to the type checker.
-    assert path is not None
-    return path
+async def _bounded_body(response: httpx.Response, max_bytes: int) -> bytes | None:
+    if response.status_code != 200:
+        raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        return None
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            return None
+    return bytes(body)
+
+
+def _redirect_target(response: httpx.Response, *, allow_private: bool) -> str:
+    location = response.headers.get("location", "")
+    try:
+        target = response.url.join(location)
+    except httpx.InvalidURL:
+        raise UnexpectedResponseError("the output URL redirected to an invalid address") from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise UnexpectedResponseError("the output URL redirected to something that is not an http(s) address")
+    if not allow_private and is_private_host(target.host):
+        raise UnexpectedResponseError(
+            f"the output URL redirected to {target.host}, a local or private address, which this server will not fetch"
+        )
+    return str(target)

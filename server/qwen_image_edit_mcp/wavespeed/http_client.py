@@ -18,6 +18,7 @@ CONNECT_TIMEOUT: Final = 10.0
 UPLOAD_TIMEOUT: Final = 120.0  # WaveSpeed's own SDK allows uploads this long
 DOWNLOAD_TIMEOUT: Final = 60.0  # an output download, start to finish
 MAX_OUTPUT_BYTES: Final = 64 * 1024 * 1024  # a 1536x1536 PNG of pure noise is about 7 MB
+MAX_REDIRECTS: Final = 5  # an output URL may redirect to its CDN; a loop ends here
 # Hundreds of edits may wait at once over HTTP; each keeps at most one poll in flight.
 LIMITS: Final = httpx.Limits(max_connections=200, max_keepalive_connections=50)
 

@@ -1,0 +1,246 @@
+"""The Redis ledger against a real redis-server on loopback: the same limits as the file ledger, the reservation
+atomic across two processes, and a password that never reaches a message. Skipped, saying why, where redis-server or
+the redis package is missing; with CI=true those are failures instead."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import aclosing
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import NoReturn, cast
+
+import pytest
+from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_clock
+
+from fakes import FakeClock
+from http_harness import free_port
+from qwen_image_edit_mcp.jobs.ledger import (
+    LEASE_SECONDS,
+    LedgerSettingsError,
+    LedgerUnavailable,
+    SpendLimitExceeded,
+    open_ledger,
+    to_micros,
+)
+from qwen_image_edit_mcp.jobs.ledger_redis import KEY_PREFIX, RedisLedger, redact
+
+pytestmark = pytest.mark.anyio
+
+PASSWORD = "redis-pw-5e4d3c2b1a"  # distinctive, so a leak is unmistakable
+
+
+def unavailable(reason: str) -> NoReturn:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI must run the Redis ledger tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh redis-server on a free loopback port, with a password, no persistence, killed after the test."""
+    server = shutil.which("redis-server")
+    if server is None:
+        unavailable("redis-server is not installed (Debian: apt-get install redis-server)")
+    if importlib.util.find_spec("redis") is None:
+        unavailable("the redis package is not installed (pip install -e '.[test]')")
+    port = free_port()
+    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path), "--requirepass", PASSWORD]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert process.stdout is not None
+        log: list[str] = []
+        # Its log says when it is ready: no polling, no sleeping.
+        while not log or "Ready to accept connections" not in log[-1]:
+            line = process.stdout.readline()
+            assert line, f"redis-server exited before it was ready: {''.join(log)}"
+            log.append(line)
+        yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def ledger_at(url: str, clock: FakeClock, limit: str = "0.10") -> RedisLedger:
+    return RedisLedger.from_url(url, Decimal(limit), wall_clock=clock.now)
+
+
+def stored_totals(url: str) -> tuple[int, int]:
+    """(the running total, the sum of the stored entries) in micro-dollars: the scripts must keep them equal."""
+    import redis  # here, not at the top: the module must load (and skip) without the package
+
+    client = redis.Redis.from_url(url, decode_responses=True)  # pyright: ignore[reportUnknownMemberType]
+    try:
+        total = cast("str | None", client.get(f"{KEY_PREFIX}:total"))
+        entries = cast("list[str]", client.hvals(f"{KEY_PREFIX}:entries"))
+    finally:
+        client.close()
+    return int(total or 0), sum(json.loads(raw)["micros"] for raw in entries)
+
+
+async def test_reserve_commit_release_and_the_rolling_window(redis_url: str) -> None:
+    clock = wall_clock()
+    ledger = ledger_at(redis_url, clock, limit="0.04")
+    first = await ledger.reserve(Decimal("0.02"), label="a")
+    await ledger.commit(first, "pred-a")
+    await ledger.release(first)  # committed: stays spent
+    clock.advance(100)
+    second = await ledger.reserve(Decimal("0.02"), label="b")
+    status = await ledger.status()
+    assert (status.spent_usd, status.reserved_usd, status.remaining_usd) == (Decimal("0.02"), Decimal("0.02"), 0)
+
+    with pytest.raises(SpendLimitExceeded) as refused:
+        await ledger.reserve(Decimal("0.02"), label="c")
+    assert "Spent in the last 24 h: $0.02, plus $0.02 reserved by edits in progress." in refused.value.message
+    assert "Room for it frees up at 2025-11-25T16:00:00Z (in 1439 min)." in refused.value.message
+
+    await ledger.release(second)
+    await ledger.commit(await ledger.reserve(Decimal("0.02"), label="d"), "pred-d")
+    clock.current = START + DAY - 0.001
+    with pytest.raises(SpendLimitExceeded):
+        await ledger.reserve(Decimal("0.02"), label="too early")
+    clock.current = START + DAY  # the oldest spend turns 24 h old: exactly its room frees
+    await ledger.reserve(Decimal("0.02"), label="just in time")
+    assert stored_totals(redis_url) == (40_000, 40_000)
+    await ledger.aclose()
+
+
+async def test_a_late_commit_adds_the_spend_back(redis_url: str) -> None:
+    clock = wall_clock()
+    async with aclosing(ledger_at(redis_url, clock, limit="0.04")) as ledger:
+        slow = await ledger.reserve(Decimal("0.02"), label="slow submit")
+        clock.advance(LEASE_SECONDS + DAY)
+        await ledger.reserve(Decimal("0.02"), label="prunes the stale one")
+        assert stored_totals(redis_url) == (20_000, 20_000)
+        await ledger.commit(slow, "pred-late")  # the submit still returned an id: the money was spent
+        assert stored_totals(redis_url) == (40_000, 40_000)
+        await ledger.commit(slow, "pred-late")  # a second commit does not count it twice
+        assert stored_totals(redis_url) == (40_000, 40_000)
+        with pytest.raises(SpendLimitExceeded):
+            await ledger.reserve(Decimal("0.02"), label="full")
+
+
+async def test_a_lease_that_runs_out_counts_as_spent_and_survives_a_restart(redis_url: str) -> None:
+    clock = wall_clock()
+    async with aclosing(ledger_at(redis_url, clock, limit="0.02")) as before:
+        await before.reserve(Decimal("0.02"), label="died mid-submit")
+    clock.advance(LEASE_SECONDS)
+    restarted = ledger_at(redis_url, clock, limit="0.02")
+    status = await restarted.status()
+    assert (status.spent_usd, status.reserved_usd) == (Decimal("0.02"), 0)
+    with pytest.raises(SpendLimitExceeded) as refused:
+        await restarted.reserve(Decimal("0.02"), label="next")
+    assert refused.value.frees_at == datetime.fromtimestamp(START + LEASE_SECONDS + DAY, UTC)
+    clock.current = START + LEASE_SECONDS + DAY
+    await restarted.reserve(Decimal("0.02"), label="room again")
+    assert stored_totals(redis_url) == (20_000, 20_000)
+    await restarted.aclose()
+
+
+async def test_32_concurrent_reservations_at_the_edge_of_the_limit_grant_exactly_15(redis_url: str) -> None:
+    ledger = ledger_at(redis_url, wall_clock(), limit="0.30")
+    granted, refused = await reserve_concurrently(ledger, "0.02", 32)
+    assert (len(granted), refused) == (15, 17)
+    status = await ledger.status()
+    assert (status.reserved_usd, status.remaining_usd) == (Decimal("0.30"), 0)
+    await ledger.aclose()
+
+
+def test_two_processes_bursting_on_one_redis_never_pass_the_limit(redis_url: str) -> None:
+    results = run_workers(["redis", redis_url, "0.30", "0.02", "32", "burst"])
+    assert sum(result["ok"] for result in results) == 15
+    assert sum(result["refused"] for result in results) == 64 - 15
+    assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
+    assert stored_totals(redis_url) == (300_000, 300_000)
+
+
+async def test_two_processes_churning_on_one_redis_never_pass_the_limit(redis_url: str) -> None:
+    results = run_workers(["redis", redis_url, "0.30", "0.02", "16", "churn"])
+    assert sum(result["ok"] for result in results) >= 15
+    assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
+    ledger = RedisLedger.from_url(redis_url, Decimal("0.30"))
+    assert (await ledger.status()).reserved_usd == 0  # every reservation was released
+    assert stored_totals(redis_url) == (0, 0)
+    await ledger.aclose()
+
+
+async def test_an_unreachable_redis_refuses_without_showing_the_password() -> None:
+    if importlib.util.find_spec("redis") is None:
+        unavailable("the redis package is not installed (pip install -e '.[test]')")
+    url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
+    ledger = RedisLedger.from_url(url, Decimal("1"))
+    with pytest.raises(LedgerUnavailable) as failed:
+        await ledger.reserve(Decimal("0.02"), label="edit")
+    assert "nothing was sent" in failed.value.message
+    assert f"redis://:***@127.0.0.1:{url.rsplit(':', 1)[1]}" in failed.value.message
+    assert PASSWORD not in failed.value.message
+    assert PASSWORD not in ledger.url
+    await ledger.aclose()
+
+
+async def test_a_wrong_password_is_reported_without_echoing_it(redis_url: str) -> None:
+    wrong = redis_url.replace(PASSWORD, "not-the-password-77")
+    ledger = ledger_at(wrong, wall_clock())
+    with pytest.raises(LedgerUnavailable) as failed:
+        await ledger.status()
+    assert "not-the-password-77" not in failed.value.message
+    assert "redis://:***@127.0.0.1" in failed.value.message
+    await ledger.aclose()
+
+
+def test_passwords_are_redacted_wherever_a_url_can_hold_one() -> None:
+    assert redact("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
+    assert redact("rediss://user:s3cret@host/1") == "rediss://user:***@host/1"
+    assert redact("unix:///run/redis.sock?db=0&password=s3cret") == "unix:///run/redis.sock?db=0&password=***"
+    assert redact("redis://host:6379/0") == "redis://host:6379/0"
+    assert "{spend}" in KEY_PREFIX  # one hash tag: a Redis Cluster keeps both keys in one slot, as the script needs
+
+
+def test_open_ledger_picks_redis_for_a_url_and_rejects_other_schemes(tmp_path: Path) -> None:
+    if importlib.util.find_spec("redis") is None:
+        unavailable("the redis package is not installed (pip install -e '.[test]')")
+    ledger = open_ledger(Decimal("5"), tmp_path, "redis://:s3cret@127.0.0.1:1/0")
+    assert isinstance(ledger, RedisLedger)
+    assert ledger.url == "redis://:***@127.0.0.1:1/0"
+    with pytest.raises(LedgerSettingsError, match=r"redis://, rediss:// or unix://") as refused:
+        open_ledger(Decimal("5"), tmp_path, "http://:s3cret@example.com")
+    assert "s3cret" not in str(refused.value)
+
+
+def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_imports(tmp_path: Path) -> None:
+    script = (
+        "import sys; sys.modules['redis'] = None\n"  # as if the package were not installed
+        "import importlib, pkgutil, qwen_image_edit_mcp as package\n"
+        "for module in pkgutil.walk_packages(package.__path__, 'qwen_image_edit_mcp.'):\n"
+        "    importlib.import_module(module.name)\n"  # every module of the server, whatever the layout
+        "from decimal import Decimal\n"
+        "from pathlib import Path\n"
+        "from qwen_image_edit_mcp.jobs.ledger import LedgerSettingsError, open_ledger\n"
+        "assert open_ledger(Decimal('1'), Path(sys.argv[1]), None) is not None\n"
+        "try:\n"
+        "    open_ledger(Decimal('1'), Path(sys.argv[1]), 'redis://127.0.0.1:1/0')\n"
+        "except LedgerSettingsError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'qwen-image-edit-mcp[redis]'" in done.stdout
+
+
+def test_a_missing_redis_skips_visibly_but_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI must run the Redis ledger tests"):
+        unavailable("redis-server is not installed")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="redis-server is not installed"):
+        unavailable("redis-server is not installed")

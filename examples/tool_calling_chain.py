@@ -41,6 +41,15 @@ def to_function(tool: Tool) -> dict[str, Any]:
     }
 
 
+def for_the_model(tool: Tool) -> bool:
+    """False for a tool meant only for an app's view (MCP Apps `_meta.ui.visibility` without "model"): a host keeps
+    those away from the model."""
+    meta: dict[str, Any] = tool.meta or {}
+    ui: dict[str, Any] = meta.get("ui") or {}
+    visibility: list[str] | None = ui.get("visibility")
+    return visibility is None or "model" in visibility
+
+
 def as_tool_message(result: CallToolResult) -> str:
     """What the model reads back: the text blocks (summary and structured JSON). Images are left out: tool
     messages in chat completions carry text only, and every output is also there as its URL."""
@@ -70,7 +79,7 @@ async def run(request: str) -> int:
         timeout=120,
     )
     async with api, Client(server) as mcp:
-        tools = [to_function(tool) for tool in (await mcp.list_tools()).tools]
+        tools = [to_function(tool) for tool in (await mcp.list_tools()).tools if for_the_model(tool)]
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
         for _ in range(MAX_ROUNDS):
             reply = await chat(api, messages, tools)

@@ -126,7 +126,7 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
         async with Client(server, read_timeout_seconds=600) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("edit_image", {"image": str(photo), "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions"}
+    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
     assert not result.is_error, result.content
     report = result.structured_content
     assert report is not None

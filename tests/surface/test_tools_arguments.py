@@ -30,7 +30,7 @@ async def test_without_a_key_the_tools_list_and_a_call_says_to_set_the_key(
 ) -> None:
     world = make_world(clock, tmp_path, api_key=None)
     async with Client(world.server) as client:
-        assert len((await client.list_tools()).tools) == 3
+        assert len((await client.list_tools()).tools) == 4
         result = await client.call_tool(name, arguments)
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
@@ -104,6 +104,14 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("list_predictions", {"status": "done"}, "status", "'completed', 'failed' or 'processing'"),
     ("list_predictions", {"since_hours": 0}, "since_hours", "greater than 0"),
     ("list_predictions", {"since_hours": 1000}, "since_hours", "less than or equal to 168"),
+    ("preview_image", {"max_side": 256}, "source", "Field required"),
+    ("preview_image", {"source": ""}, "source", "at least 1 character"),
+    ("preview_image", {"source": "x" * 4097}, "source", "at most 4096 characters"),
+    ("preview_image", {"source": URL_IMAGE}, "source", "only image URLs that this server returned"),
+    ("preview_image", {"source": "relative/cat.png"}, "source", "relative path"),
+    ("preview_image", {"source": URL_IMAGE, "max_side": 63}, "max_side", "greater than or equal to 64"),
+    ("preview_image", {"source": URL_IMAGE, "max_side": 1537}, "max_side", "less than or equal to 1536"),
+    ("preview_image", {"source": URL_IMAGE, "max_side": "big"}, "max_side", "valid integer"),
 ]
 
 

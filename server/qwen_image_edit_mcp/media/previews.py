@@ -33,19 +33,22 @@ def base64_size(n: int) -> int:
     return 4 * ((n + 2) // 3)
 
 
-def make_preview(data: bytes, mime: str, budget: int) -> Preview | None:
-    """A preview whose base64 is at most `budget` bytes, or None when even the smallest would not fit."""
+def make_preview(data: bytes, mime: str, budget: int, *, max_side: int | None = None) -> Preview | None:
+    """A preview whose base64 is at most `budget` bytes (and whose longer side is at most `max_side`, when given),
+    or None when even the smallest would not fit."""
     from PIL import Image  # imported on first use: start-up stays light
 
     with Image.open(io.BytesIO(data)) as image:
         size = image.size
-        if base64_size(len(data)) <= budget:
+        capped = max_side is not None and max(size) > max_side
+        if base64_size(len(data)) <= budget and not capped:
             return Preview(data, mime, size, None)
         if budget <= 0:
             return None
         image.load()
         rgb = _flatten(image)
-    for side in (s for s in _SIDES if s < max(size) or s == _SIDES[-1]):
+    sides = _SIDES if max_side is None or not capped else (max_side, *(s for s in _SIDES if s < max_side))
+    for side in (s for s in sides if s < max(size) or s == sides[-1]):
         # Resize straight to the target: thumbnail() on a copy would first duplicate the full-size image.
         factor = min(side / size[0], side / size[1], 1.0)
         target = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))

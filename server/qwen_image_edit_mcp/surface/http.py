@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .. import __version__
 from ..addresses import is_loopback_host
 from ..config import HttpSettings, SettingsError
+from .disconnects import CancelOnDisconnect
 
 HEALTH_PATH = "/healthz"
 
@@ -125,10 +126,12 @@ def build_http_app(server: MCPServer[Any], options: HttpSettings) -> ASGIApp:
             transport_security=security, max_request_body_size=options.max_body_bytes, host=options.host
         )
     else:
-        app = server.streamable_http_app(
-            transport_security=security,
-            stateless_http=options.stateless,
-            max_request_body_size=options.max_body_bytes,
-            host=options.host,
+        app = CancelOnDisconnect(
+            server.streamable_http_app(
+                transport_security=security,
+                stateless_http=options.stateless,
+                max_request_body_size=options.max_body_bytes,
+                host=options.host,
+            )
         )
     return BearerAuth(app, options.auth_token) if options.auth_token is not None else app

@@ -23,6 +23,7 @@ from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
 from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
 from . import texts, tools
+from .viewer import Viewer, add_preview_tool
 
 
 def create_server(
@@ -41,16 +42,10 @@ def create_server(
             inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, cache))
             yield Runtime(settings, client, clock or SystemClock(), inputs, DurationHistory())
 
-    server: MCPServer[Runtime] = MCPServer(
-        "qwen-image-edit-mcp",
-        title="Qwen Image Edit (WaveSpeedAI)",
-        instructions=texts.INSTRUCTIONS,
-        version=__version__,
-        website_url="https://wavespeed.ai/models/wavespeed-ai/qwen-image/edit",
-        lifespan=lifespan,
-    )
+    # edit_image and get_prediction are linked to the viewer (an MCP App); their results are the same either way.
+    viewer = Viewer()
     edit_title = "Edit image (Qwen-Image-Edit)"
-    server.tool(
+    viewer.link(
         name="edit_image",
         title=edit_title,
         description=texts.EDIT_DESCRIPTION,
@@ -62,11 +57,24 @@ def create_server(
             open_world_hint=True,
         ),
     )(tools.edit_image)
-    for handler, name, title, description in (
-        (tools.get_prediction, "get_prediction", "Get prediction result", texts.GET_DESCRIPTION),
-        (tools.list_predictions, "list_predictions", "List recent predictions", texts.LIST_DESCRIPTION),
-    ):
-        server.tool(name=name, title=title, description=description, annotations=read_only(title))(handler)
+    get_title = "Get prediction result"
+    viewer.link(
+        name="get_prediction", title=get_title, description=texts.GET_DESCRIPTION, annotations=read_only(get_title)
+    )(tools.get_prediction)
+    add_preview_tool(viewer)
+    server: MCPServer[Runtime] = MCPServer(
+        "qwen-image-edit-mcp",
+        title="Qwen Image Edit (WaveSpeedAI)",
+        instructions=texts.INSTRUCTIONS,
+        version=__version__,
+        website_url="https://wavespeed.ai/models/wavespeed-ai/qwen-image/edit",
+        lifespan=lifespan,
+        extensions=[viewer],
+    )
+    list_title = "List recent predictions"
+    server.tool(
+        name="list_predictions", title=list_title, description=texts.LIST_DESCRIPTION, annotations=read_only(list_title)
+    )(tools.list_predictions)
     _acknowledge_logging_level(server)
     return server
 

@@ -1,0 +1,183 @@
+"""The image viewer as an MCP App: its `ui://` resource, the tools linked to it, and the app-only `preview_image`.
+
+The view (built from `view/` into `view/viewer.html` beside this module) shows before/after, the facts and a
+pending job, and edits again, all through its host. It loads nothing from the network: every picture reaches it
+through `preview_image`, which answers with an image block sized for the view. So the resource's CSP declares no
+domain at all.
+
+`preview_image` is a tool like any other (any client may call it; `visibility=["app"]` only asks hosts to keep
+it from the model), so it reads only what this server already handed out: http(s) URLs that appeared in its own
+results (outputs, inputs, masks; inputs only once WaveSpeed accepted the job), and files inside the folders it may
+read or its output folder. Results of the linked tools are not changed: a client without Apps sees what it saw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any, Final
+
+from mcp.server.apps import Apps, ResourceCsp
+from mcp.server.context import CallNext, ServerRequestContext
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolRequestParams, CallToolResult, ImageContent, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+
+from ..jobs.runtime import Runtime
+from ..media.view_sources import PreviewRefused, load_view_preview
+
+log = logging.getLogger(__name__)
+
+VIEWER_URI: Final = "ui://qwen-image-edit/viewer.html"
+LINKED_TOOLS: Final = frozenset({"edit_image", "get_prediction"})
+_REMEMBERED: Final = 4096  # URLs kept for preview_image; the oldest go first
+_PREVIEW_TITLE: Final = "Preview an image for the viewer"
+_PREVIEW_DESCRIPTION: Final = (
+    "For the image viewer app, not for the model: a downscaled preview of an image this server returned (an output "
+    "URL, or an input it sent to WaveSpeed) or of a file in its allowed or output folders, as an image block."
+)
+
+Source = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        description="An http(s) URL from one of this server's results, or a file path / file:// URI in its folders.",
+    ),
+]
+MaxSide = Annotated[int, Field(ge=64, le=1536, description="Longest side of the preview, in pixels (64-1536).")]
+
+
+class PreviewFacts(BaseModel):
+    """What preview_image returns as structuredContent (the pixels travel only in the image block)."""
+
+    width: int = Field(description="The original image's width in pixels.")
+    height: int = Field(description="The original image's height in pixels.")
+    preview_width: int
+    preview_height: int
+    mime_type: str
+
+
+_MISSING_VIEWER: Final = (
+    "<!doctype html><meta charset=utf-8><title>Image edit</title>"
+    "<p>This copy of qwen-image-edit-mcp was packaged without its viewer; the tool results carry everything.</p>"
+)
+
+
+@cache
+def viewer_html() -> str:
+    """The built viewer, shipped in the package; read once. A package without it still serves (and says so)."""
+    package = resources.files(__package__ or "qwen_image_edit_mcp.surface")
+    try:
+        return package.joinpath("view/viewer.html").read_text("utf-8")
+    except OSError as exc:
+        log.warning("the viewer is missing from the package (%s); serving a placeholder page", exc)
+        return _MISSING_VIEWER
+
+
+class ReturnedUrls:
+    """The http(s) URLs this server has handed out, most recent last, bounded."""
+
+    def __init__(self, limit: int = _REMEMBERED) -> None:
+        self._urls: OrderedDict[str, None] = OrderedDict()
+        self._limit = limit
+
+    def add(self, urls: Iterable[object]) -> None:
+        for url in urls:
+            if isinstance(url, str) and url.startswith(("http://", "https://")):
+                self._urls[url] = None
+                self._urls.move_to_end(url)
+        while len(self._urls) > self._limit:
+            self._urls.popitem(last=False)
+
+    def __contains__(self, url: object) -> bool:
+        return url in self._urls
+
+    def note_result(self, result: CallToolResult, arguments: dict[str, Any] | None) -> None:
+        """Remember the URLs in a linked tool's report; its inputs too, once a prediction shows WaveSpeed took them."""
+        report = result.structured_content
+        if report is None or not report.get("prediction_id"):
+            return
+        self.add(_strings(report.get("outputs")))
+        self.add(_strings(report.get("inputs")))
+        self.add([report.get("mask")])
+        arguments = arguments or {}
+        self.add([arguments.get("image"), arguments.get("mask"), *_strings(arguments.get("images"))])
+
+
+def _strings(value: object) -> list[object]:
+    return list(value) if isinstance(value, list) else []  # pyright: ignore[reportUnknownArgumentType]
+
+
+class Viewer(Apps):
+    """The Apps extension with the viewer's resource, which also notes what the linked tools hand out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.returned = ReturnedUrls()
+        self.add_html_resource(
+            VIEWER_URI,
+            viewer_html(),
+            name="image-edit-viewer",
+            title="Image edit viewer",
+            description="Before/after, facts, progress and edit-again for edit_image and get_prediction results.",
+            csp=ResourceCsp(),  # no domains: the view loads nothing from the network
+            prefers_border=False,
+        )
+
+    async def intercept_tool_call(
+        self, params: CallToolRequestParams, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> Any:
+        result = await call_next(ctx)
+        if params.name in LINKED_TOOLS and isinstance(result, CallToolResult):
+            self.returned.note_result(result, params.arguments)
+        return result
+
+    def link(self, **tool_kwargs: Any) -> Any:
+        """Register a tool whose results the viewer shows (name, title, description, annotations...)."""
+        return self.tool(resource_uri=VIEWER_URI, **tool_kwargs)
+
+
+def add_preview_tool(viewer: Viewer) -> None:
+    """Register the app-only `preview_image` on the viewer (after the linked tools, so tools/list keeps its order)."""
+
+    async def preview_image(
+        source: Source, ctx: Context[Runtime, Any], max_side: MaxSide = 768
+    ) -> Annotated[CallToolResult, PreviewFacts]:
+        runtime = ctx.request_context.lifespan_context
+        known = source.strip() in viewer.returned
+        try:
+            preview = await load_view_preview(runtime.wavespeed, runtime.settings, source, max_side, known_url=known)
+        except PreviewRefused as exc:
+            raise ToolError(str(exc)) from None
+        facts = PreviewFacts(
+            width=preview.original[0],
+            height=preview.original[1],
+            preview_width=preview.size[0],
+            preview_height=preview.size[1],
+            mime_type=preview.mime,
+        )
+        text = f"Preview {facts.preview_width}x{facts.preview_height} of a {facts.width}x{facts.height} image."
+        image = ImageContent(type="image", data=preview.base64, mime_type=preview.mime)
+        return CallToolResult(
+            content=[image, TextContent(type="text", text=text)], structured_content=facts.model_dump(mode="json")
+        )
+
+    viewer.tool(
+        resource_uri=VIEWER_URI,
+        visibility=["app"],
+        name="preview_image",
+        title=_PREVIEW_TITLE,
+        description=_PREVIEW_DESCRIPTION,
+        annotations=ToolAnnotations(
+            title=_PREVIEW_TITLE,
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=False,
+        ),
+    )(preview_image)

@@ -1,0 +1,75 @@
+"""Over HTTP, a client that vanishes mid-call stops the work it asked for, in both protocol eras."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import AsyncGenerator
+from pathlib import Path
+
+import anyio
+import pytest
+from pydantic import SecretStr
+
+from fakes import API_KEY
+from http_harness import http_client, http_server
+from qwen_image_edit_mcp.config import Settings
+from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
+
+pytestmark = pytest.mark.anyio
+
+# A client process that starts a long wait and is then killed: no cancel notification, no goodbye, just a drop.
+CLIENT = """
+import sys, anyio
+from mcp import Client
+async def main(url, prediction_id, mode):
+    async with Client(url + "/mcp", mode=mode) as client:
+        print("waiting", flush=True)
+        await client.call_tool("get_prediction", {"prediction_id": prediction_id, "wait_seconds": 120})
+anyio.run(main, *sys.argv[1:])
+"""
+
+
+@pytest.fixture
+async def emulator() -> AsyncGenerator[RunningEmulator]:
+    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.3)) as running:
+        running.state.update_faults({"hold": True})  # jobs never finish: only a cancel ends the wait
+        yield running
+
+
+async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    with anyio.fail_after(15):
+        while text not in caplog.text:
+            await anyio.sleep(0.02)
+
+
+async def polled(emulator: RunningEmulator) -> None:
+    with anyio.fail_after(15):
+        while not any(entry["path"].endswith("/result") for entry in emulator.state.request_log()):
+            await anyio.sleep(0.02)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
+    emulator: RunningEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: str
+) -> None:
+    settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
+    caplog.set_level(logging.INFO)
+    async with http_server(settings) as url:
+        async with http_client(url, token=None) as client:
+            started = await client.call_tool(
+                "edit_image", {"prompt": "p", "image": "https://example.com/a.png", "wait_seconds": 0}
+            )
+        assert started.structured_content is not None
+        prediction_id = started.structured_content["prediction_id"]
+        process = await anyio.open_process(
+            [sys.executable, "-c", CLIENT, url, prediction_id, mode], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        assert process.stdout is not None
+        with anyio.fail_after(30):
+            assert b"waiting" in await process.stdout.receive()
+            await polled(emulator)  # the server has begun to wait
+        process.kill()
+        await process.wait()
+        await logged(caplog, f"cancelled while following prediction {prediction_id}")

@@ -71,7 +71,9 @@ def launch_env(emulator: RunningEmulator, tmp_path: Path, given: dict[str, str])
         )
         for key, value in given.items()
     }
-    return host_env(**replaced, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"))
+    return host_env(
+        tmp_path / "home", **replaced, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+    )
 
 
 def checkout_or_uvx(command: str, args: list[str]) -> tuple[str, list[str]]:
@@ -148,7 +150,10 @@ async def test_edit_with_client_edits_a_local_image_and_saves_it(emulator: Runni
     image = photo(tmp_path / "Pictures")
     out = tmp_path / "result.jpeg"
     env = host_env(
-        WAVESPEED_API_KEY=API_KEY, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+        tmp_path / "home",
+        WAVESPEED_API_KEY=API_KEY,
+        WAVESPEED_BASE_URL=emulator.base_url,
+        QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
     )
     output = await run_example("edit_with_client.py", str(image), "add a red umbrella", "--out", str(out), env=env)
     assert "submitted: prediction" in output
@@ -161,7 +166,7 @@ async def test_http_client_edits_over_streamable_http_with_a_token(emulator: Run
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
     out = tmp_path / "result.jpeg"
     async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url:
-        env = host_env(QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN=TOKEN)
+        env = host_env(tmp_path / "home", QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN=TOKEN)
         output = await run_example("http_client.py", URL_IMAGE, "add a kite", "--out", str(out), env=env)
     assert "Edit completed" in output
     with Image.open(out) as edited:
@@ -210,6 +215,7 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     url = base_url(sock)
     async with serving(model.app(), sock):
         env = host_env(
+            tmp_path / "home",
             OPENAI_BASE_URL=f"{url}/v1",
             OPENAI_API_KEY="sk-stand-in",
             OPENAI_MODEL="stand-in-1",

@@ -22,8 +22,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.types import TextContent
 
 from ..reports import PredictionReport
+from .faults import EmulatorConfig
 from .server import running_emulator
-from .state import EmulatorConfig
 
 DEMO_KEY = "demo-key-for-the-local-emulator"
 

@@ -228,7 +228,8 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     functions = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
     assert set(functions) == {"edit_image", "get_prediction", "list_predictions"}
     assert all(tool["type"] == "function" for tool in first["tools"])
-    assert functions["edit_image"]["parameters"]["required"] == ["prompt", "image"]
+    assert functions["edit_image"]["parameters"]["required"] == ["prompt"]
+    assert "images" in functions["edit_image"]["parameters"]["properties"]
     assert first["model"] == "stand-in-1"
     assert model.authorization == ["Bearer sk-stand-in", "Bearer sk-stand-in"]
     tool_message = second["messages"][-1]

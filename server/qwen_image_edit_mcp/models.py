@@ -80,17 +80,12 @@ Prompt = Annotated[
     # After the length checks, so that their messages speak of characters, not items.
     AfterValidator(_non_blank),
 ]
-ImageRef = Annotated[
-    str,
-    Field(
-        min_length=1,
-        description=(
-            "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
-            "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
-            "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
-        ),
-    ),
-]
+IMAGE_DESCRIPTION: Final = (
+    "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
+    "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
+    "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
+)
+ImageRef = Annotated[str, Field(min_length=1)]
 SIZE_DESCRIPTION: Final = (
     "Output size as 'WIDTH*HEIGHT' in pixels, each side 256-1536, e.g. '1024*1024'. "
     "Omit to keep the input image's size."

@@ -10,6 +10,7 @@ from mcp import Client
 
 from fakes import FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, png_data_uri, text_of
+from qwen_image_edit_mcp.variants import VARIANTS
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -33,11 +34,14 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
         instructions = client.instructions
     assert set(tools) == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
     edit = tools["edit_image"].input_schema
-    assert set(edit["required"]) == {"prompt", "image"}
+    assert set(edit["required"]) == {"prompt"}  # image or images: the use case says which is missing
     props = edit["properties"]
     assert set(props) == {
         "prompt",
         "image",
+        "images",
+        "model",
+        "loras",
         "size",
         "seed",
         "output_format",
@@ -52,6 +56,16 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
     assert props["output_format"]["default"] == "jpeg"
     assert props["enable_base64_output"]["type"] == props["enable_sync_mode"]["type"] == "boolean"
     assert all(props[name].get("description") for name in props)
+    assert props["model"]["enum"] == list(VARIANTS)
+    assert props["model"]["default"] == "edit"
+    images_schema = next(s for s in props["images"]["anyOf"] if s.get("type") == "array")
+    assert (images_schema["minItems"], images_schema["maxItems"]) == (1, 3)
+    loras_schema = next(s for s in props["loras"]["anyOf"] if s.get("type") == "array")
+    assert loras_schema["maxItems"] == 3
+    lora = edit["$defs"]["Lora"]
+    assert lora["required"] == ["path"]
+    assert (lora["properties"]["scale"]["minimum"], lora["properties"]["scale"]["maximum"]) == (0, 4)
+    assert all(variant.price_text in props["model"]["description"] for variant in VARIANTS.values())
     annotations = tools["edit_image"].annotations
     assert annotations is not None
     assert annotations.read_only_hint is False
@@ -229,3 +243,10 @@ async def test_an_unknown_prediction_id_is_a_clear_error(world: World) -> None:
         result = await client.call_tool("get_prediction", {"prediction_id": "0" * 32})
     assert result.is_error
     assert "no such prediction" in text_of(result)
+
+
+async def test_the_whole_tools_list_stays_under_20_kb_of_every_turns_context(world: World) -> None:
+    async with Client(world.server) as client:
+        listing = await client.list_tools()
+    size = len(listing.model_dump_json(by_alias=True, exclude_none=True).encode())
+    assert size < 20_000, f"tools/list is {size} bytes"

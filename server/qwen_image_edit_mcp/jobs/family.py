@@ -46,7 +46,9 @@ def checked_loras(variant: Variant, loras: Sequence[Lora] | None) -> tuple[Lora,
     if not variant.loras:
         twin = lora_twin(variant)
         instead = f"use model {twin.name}" if twin is not None else "use a -lora model"
-        raise InputError(f"model {variant.name} takes no LoRAs; to apply LoRAs {instead} (same base, with LoRAs).")
+        raise InputError(
+            f"loras: model {variant.name} takes none; to apply LoRAs {instead} (the same model, with LoRAs)."
+        )
     if len(loras) > MAX_LORAS:
-        raise InputError(f"loras holds {len(loras)}; at most {MAX_LORAS} can be applied at once. Drop the weakest.")
+        raise InputError(f"loras holds {len(loras)}; at most {MAX_LORAS} can be applied at once: drop the weakest.")
     return tuple(loras)

@@ -18,6 +18,7 @@ from ..jobs.listing import ListArgs, run_list
 from ..jobs.read import run_read
 from ..jobs.runtime import Runtime
 from ..models import (
+    IMAGE_DESCRIPTION,
     SIZE_DESCRIPTION,
     ImageRef,
     Lora,
@@ -28,12 +29,15 @@ from ..models import (
     Size,
 )
 from ..reports import PredictionList, PredictionReport
-from ..variants import MAX_LORAS, VariantName
+from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_listing
 from .texts import IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MODEL_DESCRIPTION
 
+# The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
+ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_IMAGES})]
+LoraList = Annotated[list[Lora], Field(json_schema_extra={"maxItems": MAX_LORAS})]
 WaitSeconds = Annotated[
     float | None,
     Field(
@@ -51,14 +55,10 @@ WaitSeconds = Annotated[
 async def edit_image(
     prompt: Prompt,
     ctx: Context[Runtime, Any],
-    image: ImageRef | None = None,
-    images: Annotated[
-        list[ImageRef] | None, Field(min_length=1, description=IMAGES_DESCRIPTION, json_schema_extra={"maxItems": 3})
-    ] = None,
+    image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
+    images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
     model: Annotated[VariantName, Field(description=MODEL_DESCRIPTION)] = "edit",
-    loras: Annotated[
-        list[Lora] | None, Field(description=LORAS_DESCRIPTION, json_schema_extra={"maxItems": MAX_LORAS})
-    ] = None,
+    loras: Annotated[LoraList | None, Field(description=LORAS_DESCRIPTION)] = None,
     size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
     seed: Seed = -1,
     output_format: Annotated[

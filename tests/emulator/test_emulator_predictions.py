@@ -191,7 +191,7 @@ async def test_an_instant_job_is_still_created_at_submit_and_completed_at_the_fi
 async def test_an_output_is_rendered_on_demand_if_fetched_before_any_poll(
     client: httpx.AsyncClient, state: EmulatorState, clock: FakeClock
 ) -> None:
-    prediction = state.create_prediction(EditInput(prompt="x", image="https://example.com/a.png", size=(256, 288)))
+    prediction = state.create_prediction(EditInput(prompt="x", images=("https://example.com/a.png",), size=(256, 288)))
     clock.advance(3)
 
     response = await client.get(f"/outputs/{prediction.id}-0.jpeg")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, cast
 
 import anyio
@@ -10,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..wavespeed.endpoints import HISTORY_PATH, RESULT_PATH, SUBMIT_PATH
+from ..variants import VARIANTS, Variant
+from ..wavespeed.endpoints import HISTORY_PATH, RESULT_PATH, submit_path
 from .predictions import Prediction
 from .responses import (
     GATEWAY_PAGE,
@@ -32,13 +34,16 @@ SYNC_STEP = 0.05  # seconds between checks while a sync-mode POST waits on a hel
 class PredictionRoutes(RouteGroup):
     def routes(self) -> list[Route]:
         return [
-            Route(SUBMIT_PATH, self.submit, methods=["POST"]),
+            *(
+                Route(submit_path(variant.model_id), partial(self.submit, variant), methods=["POST"])
+                for variant in VARIANTS.values()
+            ),
             Route(RESULT_PATH.replace("{id}", "{prediction_id}"), self.result, methods=["GET"]),
             Route(HISTORY_PATH, self.history, methods=["POST"]),
             Route("/outputs/{name}", self.output, methods=["GET"]),
         ]
 
-    async def submit(self, request: Request) -> Response:
+    async def submit(self, variant: Variant, request: Request) -> Response:
         state = self.state
         body = await json_body(request)
         self.log(request, body)
@@ -55,7 +60,7 @@ class PredictionRoutes(RouteGroup):
         if body is NOT_JSON:
             return error(400, "Invalid request body: expected a JSON object.")
         try:
-            edit = validate_edit_request(body)
+            edit = validate_edit_request(body, variant)
         except RequestValidationError as invalid:
             return error(400, str(invalid))
         prediction = state.create_prediction(edit)

@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 import anyio
 
-from ..models import MODEL_ID
 from ..wavespeed.endpoints import RESULT_PATH
 from .imaging import CONTENT_TYPES, InputImageError, OutputFormat, OwnMediaLookup, load_input, render_outputs
 from .validation import EditInput
@@ -73,9 +72,10 @@ async def ensure_rendered(prediction: Prediction, own_media: OwnMediaLookup) -> 
         if prediction.failure is None:
             edit = prediction.input
             try:
-                source = await load_input(edit.image, own_media)
+                sources = [await load_input(image, own_media) for image in edit.images]
                 prediction.outputs = await render_outputs(
-                    source,
+                    sources,
+                    loras=[path for path, _ in edit.loras],
                     prompt=edit.prompt,
                     seed=edit.seed,
                     size=edit.size,
@@ -99,7 +99,7 @@ def describe(prediction: Prediction, phase: Phase, *, base_url: str, done: float
     """The prediction as WaveSpeed's `data` describes it in `phase`; `done` is when a terminal job finished."""
     data: dict[str, Any] = {
         "id": prediction.id,
-        "model": MODEL_ID,
+        "model": prediction.input.model,
         "outputs": [],
         "urls": {"get": base_url + RESULT_PATH.format(id=prediction.id)},
         "has_nsfw_contents": [],

@@ -13,6 +13,8 @@ from starlette.routing import Route
 
 from ..variants import VARIANTS, Variant
 from ..wavespeed.endpoints import HISTORY_PATH, RESULT_PATH, submit_path
+from .hostile import output_answer, poll_view
+from .hostile import poll_answer as hostile_poll_answer
 from .predictions import Prediction
 from .responses import (
     GATEWAY_PAGE,
@@ -64,6 +66,8 @@ class PredictionRoutes(RouteGroup):
         except RequestValidationError as invalid:
             return error(400, str(invalid))
         prediction = state.create_prediction(edit)
+        if faults.submit_stall_seconds:
+            await state.clock.sleep(faults.submit_stall_seconds)  # the job exists; its id is late
         if edit.enable_sync_mode:
             return await self._answer_sync(prediction)
         # Render after the response is sent, so the image is ready by the time the job completes.
@@ -132,10 +136,12 @@ class PredictionRoutes(RouteGroup):
         if state.take("envelope_errors"):
             code = faults.envelope_error_code if faults.envelope_error_code is not None else 500
             return JSONResponse({"code": code, "message": f"Emulated envelope error {code}: internal server error"})
+        if (hostile := hostile_poll_answer(state)) is not None:
+            return hostile
         prediction = state.predictions.get(request.path_params["prediction_id"])
         if prediction is None:
             return error(404, "prediction not found")
-        return envelope(await state.view(prediction))
+        return envelope(poll_view(state, await state.view(prediction)))
 
     async def history(self, request: Request) -> Response:
         """POST /api/v3/predictions: the account's recent predictions, newest first, filtered and paged."""
@@ -169,4 +175,4 @@ class PredictionRoutes(RouteGroup):
         prediction = await state.completed_output(prediction_id, int(index)) if index.isdigit() else None
         if prediction is None or prediction.outputs is None or extension != prediction.extension:
             return PlainTextResponse("Not Found", status_code=404)
-        return Response(prediction.outputs[int(index)], media_type=prediction.content_type)
+        return output_answer(request, state.faults, prediction.outputs[int(index)], prediction.content_type)

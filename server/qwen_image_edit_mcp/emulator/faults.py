@@ -19,6 +19,9 @@ Counter = Literal[
     "poll_stalls",
     "poll_resets",
     "sync_504_with_id",
+    "poll_deep_json",
+    "poll_bad_encoding",
+    "poll_wrong_id",
 ]
 
 
@@ -66,3 +69,12 @@ class Faults(BaseModel):
     output_missing: bool = False  # output URLs answer 404
     output_stall_seconds: float = Field(default=0.0, ge=0)  # output URLs answer only after this long
     sync_504_with_id: int = Field(default=0, ge=0)  # next N sync submits answer 504 with the envelope and the id
+    # Hostile answers (see hostile.py): what a broken proxy, CDN or upstream bug can send.
+    poll_deep_json: int = Field(default=0, ge=0)  # next N result GETs answer JSON nested 200,000 levels deep
+    poll_bad_encoding: int = Field(default=0, ge=0)  # next N result GETs claim gzip and are not
+    poll_wrong_id: int = Field(default=0, ge=0)  # next N result GETs describe another prediction's id
+    submit_stall_seconds: float = Field(default=0.0, ge=0)  # submits create the job, then answer this late
+    output_corrupt: Literal["truncated", "not_image", "bomb", "empty"] | None = None  # what output URLs serve
+    output_redirect_loop: bool = False  # output URLs redirect to themselves
+    output_bad_encoding: bool = False  # output bodies claim gzip and are not
+    base64_garbage: Literal["empty", "not_image"] | None = None  # what base64 outputs hold

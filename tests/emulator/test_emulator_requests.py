@@ -128,3 +128,22 @@ async def test_the_root_page_says_it_is_an_emulator(client: httpx.AsyncClient) -
     assert "EMULATOR" in response.text
     assert "NOT the real WaveSpeed service" in response.text
     assert response.headers["X-WaveSpeed-Emulator"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Host": "evil.example"}, 421),  # DNS rebinding: a foreign name that resolves to 127.0.0.1
+        ({"Host": "127.0.0.1:8765", "Origin": "https://evil.example"}, 403),
+        ({"Host": "localhost:8765", "Origin": "http://localhost:3000"}, 200),
+        ({"Host": "127.0.0.1:8765"}, 200),
+    ],
+)
+async def test_the_control_api_answers_only_local_callers(
+    client: httpx.AsyncClient, headers: dict[str, str], status: int
+) -> None:
+    # text/plain: the kind of POST a web page may send anywhere without a CORS preflight.
+    response = await client.post(
+        "/_emulator/faults", content='{"hold": true}', headers={"Content-Type": "text/plain", **headers}
+    )
+    assert response.status_code == status

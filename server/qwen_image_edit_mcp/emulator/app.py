@@ -5,6 +5,8 @@ the real service.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -12,7 +14,7 @@ from starlette.routing import Route
 from .api_control import ControlRoutes
 from .api_predictions import PredictionRoutes
 from .api_uploads import UploadRoutes
-from .responses import EmulatorHeader
+from .responses import EmulatorHeader, LocalCallersOnly
 from .state import EmulatorState
 
 
@@ -26,4 +28,6 @@ def create_emulator_app(state: EmulatorState) -> Starlette:
         *uploads.routes(),
         *control.routes(),
     ]
-    return Starlette(routes=routes, middleware=[Middleware(EmulatorHeader)])
+    public_host = urlsplit(state.config.public_base_url).hostname or "127.0.0.1"
+    middleware = [Middleware(EmulatorHeader), Middleware(LocalCallersOnly, public_host=public_host)]
+    return Starlette(routes=routes, middleware=middleware)

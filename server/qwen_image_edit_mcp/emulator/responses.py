@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..addresses import is_loopback_host
 from .state import EmulatorState
 
 UNAUTHORIZED = "Unauthorized: invalid or missing API key. Send 'Authorization: Bearer <WAVESPEED_API_KEY>'."
@@ -106,3 +108,29 @@ class RouteGroup:
 
     def routes(self) -> list[Route]:
         raise NotImplementedError
+
+
+class LocalCallersOnly:
+    """ASGI middleware: the same Host/Origin checks the server makes (421 / 403), so that a web page cannot reach the
+    emulator's unauthenticated control API through DNS rebinding. Loopback names pass, and the host the emulator
+    calls itself in the URLs it hands out."""
+
+    def __init__(self, app: ASGIApp, public_host: str) -> None:
+        self.app = app
+        self._public_host = public_host.lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers: dict[str, str] = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            host = urlsplit(f"//{headers.get('host', '')}").hostname or ""
+            origin = headers.get("origin")
+            if not self._allowed(host):
+                await PlainTextResponse("Invalid Host header", status_code=421)(scope, receive, send)
+                return
+            if origin is not None and not self._allowed(urlsplit(origin).hostname or ""):
+                await PlainTextResponse("Invalid Origin header", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, host: str) -> bool:
+        return is_loopback_host(host) or host.lower() == self._public_host

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from urllib.parse import urlsplit
@@ -46,6 +46,7 @@ class ImageInputs:
 class ResolvedImage:
     value: str  # what WaveSpeed receives
     note: str | None = None  # for the log and the progress message: how it got there
+    data: bytes | None = field(default=None, repr=False)  # the verified bytes, when they were read (not for URLs)
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,21 @@ async def resolve_image(value: str, inputs: ImageInputs, *, field: str = "image"
     found = await anyio.to_thread.run_sync(_read_bytes, text, tuple(inputs.allowed_dirs), field)
     if found.path is None and (len(found.data) <= UPLOAD_ABOVE_BYTES or inputs.uploader is None):
         # Re-labelled with what the bytes really are: a PNG declared as image/jpeg would confuse the decoder upstream.
-        return ResolvedImage(f"data:{found.mime};base64,{base64.b64encode(found.data).decode('ascii')}")
+        inline = f"data:{found.mime};base64,{base64.b64encode(found.data).decode('ascii')}"
+        return ResolvedImage(inline, None, found.data)
     name = found.path.name if found.path else f"image.{EXTENSIONS.get(found.mime, 'bin')}"
     url, reused = await _upload(found.data, name, found.mime, inputs, field)
-    return ResolvedImage(url, f"{'reused the upload of' if reused else 'uploaded'} {found.what}")
+    return ResolvedImage(url, f"{'reused the upload of' if reused else 'uploaded'} {found.what}", found.data)
+
+
+async def read_image(value: str, inputs: ImageInputs, *, field: str) -> bytes | None:
+    """The verified bytes of a local file, data: URI or base64 image, read as `resolve_image` reads them; None for
+    an http(s) URL, once checked (the caller fetches it). Sends nothing to WaveSpeed."""
+    text = value.strip()
+    if text[:8].lower().startswith(("http://", "https://")):
+        checked_url(text, api_base_url=inputs.api_base_url, field=field)
+        return None
+    return (await anyio.to_thread.run_sync(_read_bytes, text, tuple(inputs.allowed_dirs), field)).data
 
 
 def _read_bytes(text: str, allowed_dirs: tuple[Path, ...], field: str) -> _Bytes:

@@ -47,12 +47,14 @@ class Output:
 @dataclass(frozen=True)
 class Fetching:
     """How outputs may be fetched for this call: where to keep them, how long downloads may take, and whether a
-    private address is fine (only when the API itself is local, i.e. an emulator)."""
+    private address is fine (only when the API itself is local, i.e. an emulator). With `keep`, the outputs are the
+    material of a composite: always fetched, kept in memory (`data`) and not previewed (the composite is)."""
 
     inline_max_bytes: int
     output_dir: Path | None
     seconds: float = DOWNLOAD_TIMEOUT
     allow_private: bool = False
+    keep: bool = False
 
 
 async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetching: Fetching) -> list[Output]:
@@ -61,15 +63,21 @@ async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetchi
     for index, value in enumerate(prediction.outputs, start=1):
         output = Output(index, url=value if value.startswith(("http://", "https://")) else None)
         if output.url is not None:
-            if fetching.output_dir is not None or fetching.inline_max_bytes > 0:
+            if fetching.keep or fetching.output_dir is not None or fetching.inline_max_bytes > 0:
                 await _download(client, output, prediction.id, fetching)
         else:
             await _decode_and_save(output, value, prediction.id, fetching.output_dir or default_output_dir())
         outputs.append(output)
-    await _fit_previews(outputs, fetching.inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
-    for output in outputs:
-        output.data = None  # the previews and files hold what is needed; free the originals
+    if not fetching.keep:
+        await fit_previews(outputs, fetching.inline_max_bytes)
     return outputs
+
+
+async def fit_previews(outputs: list[Output], inline_max_bytes: int) -> None:
+    """Preview each output within the inline budget, then free the originals (previews and files hold the rest)."""
+    await _fit_previews(outputs, inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
+    for output in outputs:
+        output.data = None
 
 
 async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, fetching: Fetching) -> None:

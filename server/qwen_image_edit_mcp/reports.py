@@ -32,6 +32,10 @@ class PredictionReport(BaseModel):
     elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
     polls: int = Field(description="Status requests this call made to WaveSpeed.")
     next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
+    masked: bool | None = Field(default=None, description="Outputs are masked composites.")
+    mask_coverage: float | None = Field(default=None, description="Share of the image the mask let change.")
+    mask: str | None = None
+    unmasked_outputs: list[str] | None = Field(default=None, description="The edit before its mask.")
 
 
 class PredictionSummary(BaseModel):

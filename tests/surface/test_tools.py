@@ -15,6 +15,22 @@ from qwen_image_edit_mcp.variants import VARIANTS
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
 
+EDIT_FIELDS = {
+    "prompt",
+    "image",
+    "images",
+    "model",
+    "loras",
+    "size",
+    "seed",
+    "output_format",
+    "enable_base64_output",
+    "enable_sync_mode",
+    "wait_seconds",
+    "mask",
+    "feather",
+}
+
 
 @pytest.fixture(params=["auto", "legacy"])
 def mode(request: pytest.FixtureRequest) -> str:
@@ -36,24 +52,13 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
     edit = tools["edit_image"].input_schema
     assert set(edit["required"]) == {"prompt"}  # image or images: the use case says which is missing
     props = edit["properties"]
-    assert set(props) == {
-        "prompt",
-        "image",
-        "images",
-        "model",
-        "loras",
-        "size",
-        "seed",
-        "output_format",
-        "enable_base64_output",
-        "enable_sync_mode",
-        "wait_seconds",
-    }
+    assert set(props) == EDIT_FIELDS
     size_schema = next(s for s in props["size"]["anyOf"] if s.get("type") == "string")
     assert "pattern" in size_schema
     assert (props["seed"]["minimum"], props["seed"]["maximum"], props["seed"]["default"]) == (-1, 2147483647, -1)
-    assert props["output_format"]["enum"] == ["jpeg", "png", "webp"]
-    assert props["output_format"]["default"] == "jpeg"
+    assert next(s for s in props["output_format"]["anyOf"] if "enum" in s)["enum"] == ["jpeg", "png", "webp"]
+    assert props["output_format"]["default"] is None  # jpeg, or png with a mask (see its description)
+    assert (props["feather"]["minimum"], props["feather"]["maximum"], props["feather"]["default"]) == (0, 64, 4)
     assert props["enable_base64_output"]["type"] == props["enable_sync_mode"]["type"] == "boolean"
     assert all(props[name].get("description") for name in props)
     assert props["model"]["enum"] == list(VARIANTS)

@@ -3,16 +3,27 @@ the key never shows up in a result."""
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
+from PIL import Image
 
 from fakes import API_KEY, FakeClock
-from harness import World, make_world, text_of
+from harness import World, make_world, png_data_uri, text_of
 
 pytestmark = pytest.mark.anyio
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 URL_IMAGE = "https://example.com/street.jpg"
 
 
@@ -49,6 +60,9 @@ async def test_a_wrong_key_is_explained_once_without_a_retry_storm(clock: FakeCl
 
 
 X = {"prompt": "add a hat", "image": URL_IMAGE}
+INLINE = {"prompt": "add a hat", "image": png_data_uri((64, 48))}
+BLACK = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (64, 48), 0))).decode()
+SQUARE = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (100, 100), 255))).decode()
 # (tool, arguments, the field named, what is allowed): at least 30 cases, every field of every tool.
 BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {"image": URL_IMAGE}, "prompt", "Field required"),
@@ -104,6 +118,15 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {**X, "image": "file:///etc/hosts"}, "image", "outside the folders this server may read"),
     ("edit_image", {**X, "image": "cat.png"}, "image", "a local file path (absolute or ~)"),
     ("edit_image", {**X, "image": "http://localhost:9/a.png"}, "image", "cannot reach localhost"),
+    ("edit_image", {**X, "mask": ""}, "mask", "at least 1 character"),
+    ("edit_image", {**X, "mask": "/etc/passwd"}, "mask", "outside the folders this server may read"),
+    ("edit_image", {**X, "mask": "data:image/png;base64,aGVsbG8="}, "mask", "readable image"),
+    ("edit_image", {**X, "mask": "http://localhost:9/m.png"}, "mask", "cannot reach localhost"),
+    ("edit_image", {**X, "mask": SQUARE, "size": "512*512"}, "mask", "keeps the input's size"),
+    ("edit_image", {**INLINE, "mask": BLACK}, "mask", "all black"),
+    ("edit_image", {**INLINE, "mask": SQUARE}, "mask", "the mask is 100x100, the image 64x48"),
+    ("edit_image", {**INLINE, "mask": SQUARE, "feather": -1}, "feather", "greater than or equal to 0"),
+    ("edit_image", {**INLINE, "mask": SQUARE, "feather": 65}, "feather", "less than or equal to 64"),
     ("get_prediction", {}, "prediction_id", "Field required"),
     ("get_prediction", {"prediction_id": ""}, "prediction_id", "is empty"),
     ("get_prediction", {"prediction_id": "a" * 129}, "prediction_id", "at most 128"),

@@ -22,10 +22,12 @@ from ..errors import (
     WaveSpeedError,
 )
 from ..media.inputs import ResolvedImage, resolve_image
+from ..media.masks import DEFAULT_FEATHER
 from ..models import EditRequest, Lora, OutputFormat, Prediction
 from .family import checked_loras, chosen_inputs
 from .follow import follow
 from .outcome import NoPrediction, Outcome
+from .region import MaskArgs, composited, prepare_region_edit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .waiting import submit_once
 
@@ -46,10 +48,12 @@ class EditArgs:
     loras: tuple[Lora, ...] | None = None
     size: str | None = None
     seed: int = -1
-    output_format: OutputFormat = "jpeg"
+    output_format: OutputFormat | None = None  # jpeg, or png with a mask
     enable_base64_output: bool = False
     enable_sync_mode: bool = False
     wait_seconds: float = 50.0
+    mask: str | None = None  # edit one region only: see jobs/region.py
+    feather: int = DEFAULT_FEATHER
 
 
 async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Outcome:
@@ -68,6 +72,12 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     for note in (item.note for item in resolved if item.note):
         log.info("edit_image input: %s", note)
         await progress(f"image ready: {note}")
+    output_format = args.output_format or ("png" if args.mask is not None else "jpeg")
+    region = None
+    if args.mask is not None:
+        masking = MaskArgs(args.mask, args.feather, output_format)
+        seconds = deadline + ANSWER_MARGIN - clock.now()
+        region = await prepare_region_edit(runtime, masking, resolved[0], given[0], size=args.size, seconds=seconds)
     request = EditRequest(
         prompt=args.prompt,
         model=variant.name,
@@ -75,14 +85,14 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
         loras=loras,
         size=args.size,
         seed=args.seed,
-        output_format=args.output_format,
+        output_format=output_format,
         enable_base64_output=args.enable_base64_output,
         enable_sync_mode=args.enable_sync_mode,
     )
     await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
     prediction = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
-    return await follow(
+    outcome = await follow(
         runtime,
         prediction,
         progress,
@@ -91,7 +101,9 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
         polls=0,
         history=runtime.durations,
         announce=f"submitted: prediction {prediction.id} is {prediction.status}",
+        finish=None if region is None else lambda completed: composited(runtime, completed, region),
     )
+    return outcome if region is None else region.labelled(outcome)
 
 
 async def _prepare(runtime: Runtime, given: list[str], *, answer_by: float) -> list[ResolvedImage]:

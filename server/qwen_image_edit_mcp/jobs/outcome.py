@@ -18,6 +18,15 @@ from ..media.outputs import Output
 from ..models import Prediction
 
 
+class OutputsUnusable(Exception):
+    """The job completed but its outputs could not be made into what the call asked for (e.g. a masked composite);
+    `follow` turns it into an Interrupted outcome with the id, the message as its reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 class NoPrediction(Exception):
     """No prediction id is known. The message says why and whether a job may exist anyway."""
 
@@ -27,10 +36,22 @@ class NoPrediction(Exception):
 
 
 @dataclass(frozen=True)
+class Masked:
+    """The call asked for one region only: its outputs are the edit inside the mask and the input elsewhere."""
+
+    coverage: float  # the share of the input's pixels the edit may change
+    feather: int  # the soft edge's width, in pixels, inside the mask
+    mask: str | None  # the caller's mask when it is a URL or a path (inline data is not repeated)
+    unmasked: list[Output] = field(default_factory=list[Output])  # the edit as WaveSpeed made it, once completed
+    lossless: bool = True  # False when the composite was saved as JPEG (the caller's choice)
+
+
+@dataclass(frozen=True)
 class _Known:
     prediction: Prediction  # the last state seen
     elapsed: float  # seconds this call spent
     polls: int  # status requests this call made
+    masked: Masked | None = field(default=None, kw_only=True)
 
     @property
     def prediction_id(self) -> str:

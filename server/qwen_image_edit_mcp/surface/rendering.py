@@ -19,6 +19,7 @@ from ..media.outputs import Output
 from ..models import MODEL_ID
 from ..reports import PredictionList, PredictionReport
 from ..variants import variant_of_model
+from .masked import mask_lines, unmasked_titles, with_mask
 
 
 def render(outcome: Outcome, *, resume_wait: float) -> CallToolResult:
@@ -29,14 +30,15 @@ def render(outcome: Outcome, *, resume_wait: float) -> CallToolResult:
             if any(output.note and output.url for output in outcome.outputs):
                 next_step += f" To fetch an output again (its URL stays valid for 7 days): {resume}."
             report = _report(outcome, outcome.outputs, next_step)
-            return _result(report, outcome.outputs, completed_text(report, outcome.outputs))
+            text = "\n".join([completed_text(report, outcome.outputs), *mask_lines(outcome, report)])
+            return _result(report, outcome.outputs, text)
         case Pending():
             report = _report(outcome, [], f"Nothing is lost: {resume} to wait for the result. {_NO_REPEAT}")
             text = (
                 f"Still running: prediction {report.prediction_id} is '{report.status}' after {outcome.waited:.0f} s "
                 f"(this call's wait limit).\n{report.next_step}"
             )
-            return _result(report, [], text)
+            return _result(report, [], "\n".join([text, *mask_lines(outcome, report)]))
         case Failed():
             report = _report(outcome, [], None)
             return _result(report, [], describe_failure(outcome.prediction), is_error=True)
@@ -54,14 +56,16 @@ def _interrupted(outcome: Interrupted, resume: str) -> CallToolResult:
             f"Lost contact with WaveSpeed while waiting for prediction {report.prediction_id} "
             f"(last status: {report.status}): {outcome.reason}\n{report.next_step}"
         )
-        return _result(report, [], text, is_error=True)
+        return _result(report, [], "\n".join([text, *mask_lines(outcome, report)]), is_error=True)
     urls = [o for o in outcome.prediction.outputs if o.startswith(("http://", "https://"))]
-    outputs = [Output(index, url) for index, url in enumerate(urls, start=1)]
+    # A masked edit's outputs are the edit before its mask: listed as unmasked (by mask_lines), not as the result.
+    outputs = [] if outcome.masked else [Output(index, url) for index, url in enumerate(urls, start=1)]
     report = _report(outcome, outputs, f"Downloading it again later may work: {resume}. {_NO_REPEAT}")
     lines = [
         f"The edit completed (prediction {report.prediction_id}), but this server could not prepare its output: "
         f"{outcome.reason}.",
         *(f"Output {o.index} as WaveSpeed gave it: {o.url}" for o in outputs),
+        *mask_lines(outcome, report),
         report.next_step or "",
     ]
     return _result(report, outputs, "\n".join(lines), is_error=not outputs)
@@ -70,7 +74,7 @@ def _interrupted(outcome: Interrupted, resume: str) -> CallToolResult:
 def _report(outcome: Outcome, outputs: list[Output], next_step: str | None) -> PredictionReport:
     prediction = outcome.prediction
     failed = prediction.is_terminal and not prediction.succeeded
-    return PredictionReport(
+    report = PredictionReport(
         prediction_id=prediction.id,
         status=prediction.status,
         model=prediction.model or MODEL_ID,
@@ -87,6 +91,7 @@ def _report(outcome: Outcome, outputs: list[Output], next_step: str | None) -> P
         polls=outcome.polls,
         next_step=next_step,
     )
+    return with_mask(report, outcome)
 
 
 def completed_text(report: PredictionReport, outputs: list[Output]) -> str:
@@ -132,6 +137,7 @@ def _result(report: PredictionReport, outputs: list[Output], text: str, *, is_er
             content.append(_link(output.url, title, output.mime))
         if output.saved_path is not None:
             content.append(_link(output.saved_path.as_uri(), f"{title}, saved file", output.mime))
+    content.extend(_link(uri, title, None) for uri, title in unmasked_titles(report))
     # The spec asks tools with structured output to repeat it as JSON text, for clients that only read text.
     content.append(TextContent(type="text", text=report.model_dump_json()))
     return CallToolResult(content=content, structured_content=report.model_dump(mode="json"), is_error=is_error)

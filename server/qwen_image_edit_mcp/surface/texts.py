@@ -28,6 +28,13 @@ LORAS_DESCRIPTION = (
     f"{{path, scale 0-{MAX_LORA_SCALE:g}}}, applied together."
 )
 
+MASK_DESCRIPTION = (
+    "Edit one region only: an image in any form image takes, with the image's aspect ratio; white (or opaque) where "
+    "pixels may change, black (or transparent) where they must not, grey a soft edge. Pixels outside stay exact "
+    "(png by default). Not with size."
+)
+FEATHER_DESCRIPTION = "With mask: the soft edge's width in px, inside the white (0: hard)."
+
 INSTRUCTIONS = """\
 Edits images with Qwen-Image-Edit (a 20B model on WaveSpeedAI): appearance edits (add, remove or change an \
 element while the rest stays untouched), semantic edits (style transfer, new viewpoint, turning a subject into \
@@ -62,7 +69,8 @@ with it instead of calling edit_image again."""
 GET_DESCRIPTION = """\
 Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
 resume an edit_image call that returned pending=true, optionally waiting up to wait_seconds for it to finish. \
-Read-only and free; predictions are kept by WaveSpeed for 7 days."""
+Read-only and free; predictions are kept by WaveSpeed for 7 days. A masked edit's id gives the edit before its mask.\
+"""
 
 
 LIST_DESCRIPTION = """\

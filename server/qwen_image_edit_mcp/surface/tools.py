@@ -17,6 +17,7 @@ from ..jobs.edit import MIN_SYNC_WAIT_SECONDS, EditArgs, run_edit
 from ..jobs.listing import ListArgs, run_list
 from ..jobs.read import run_read
 from ..jobs.runtime import Runtime
+from ..media.masks import DEFAULT_FEATHER, MAX_FEATHER
 from ..models import (
     IMAGE_DESCRIPTION,
     SIZE_DESCRIPTION,
@@ -33,7 +34,7 @@ from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_listing
-from .texts import IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MODEL_DESCRIPTION
+from .texts import FEATHER_DESCRIPTION, IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MASK_DESCRIPTION, MODEL_DESCRIPTION
 
 # The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
 ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_IMAGES})]
@@ -62,8 +63,9 @@ async def edit_image(
     size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
     seed: Seed = -1,
     output_format: Annotated[
-        OutputFormat, Field(description="Output file format: jpeg (default, smallest), png (lossless) or webp.")
-    ] = "jpeg",
+        OutputFormat | None,
+        Field(description="Output file format: jpeg (default; png with a mask), png (lossless) or webp."),
+    ] = None,
     enable_base64_output: Annotated[
         bool,
         Field(
@@ -79,6 +81,8 @@ async def edit_image(
         ),
     ] = False,
     wait_seconds: WaitSeconds = None,
+    mask: Annotated[ImageRef | None, Field(description=MASK_DESCRIPTION)] = None,
+    feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
 ) -> Annotated[CallToolResult, PredictionReport]:
     async with guarded(ctx, "edit the image") as runtime:
         args = EditArgs(
@@ -93,6 +97,8 @@ async def edit_image(
             enable_base64_output=enable_base64_output,
             enable_sync_mode=enable_sync_mode,
             wait_seconds=runtime.settings.wait_seconds if wait_seconds is None else wait_seconds,
+            mask=mask,
+            feather=feather,
         )
         outcome = await run_edit(runtime, args, Progress(ctx, runtime.clock))
         return render(outcome, resume_wait=runtime.resume_wait)

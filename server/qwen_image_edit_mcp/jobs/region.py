@@ -1,0 +1,149 @@
+"""The masked edit's own steps, around the usual edit: before the submit, the mask and the input are read and
+checked (a refusal costs nothing); once the job completed, the composite is made, saved, uploaded and previewed.
+
+The second step runs inside `follow`, so any failure there still ends in an outcome carrying the id and the
+unmasked output's URL. This server keeps no state: a masked edit is composited by the call that submitted it, and
+`get_prediction` on its id returns the edit as WaveSpeed made it; the composite's URL in the first result stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import anyio
+import anyio.to_thread
+
+from ..errors import InputError, WaveSpeedError
+from ..media.inputs import ResolvedImage, read_image
+from ..media.masks import Composite, Region, composite, prepare_region
+from ..media.outputs import Output, fit_previews
+from ..media.saving import default_output_dir, save_output
+from ..models import OutputFormat
+from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from .outcome import Completed, Masked, Outcome, OutputsUnusable
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MaskArgs:
+    mask: str
+    feather: int
+    output_format: OutputFormat  # what the composite is saved as: png and webp are lossless, jpeg is not
+
+
+@dataclass(frozen=True)
+class RegionEdit:
+    """A masked edit, checked and ready: what compositing needs once the job is back."""
+
+    region: Region
+    args: MaskArgs
+
+    def labelled(self, outcome: Outcome) -> Outcome:
+        """Any outcome but a composite says it was asked for one (the next call cannot apply the mask)."""
+        return outcome if outcome.masked is not None else replace(outcome, masked=self.masked([]))
+
+    def masked(self, unmasked: list[Output]) -> Masked:
+        shown = self.args.mask.strip()
+        mask = None if shown.lower().startswith("data:") or len(shown) > 4096 else shown
+        lossless = self.args.output_format != "jpeg"
+        return Masked(self.region.coverage, self.args.feather, mask, unmasked=unmasked, lossless=lossless)
+
+
+async def prepare_region_edit(
+    runtime: Runtime, args: MaskArgs, first: ResolvedImage, given: str, *, size: str | None, seconds: float
+) -> RegionEdit:
+    """The mask and the first image's pixels, checked against each other; InputError (nothing paid) otherwise."""
+    if size is not None:
+        raise InputError(
+            "size cannot be used with mask: a masked edit keeps the input's size, so that every pixel outside the "
+            "mask is the input's own. Leave size out (or edit without a mask, then resize)."
+        )
+    try:
+        with anyio.fail_after(max(seconds, 1.0)):
+            mask = await read_image(args.mask, runtime.inputs, field="mask")
+            if mask is None:
+                mask = await _fetched(runtime, args.mask.strip(), "mask")
+            source = first.data if first.data is not None else await _fetched(runtime, given.strip(), "image")
+            region = await anyio.to_thread.run_sync(_region, source, mask, args.feather)
+    except TimeoutError:
+        raise InputError(
+            f"mask: reading the mask and the image took longer than this call may take ({seconds:.0f} s), so nothing "
+            "was submitted. Pass local files or data URIs, or raise wait_seconds."
+        ) from None
+    log.info("masked edit: the edit may change %.1f%% of the image", region.coverage * 100)
+    return RegionEdit(region, args)
+
+
+def _region(source: bytes, mask: bytes, feather: int) -> Region:
+    try:
+        return prepare_region(source, mask, feather)
+    except (OSError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
+        raise InputError(f"mask: the mask or the image could not be decoded ({exc}); nothing was submitted.") from None
+
+
+async def _fetched(runtime: Runtime, url: str, what: str) -> bytes:
+    """The bytes at a URL the caller gave, which the composite needs: bounded, and never from this machine or a
+    private network unless WaveSpeed itself is local (an emulator)."""
+    try:
+        data = await runtime.wavespeed.download(
+            url, max_bytes=MAX_OUTPUT_BYTES, seconds=DOWNLOAD_TIMEOUT, allow_private=runtime.api_is_local
+        )
+    except WaveSpeedError as exc:
+        raise InputError(
+            f"mask: the {what} URL could not be fetched, and a masked edit needs its pixels ({exc.message}); nothing "
+            "was submitted. Pass a local file or a data URI instead."
+        ) from None
+    if data is None:
+        raise InputError(f"mask: the {what} at the URL is larger than {MAX_OUTPUT_BYTES // 2**20} MB.")
+    return data
+
+
+async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit) -> Completed:
+    """The completed edit, its outputs replaced by their composites (saved, uploaded, previewed); the unmasked
+    outputs stay listed. OutputsUnusable when an output could not be composited."""
+    raw = completed.outputs
+    composites: list[Output] = []
+    for output in raw:
+        if output.data is None:
+            raise OutputsUnusable(
+                f"the masked composite could not be made: the edit's output {output.index} could not be read "
+                f"({output.note or 'no image'})"
+            )
+        try:
+            made = await anyio.to_thread.run_sync(composite, edit.region, output.data, edit.args.output_format)
+        except (InputError, OSError, SyntaxError, EOFError) as exc:
+            raise OutputsUnusable(
+                f"the masked composite could not be made: the edit's output {output.index} did not decode ({exc})"
+            ) from None
+        output.data = None
+        composites.append(await _delivered(runtime, completed.prediction_id, output.index, made))
+    await fit_previews(composites, runtime.settings.inline_max_bytes)
+    return replace(completed, outputs=composites, masked=edit.masked(raw))
+
+
+async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Composite) -> Output:
+    """The composite as an output: uploaded (so any client can fetch it) and saved where outputs are kept; saved in
+    the default folder too when the upload failed and no folder is set, so it always exists somewhere."""
+    extension = made.mime.removeprefix("image/")
+    name = f"{prediction_id}-masked-{index}.{extension}"
+    output = Output(index, url=None, mime=made.mime, data=made.data)
+    uploader = runtime.inputs.uploader
+    try:
+        if uploader is not None:
+            output.url, _ = await uploader.upload(made.data, filename=name, content_type=made.mime)
+    except WaveSpeedError as exc:
+        log.warning("could not upload the composite of prediction %s: %s", prediction_id, exc.message)
+        output.note = f"the composite could not be uploaded ({exc.message}); it is kept as a file"
+    folder = runtime.settings.output_dir or (default_output_dir() if output.url is None else None)
+    if folder is not None:
+        try:
+            output.saved_path = await anyio.to_thread.run_sync(
+                save_output, folder, f"{prediction_id}-masked", index, extension, made.data
+            )
+        except OSError as exc:
+            log.warning("could not save the composite of prediction %s to %s: %s", prediction_id, folder, exc)
+            output.note = f"{output.note + '; ' if output.note else ''}could not save it to {folder}: {exc.strerror}"
+    return output

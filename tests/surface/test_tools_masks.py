@@ -1,0 +1,146 @@
+"""A masked edit through the tool, in memory on the fake clock: one submit, the composite as the result (uploaded,
+saved, previewed), the unmasked edit labelled, and the id with the raw output's URL on every failure after the
+submit."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from PIL import Image, ImageDraw
+
+from fakes import FakeClock
+from harness import EMULATOR_URL, World, images_of, links_of, make_world, pictures_dir, png_data_uri, text_of
+from qwen_image_edit_mcp.errors import ConnectionFailedError
+from qwen_image_edit_mcp.jobs import region as region_module
+from qwen_image_edit_mcp.wavespeed.uploads import Uploader
+
+pytestmark = pytest.mark.anyio
+SIZE = (96, 64)
+
+
+@pytest.fixture
+def world(clock: FakeClock, tmp_path: Path) -> World:
+    return make_world(clock, tmp_path)
+
+
+def pictures(tmp_path: Path) -> tuple[Path, Path]:
+    folder = pictures_dir(tmp_path)
+    image = Image.effect_noise(SIZE, 50).convert("RGB")
+    image.save(folder / "photo.png")
+    mask = Image.new("L", SIZE, 0)
+    ImageDraw.Draw(mask).rectangle((48, 0, 95, 63), fill=255)  # the right half may change
+    mask.save(folder / "mask.png")
+    return folder / "photo.png", folder / "mask.png"
+
+
+def masked_call(tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    photo, mask = pictures(tmp_path)
+    return {"prompt": "invert the colours", "image": str(photo), "mask": str(mask), "feather": 0, **extra}
+
+
+async def test_the_composite_is_the_result_uploaded_saved_and_previewed_and_the_raw_edit_is_labelled(
+    world: World, tmp_path: Path
+) -> None:
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path))
+    assert not result.is_error, text_of(result)
+    report = result.structured_content
+    assert report is not None
+    assert (report["masked"], report["mask_coverage"]) == (True, 0.5)
+    (composite_url,) = report["outputs"]
+    assert composite_url.startswith(f"{EMULATOR_URL}/media/")  # uploaded to storage, fetchable by any client
+    (raw_url,) = report["unmasked_outputs"]
+    assert "/outputs/" in raw_url
+    (saved,) = report["saved_paths"]
+    assert saved.endswith("-masked-1.png")
+    assert len(world.submits()) == 1
+    assert world.submits()[0]["json"]["output_format"] == "png"  # lossless by default with a mask
+    with Image.open(io.BytesIO(Path(saved).read_bytes())) as out, Image.open(tmp_path / "Pictures/photo.png") as src:
+        assert out.getpixel((10, 10)) == src.getpixel((10, 10))  # outside: the input, exactly
+        inside, before = out.getpixel((80, 30)), src.getpixel((80, 30))
+        assert isinstance(inside, tuple) and isinstance(before, tuple)  # noqa: PT018
+        assert inside == tuple(255 - v for v in before)  # inside: the emulator's inverted edit
+    (preview,) = images_of(result)
+    assert preview.size == SIZE
+    titles = {link.uri: link.title or "" for link in links_of(result)}
+    assert "Unmasked edit 1" in titles[raw_url]
+    assert f"Unmasked edit 1 (as WaveSpeed made it, before the mask): {raw_url}" in text_of(result)
+    assert "bit for bit" in text_of(result)
+
+
+async def test_get_prediction_on_a_masked_edit_returns_the_unmasked_edit(world: World, tmp_path: Path) -> None:
+    async with Client(world.server) as client:
+        masked = await client.call_tool("edit_image", masked_call(tmp_path))
+        assert masked.structured_content is not None
+        prediction_id = masked.structured_content["prediction_id"]
+        looked_up = await client.call_tool("get_prediction", {"prediction_id": prediction_id})
+    assert looked_up.structured_content is not None
+    assert looked_up.structured_content["outputs"] == masked.structured_content["unmasked_outputs"]
+    assert looked_up.structured_content["masked"] is None
+
+
+async def test_a_pending_masked_edit_says_a_later_look_up_returns_it_without_the_mask(
+    world: World, tmp_path: Path
+) -> None:
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path, wait_seconds=0))
+    report = result.structured_content
+    assert report is not None
+    assert report["pending"] is True
+    assert (report["masked"], report["mask_coverage"]) == (False, 0.5)
+    assert "get_prediction on its id returns the edit without the mask" in text_of(result)
+
+
+async def test_a_failure_while_compositing_still_returns_the_id_and_the_raw_output(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_: object) -> None:
+        raise MemoryError("no room for the composite")
+
+    monkeypatch.setattr(region_module, "composite", broken)
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path))
+    assert result.is_error
+    report = result.structured_content
+    assert report is not None
+    assert report["prediction_id"] in text_of(result)
+    assert report["outputs"] == []
+    (raw_url,) = report["unmasked_outputs"]
+    assert f"Unmasked edit 1 (as WaveSpeed made it, before the mask): {raw_url}" in text_of(result)
+    assert len(world.submits()) == 1
+
+
+async def test_an_unreadable_raw_output_still_returns_the_id_and_its_url(world: World, tmp_path: Path) -> None:
+    world.emulator.update_faults({"output_corrupt": "not_image"})
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path))
+    assert result.is_error
+    report = result.structured_content
+    assert report is not None
+    assert "the masked composite could not be made" in text_of(result)
+    assert len(report["unmasked_outputs"]) == 1
+    assert len(world.submits()) == 1
+
+
+async def test_a_failed_upload_of_the_composite_keeps_it_as_a_file(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def refuse(*_: object, **__: object) -> tuple[str, bool]:
+        raise ConnectionFailedError("storage is down.", request_sent=False)
+
+    monkeypatch.setattr(Uploader, "upload", refuse)
+    photo, mask = pictures(tmp_path)
+    arguments = {"prompt": "invert", "image": png_data_uri(SIZE), "mask": str(mask), "feather": 0}
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", arguments)
+    assert not result.is_error, text_of(result)
+    report = result.structured_content
+    assert report is not None
+    (saved,) = report["saved_paths"]
+    assert report["outputs"] == [Path(saved).as_uri()]
+    assert "could not be uploaded (storage is down.)" in text_of(result)
+    assert photo.exists()

@@ -24,7 +24,16 @@ from pathlib import Path
 
 import anyio
 
-from measures import HERE, Plan, Results, bench_cold_start, bench_concurrency, bench_memory, bench_overhead
+from measures import (
+    HERE,
+    Plan,
+    Results,
+    bench_cold_start,
+    bench_composite,
+    bench_concurrency,
+    bench_memory,
+    bench_overhead,
+)
 from qwen_image_edit_mcp import __version__
 
 TARGETS = {
@@ -36,6 +45,8 @@ TARGETS = {
     "cold_start_delta": 0.25,
     "peak_rss_mib": 160.0,
     "result_bytes": 1024 * 1024,
+    "composite_blend_ms": 100.0,
+    "composite_peak_mib": 60.0,
 }
 
 
@@ -82,6 +93,13 @@ def table(results: Results) -> str:
         f"| peak RSS, three 1536x1536 base64 PNG edits | {memory['peak_rss_mib']:.0f} MiB |",
         f"| largest result | {memory['largest_result_bytes'] / 1024:.0f} KiB |",
     ]
+    if c := results.composite:
+        lines += [
+            f"| masked edit, 1536x1536 RGBA: mask check and feather (before the submit) | {c['prepare_ms']:.0f} ms |",
+            f"| masked edit: decode the input and the edit / blend / encode PNG | {c['decode_ms']:.0f} ms / "
+            f"{c['blend_ms']:.0f} ms / {c['encode_ms']:.0f} ms |",
+            f"| masked edit: peak memory of the whole composite | {c['peak_mib']:.0f} MiB |",
+        ]
     return "\n".join(lines)
 
 
@@ -103,6 +121,8 @@ def verdicts(results: Results) -> list[str]:
         ("cold start over the bare SDK server", results.cold_start.get("delta"), TARGETS["cold_start_delta"], "s"),
         ("peak RSS", results.memory.get("peak_rss_mib"), TARGETS["peak_rss_mib"], "MiB"),
         ("largest result", results.memory.get("largest_result_bytes"), TARGETS["result_bytes"], "bytes"),
+        ("masked composite: blend, 1536x1536", results.composite.get("blend_ms"), TARGETS["composite_blend_ms"], "ms"),
+        ("masked composite: peak memory", results.composite.get("peak_mib"), TARGETS["composite_peak_mib"], "MiB"),
     ]
     lines: list[str] = []
     for name, value, target, unit in checks:
@@ -122,6 +142,7 @@ async def main_async(plan: Plan, out: Path) -> Results:
         await bench_concurrency(plan, results, workdir)
         await bench_cold_start(plan, results, workdir)
         await bench_memory(plan, results, workdir)
+        await bench_composite(results, workdir)
     report = table(results) + "\n\nTargets:\n" + "\n".join(verdicts(results)) + "\n"
     print("\n" + report)
     out.mkdir(parents=True, exist_ok=True)

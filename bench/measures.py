@@ -4,6 +4,7 @@ caller's side. `bench.py` runs them and writes the report."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -49,6 +50,7 @@ class Results:
     concurrency: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     cold_start: dict[str, float] = field(default_factory=dict[str, float])
     memory: dict[str, float] = field(default_factory=dict[str, float])
+    composite: dict[str, float] = field(default_factory=dict[str, float])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path) -> dict[str, str]:
@@ -209,3 +211,11 @@ async def bench_memory(plan: Plan, results: Results, workdir: Path) -> None:
             peak_kib = int(re.findall(r"VmHWM:\s*(\d+) kB", status)[0])
     results.memory = {"peak_rss_mib": peak_kib / 1024, "largest_result_bytes": largest}
     print(f"memory: peak RSS {peak_kib / 1024:.0f} MiB; largest result {largest} bytes")
+
+
+async def bench_composite(results: Results, workdir: Path) -> None:
+    """A masked edit's composite at 1536x1536 RGBA, in its own process (see compositing.py)."""
+    done = await anyio.run_process([sys.executable, str(HERE / "compositing.py"), str(workdir / "pictures")])
+    results.composite = json.loads(done.stdout)
+    figures = ", ".join(f"{name} {value:.1f}" for name, value in results.composite.items())
+    print(f"composite: {figures}")

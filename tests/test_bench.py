@@ -32,3 +32,5 @@ def test_a_quick_benchmark_run_writes_every_section_and_the_targets(tmp_path: Pa
     assert {row["transport"] for row in data["concurrency"]} == {"stdio", "http"}
     assert data["memory"]["largest_result_bytes"] > 0
     assert data["cold_start"]["ours"] > 0
+    assert data["composite"]["blend_ms"] > 0
+    assert "masked composite: peak memory" in report

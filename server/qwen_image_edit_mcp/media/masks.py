@@ -96,28 +96,36 @@ def feathered(weights: Image.Image, feather: int) -> Image.Image:
 
 def composite(region: Region, edited: bytes, output_format: OutputFormat) -> Composite:
     """The edit inside the region, the input everywhere else, at the input's size and in its mode, encoded."""
-    from PIL import Image, ImageChops  # imported on first use: start-up stays light
+    return encoded(blended(region, *decoded(region, edited)), output_format)
 
+
+def decoded(region: Region, edited: bytes) -> tuple[Image.Image, Image.Image]:
+    """The input in the mode the composite keeps, and the edit in its colour mode (the model returns no alpha)."""
     image = _opened(region.source, "image")  # in memory: nothing to close
     mode = _working_mode(image)
     if mode is None:  # checked before the submit; the bytes are the same
         raise ValueError(f"cannot composite an image in {image.mode} mode")
     image.load()
     base = image if image.mode == mode else image.convert(mode)
-    del image
     with _opened(edited, "edit") as result:
-        colour = "L" if mode in ("L", "LA") else "RGB"
-        picture = result.convert(colour)
+        picture = result.convert("L" if mode in ("L", "LA") else "RGB")
+    return base, picture
+
+
+def blended(region: Region, base: Image.Image, picture: Image.Image) -> Image.Image:
+    """The edit resampled to the input's size, given the input's alpha, then the input pasted back wherever the
+    weight is below 255: exactly the input where it is 0. Reuses `picture`'s memory."""
+    from PIL import Image, ImageChops  # imported on first use: start-up stays light
+
     if picture.size != base.size:  # WaveSpeed may round the size: back to the input's before compositing
         picture = picture.resize(base.size, Image.Resampling.LANCZOS)  # pyright: ignore[reportUnknownMemberType]
-    if mode != colour:  # the model returns no alpha: the input's transparency is kept everywhere
+    if base.mode != picture.mode:  # the model returns no alpha: the input's transparency is kept everywhere
         picture.putalpha(base.getchannel("A"))
     picture.paste(base, (0, 0), ImageChops.invert(region.weights))
-    del base
-    return _encoded(picture, output_format)
+    return picture
 
 
-def _encoded(picture: Image.Image, output_format: OutputFormat) -> Composite:
+def encoded(picture: Image.Image, output_format: OutputFormat) -> Composite:
     buffer = io.BytesIO()
     if output_format == "jpeg":
         picture.convert("RGB" if picture.mode in ("RGBA", "RGB") else "L").save(buffer, "JPEG", quality=95)

@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from PIL import Image, ImageDraw
@@ -16,6 +17,7 @@ from fakes import FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, pictures_dir, png_data_uri, text_of
 from qwen_image_edit_mcp.errors import ConnectionFailedError
 from qwen_image_edit_mcp.jobs import region as region_module
+from qwen_image_edit_mcp.media.masks import composite as real_composite
 from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
@@ -144,3 +146,48 @@ async def test_a_failed_upload_of_the_composite_keeps_it_as_a_file(
     assert report["outputs"] == [Path(saved).as_uri()]
     assert "could not be uploaded (storage is down.)" in text_of(result)
     assert photo.exists()
+
+
+async def test_a_slow_upload_of_the_composite_is_abandoned_within_the_call(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = anyio.Event()
+
+    async def stall(*_: object, **__: object) -> tuple[str, bool]:
+        started.set()
+        await anyio.sleep_forever()
+        raise AssertionError
+
+    def slow_composite(*args: Any) -> Any:  # the call's time runs out while compositing, on the fake clock
+        made = real_composite(*args)
+        world.clock.advance(60)
+        return made
+
+    monkeypatch.setattr(Uploader, "upload", stall)
+    monkeypatch.setattr(region_module, "composite", slow_composite)
+    monkeypatch.setattr(region_module, "MIN_UPLOAD_SECONDS", 0.05)
+    _, mask = pictures(tmp_path)
+    arguments = {"prompt": "invert", "image": png_data_uri(SIZE), "mask": str(mask), "wait_seconds": 10}
+    with anyio.fail_after(10):
+        async with Client(world.server) as client:
+            result = await client.call_tool("edit_image", arguments)
+    assert started.is_set()
+    assert not result.is_error, text_of(result)
+    assert "could not be uploaded (it took longer than" in text_of(result)
+
+
+async def test_base64_output_is_composited_and_the_unmasked_edit_is_its_saved_file(
+    world: World, tmp_path: Path
+) -> None:
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path, enable_base64_output=True))
+        listing = await client.list_tools()
+    assert not result.is_error, text_of(result)
+    report = result.structured_content
+    assert report is not None
+    (raw,) = report["unmasked_outputs"]
+    assert raw.startswith("file://")
+    assert report["masked"] is True
+    assert "mask" not in world.submits()[0]["json"]  # WaveSpeed never sees the mask
+    get = next(tool for tool in listing.tools if tool.name == "get_prediction")
+    assert "masked edit's id gives the edit before its mask" in (get.description or "")

@@ -27,7 +27,7 @@ from ..models import EditRequest, Lora, OutputFormat, Prediction
 from .family import checked_loras, chosen_inputs
 from .follow import follow
 from .outcome import NoPrediction, Outcome
-from .region import MaskArgs, composited, prepare_region_edit
+from .region import MaskArgs, prepare_region_edit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .waiting import submit_once
 
@@ -89,6 +89,7 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
         enable_base64_output=args.enable_base64_output,
         enable_sync_mode=args.enable_sync_mode,
     )
+    del resolved  # the bytes read are the region's now, if anyone's: not held while the job runs
     await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
     prediction = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
@@ -101,7 +102,7 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
         polls=0,
         history=runtime.durations,
         announce=f"submitted: prediction {prediction.id} is {prediction.status}",
-        finish=None if region is None else lambda completed: composited(runtime, completed, region),
+        finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
     )
     return outcome if region is None else region.labelled(outcome)
 

@@ -21,10 +21,14 @@ from ..media.outputs import Output, fit_previews
 from ..media.saving import default_output_dir, save_output
 from ..models import OutputFormat
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from .follow import Finish
 from .outcome import Completed, Masked, Outcome, OutputsUnusable
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+# The composite's upload may use what is left of the call's time, and at least this: the job is paid for already.
+MIN_UPLOAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,14 @@ class RegionEdit:
     def labelled(self, outcome: Outcome) -> Outcome:
         """Any outcome but a composite says it was asked for one (the next call cannot apply the mask)."""
         return outcome if outcome.masked is not None else replace(outcome, masked=self.masked([]))
+
+    def finisher(self, runtime: Runtime, *, answer_by: float) -> Finish:
+        """What `follow` does with the completed job, inside its guarantee: composite it."""
+
+        async def finish(completed: Completed) -> Completed:
+            return await composited(runtime, completed, self, answer_by=answer_by)
+
+        return finish
 
     def masked(self, unmasked: list[Output]) -> Masked:
         shown = self.args.mask.strip()
@@ -101,9 +113,9 @@ async def _fetched(runtime: Runtime, url: str, what: str) -> bytes:
     return data
 
 
-async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit) -> Completed:
-    """The completed edit, its outputs replaced by their composites (saved, uploaded, previewed); the unmasked
-    outputs stay listed. OutputsUnusable when an output could not be composited."""
+async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit, *, answer_by: float) -> Completed:
+    """The completed edit, its outputs replaced by their composites (saved, uploaded within the call's time,
+    previewed); the unmasked outputs stay listed. OutputsUnusable when an output could not be composited."""
     raw = completed.outputs
     composites: list[Output] = []
     for output in raw:
@@ -119,12 +131,13 @@ async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit) -
                 f"the masked composite could not be made: the edit's output {output.index} did not decode ({exc})"
             ) from None
         output.data = None
-        composites.append(await _delivered(runtime, completed.prediction_id, output.index, made))
+        seconds = max(answer_by - runtime.clock.now(), MIN_UPLOAD_SECONDS)
+        composites.append(await _delivered(runtime, completed.prediction_id, output.index, made, seconds))
     await fit_previews(composites, runtime.settings.inline_max_bytes)
     return replace(completed, outputs=composites, masked=edit.masked(raw))
 
 
-async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Composite) -> Output:
+async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Composite, seconds: float) -> Output:
     """The composite as an output: uploaded (so any client can fetch it) and saved where outputs are kept; saved in
     the default folder too when the upload failed and no folder is set, so it always exists somewhere."""
     extension = made.mime.removeprefix("image/")
@@ -132,11 +145,13 @@ async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Com
     output = Output(index, url=None, mime=made.mime, data=made.data)
     uploader = runtime.inputs.uploader
     try:
-        if uploader is not None:
-            output.url, _ = await uploader.upload(made.data, filename=name, content_type=made.mime)
-    except WaveSpeedError as exc:
-        log.warning("could not upload the composite of prediction %s: %s", prediction_id, exc.message)
-        output.note = f"the composite could not be uploaded ({exc.message}); it is kept as a file"
+        with anyio.fail_after(seconds):
+            if uploader is not None:
+                output.url, _ = await uploader.upload(made.data, filename=name, content_type=made.mime)
+    except (WaveSpeedError, TimeoutError) as exc:
+        why = exc.message if isinstance(exc, WaveSpeedError) else f"it took longer than {seconds:.0f} s"
+        log.warning("could not upload the composite of prediction %s: %s", prediction_id, why)
+        output.note = f"the composite could not be uploaded ({why}); it is kept as a file"
     folder = runtime.settings.output_dir or (default_output_dir() if output.url is None else None)
     if folder is not None:
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 import anyio
 
 from measures import HERE, Plan, Results, bench_cold_start, bench_concurrency, bench_memory, bench_overhead
+from measures_inputs import bench_bystander, bench_uploads
 from qwen_image_edit_mcp import __version__
 
 TARGETS = {
@@ -81,8 +82,21 @@ def table(results: Results) -> str:
         f"(+{cold['delta']:.3f} s, {cold['ratio']:.2f}x) |",
         f"| peak RSS, three 1536x1536 base64 PNG edits | {memory['peak_rss_mib']:.0f} MiB |",
         f"| largest result | {memory['largest_result_bytes'] / 1024:.0f} KiB |",
+        *input_rows(results.inputs),
     ]
     return "\n".join(lines)
+
+
+def input_rows(inputs: dict[str, float]) -> list[str]:
+    if not inputs:
+        return []
+    return [
+        f"| call to submit, one local 1536x1536 PNG (edit) | {inputs['submit_one']:.3f} s |",
+        f"| call to submit, three local 1536x1536 PNGs (edit-plus) | {inputs['submit_three']:.3f} s |",
+        f"| another session's tools/list, calm / while the worst inputs are checked (median, max) | "
+        f"{inputs['list_calm'] * 1000:.1f} ms / {inputs['list_attacked_median'] * 1000:.1f} ms, "
+        f"{inputs['list_attacked_max'] * 1000:.1f} ms |",
+    ]
 
 
 def verdicts(results: Results) -> list[str]:
@@ -103,6 +117,7 @@ def verdicts(results: Results) -> list[str]:
         ("cold start over the bare SDK server", results.cold_start.get("delta"), TARGETS["cold_start_delta"], "s"),
         ("peak RSS", results.memory.get("peak_rss_mib"), TARGETS["peak_rss_mib"], "MiB"),
         ("largest result", results.memory.get("largest_result_bytes"), TARGETS["result_bytes"], "bytes"),
+        ("tools/list while the worst inputs are checked", results.inputs.get("list_attacked_max"), 0.1, "s"),
     ]
     lines: list[str] = []
     for name, value, target, unit in checks:
@@ -122,6 +137,8 @@ async def main_async(plan: Plan, out: Path) -> Results:
         await bench_concurrency(plan, results, workdir)
         await bench_cold_start(plan, results, workdir)
         await bench_memory(plan, results, workdir)
+        await bench_uploads(plan, results, workdir)
+        await bench_bystander(plan, results, workdir)
     report = table(results) + "\n\nTargets:\n" + "\n".join(verdicts(results)) + "\n"
     print("\n" + report)
     out.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ class Results:
     concurrency: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     cold_start: dict[str, float] = field(default_factory=dict[str, float])
     memory: dict[str, float] = field(default_factory=dict[str, float])
+    inputs: dict[str, float] = field(default_factory=dict[str, float])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path) -> dict[str, str]:
@@ -72,7 +73,8 @@ async def stdio_session(env: dict[str, str], errlog: Path) -> AsyncGenerator[Cli
 
 
 @asynccontextmanager
-async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Client]:
+async def http_server(env: dict[str, str]) -> AsyncGenerator[int]:
+    """Our server as its own process over streamable HTTP; yields its port once it accepts connections."""
     sock = loopback_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -88,15 +90,26 @@ async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Cli
                     break
                 except OSError:
                     await anyio.sleep(0.05)
-        limits = httpx2.Limits(max_connections=400, max_keepalive_connections=400)
-        http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(30, read=900), limits=limits
-        )
-        async with http, Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
-            yield client
+        yield port
     finally:
         process.terminate()
         await process.wait()
+
+
+@asynccontextmanager
+async def http_client(port: int) -> AsyncGenerator[Client]:
+    limits = httpx2.Limits(max_connections=400, max_keepalive_connections=400)
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(30, read=900), limits=limits
+    )
+    async with http, Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
+        yield client
+
+
+@asynccontextmanager
+async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Client]:
+    async with http_server(env) as port, http_client(port) as client:
+        yield client
 
 
 async def timed_edit(client: Client, arguments: dict[str, Any]) -> tuple[float, CallToolResult]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 
 import anyio
@@ -38,24 +38,41 @@ async def emulator() -> AsyncGenerator[RunningEmulator]:
         yield running
 
 
-async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
-    with anyio.fail_after(15):
-        while text not in caplog.text:
-            await anyio.sleep(0.02)
+class LogWait(logging.Handler):
+    """Log lines as they come, and an event to wait on instead of a timer."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self._changed = anyio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def wait_for(self, text: str) -> None:
+        with anyio.fail_after(15):
+            while not any(text in line for line in self.lines):
+                await self._changed.wait()
 
 
-async def polled(emulator: RunningEmulator) -> None:
-    with anyio.fail_after(15):
-        while not any(entry["path"].endswith("/result") for entry in emulator.state.request_log()):
-            await anyio.sleep(0.02)
+@pytest.fixture
+def log_wait() -> Iterator[LogWait]:
+    handler, root = LogWait(), logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
-    emulator: RunningEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: str
+    emulator: RunningEmulator, tmp_path: Path, log_wait: LogWait, mode: str
 ) -> None:
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
-    caplog.set_level(logging.INFO)
     async with http_server(settings) as url:
         async with http_client(url, token=None) as client:
             started = await client.call_tool(
@@ -69,7 +86,7 @@ async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
         assert process.stdout is not None
         with anyio.fail_after(30):
             assert b"waiting" in await process.stdout.receive()
-            await polled(emulator)  # the server has begun to wait
+            await log_wait.wait_for(f"/api/v3/predictions/{prediction_id}/result")  # the server has begun to wait
         process.kill()
         await process.wait()
-        await logged(caplog, f"cancelled while following prediction {prediction_id}")
+        await log_wait.wait_for(f"cancelled while following prediction {prediction_id}")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import anyio
@@ -13,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from fakes import API_KEY
-from http_harness import http_client, http_server
+from http_harness import LogWatch, http_client, http_server
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 
@@ -38,39 +37,9 @@ async def emulator() -> AsyncGenerator[RunningEmulator]:
         yield running
 
 
-class LogWait(logging.Handler):
-    """Log lines as they come, and an event to wait on instead of a timer."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self._changed = anyio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-        self._changed.set()
-        self._changed = anyio.Event()
-
-    async def wait_for(self, text: str) -> None:
-        with anyio.fail_after(15):
-            while not any(text in line for line in self.lines):
-                await self._changed.wait()
-
-
-@pytest.fixture
-def log_wait() -> Iterator[LogWait]:
-    handler, root = LogWait(), logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
-    emulator: RunningEmulator, tmp_path: Path, log_wait: LogWait, mode: str
+    emulator: RunningEmulator, tmp_path: Path, log_watch: LogWatch, mode: str
 ) -> None:
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
     async with http_server(settings) as url:
@@ -86,7 +55,7 @@ async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
         assert process.stdout is not None
         with anyio.fail_after(30):
             assert b"waiting" in await process.stdout.receive()
-            await log_wait.wait_for(f"/api/v3/predictions/{prediction_id}/result")  # the server has begun to wait
+            await log_watch.wait_for(f"/api/v3/predictions/{prediction_id}/result")  # the server has begun to wait
         process.kill()
         await process.wait()
-        await log_wait.wait_for(f"cancelled while following prediction {prediction_id}")
+        await log_watch.wait_for(f"cancelled while following prediction {prediction_id}")

@@ -47,12 +47,13 @@ def masked_call(tmp_path: Path, **extra: Any) -> dict[str, Any]:
 async def test_the_composite_is_the_result_uploaded_saved_and_previewed_and_the_raw_edit_is_labelled(
     world: World, tmp_path: Path
 ) -> None:
+    arguments = masked_call(tmp_path)
     async with Client(world.server) as client:
-        result = await client.call_tool("edit_image", masked_call(tmp_path))
+        result = await client.call_tool("edit_image", arguments)
     assert not result.is_error, text_of(result)
     report = result.structured_content
     assert report is not None
-    assert (report["masked"], report["mask_coverage"]) == (True, 0.5)
+    assert (report["masked"], report["mask_coverage"], report["mask"]) == (True, 0.5, arguments["mask"])
     (composite_url,) = report["outputs"]
     assert composite_url.startswith(f"{EMULATOR_URL}/media/")  # uploaded to storage, fetchable by any client
     (raw_url,) = report["unmasked_outputs"]

@@ -60,6 +60,7 @@ async def test_the_composite_is_the_result_uploaded_saved_and_previewed_and_the_
     assert "/outputs/" in raw_url
     (saved,) = report["saved_paths"]
     assert saved.endswith("-masked-1.png")
+    assert [path.name for path in (tmp_path / "outputs").iterdir()] == [Path(saved).name]  # the raw edit has its URL
     assert len(world.submits()) == 1
     assert world.submits()[0]["json"]["output_format"] == "png"  # lossless by default with a mask
     with Image.open(io.BytesIO(Path(saved).read_bytes())) as out, Image.open(tmp_path / "Pictures/photo.png") as src:

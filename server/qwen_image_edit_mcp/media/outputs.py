@@ -101,7 +101,7 @@ async def _download(client: WaveSpeedClient, output: Output, prediction_id: str,
         )
         return
     output.data = data
-    if fetching.output_dir is not None:
+    if fetching.output_dir is not None and not fetching.keep:  # a composite's material: the composite is saved
         await _save(output, fetching.output_dir, prediction_id, data)
 
 

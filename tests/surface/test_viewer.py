@@ -146,6 +146,20 @@ def test_returned_urls_keep_outputs_inputs_and_masks_only_once_a_prediction_exis
     assert "https://a.test/2" in urls
 
 
+def test_a_masked_edits_mask_and_unmasked_outputs_may_be_previewed_too() -> None:
+    urls = ReturnedUrls()
+    report = {
+        "prediction_id": "p1",
+        "outputs": ["https://a.test/composite.png"],
+        "mask": "https://a.test/mask.png",
+        "unmasked_outputs": ["https://a.test/raw.png"],
+    }
+    urls.note_result(CallToolResult(content=[], structured_content=report), {"image": "https://a.test/in.png"})
+    assert all(
+        url in urls for url in ("https://a.test/composite.png", "https://a.test/mask.png", "https://a.test/raw.png")
+    )
+
+
 def test_a_package_without_the_built_viewer_still_serves_a_page_that_says_so(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

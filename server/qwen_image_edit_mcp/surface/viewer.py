@@ -105,6 +105,7 @@ class ReturnedUrls:
         self.add(_strings(report.get("outputs")))
         self.add(_strings(report.get("inputs")))
         self.add([report.get("mask")])
+        self.add(_strings(report.get("unmasked_outputs")))  # a masked edit's raw result, which preview_image may show
         arguments = arguments or {}
         self.add([arguments.get("image"), arguments.get("mask"), *_strings(arguments.get("images"))])
 

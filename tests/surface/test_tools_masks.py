@@ -118,8 +118,14 @@ async def test_a_failure_while_compositing_still_returns_the_id_and_the_raw_outp
     assert len(world.submits()) == 1
 
 
-async def test_an_unreadable_raw_output_still_returns_the_id_and_its_url(world: World, tmp_path: Path) -> None:
-    world.emulator.update_faults({"output_corrupt": "not_image"})
+@pytest.mark.parametrize(
+    "fault",
+    [{"output_corrupt": kind} for kind in ("truncated", "not_image", "bomb", "empty")] + [{"output_missing": True}],
+)
+async def test_an_unreadable_raw_output_still_returns_the_id_and_its_url(
+    world: World, tmp_path: Path, fault: dict[str, Any]
+) -> None:
+    world.emulator.update_faults(fault)
     async with Client(world.server) as client:
         result = await client.call_tool("edit_image", masked_call(tmp_path))
     assert result.is_error

@@ -3,7 +3,9 @@
 Both use cases that hold a prediction (a new edit, a looked-up one) finish here. Whatever goes wrong from this point
 on, a fault at WaveSpeed, a malformed answer, a bug of ours in decoding or previewing, becomes an `Interrupted`
 outcome carrying the prediction and how to resume, and the exception is logged with its traceback. Only a
-cancellation propagates, after the id has been logged where a person (or a later session) can find it.
+cancellation propagates, after the id has been logged where a person (or a later session) can find it. A use case
+with more to do once the job completed (a masked edit's composite) passes it as `finish`: it runs inside the same
+guarantee.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from harness import EMULATOR_URL, World, images_of, links_of, make_world, pictur
 from qwen_image_edit_mcp.errors import ConnectionFailedError
 from qwen_image_edit_mcp.jobs import region as region_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
+from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
@@ -199,3 +200,25 @@ async def test_base64_output_is_composited_and_the_unmasked_edit_is_its_saved_fi
     assert "mask" not in world.submits()[0]["json"]  # WaveSpeed never sees the mask
     get = next(tool for tool in listing.tools if tool.name == "get_prediction")
     assert "masked edit's id gives the edit before its mask" in (get.description or "")
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+async def test_every_model_of_the_family_takes_a_mask_on_its_first_image(
+    world: World, tmp_path: Path, name: str
+) -> None:
+    arguments = masked_call(tmp_path, model=name)
+    if VARIANTS[name].max_images > 1:
+        arguments["images"] = [arguments.pop("image"), png_data_uri((40, 40))]
+    if VARIANTS[name].loras:
+        arguments["loras"] = [{"path": "owner/warm-light"}]
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", arguments)
+    assert not result.is_error, text_of(result)
+    assert result.structured_content is not None
+    assert (result.structured_content["masked"], result.structured_content["variant"]) == (True, name)
+    (saved,) = result.structured_content["saved_paths"]
+    with Image.open(saved) as out, Image.open(tmp_path / "Pictures/photo.png") as src:
+        inside, before = out.getpixel((85, 30)), src.getpixel((85, 30))  # clear of the mark and the inset
+        assert isinstance(inside, tuple) and isinstance(before, tuple)  # noqa: PT018
+        assert inside == tuple(255 - v for v in before)
+        assert out.getpixel((10, 60)) == src.getpixel((10, 60))  # the emulator's LoRA label is outside the mask

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from PIL import Image
 
 _KEPT_MODES: Final = frozenset({"RGB", "RGBA", "L", "LA"})
-_ANY: Final = [0] + [255] * 255  # lookup tables: any weight at all, and only the full weight
-_FULL: Final = [0] * 255 + [255]
 
 
 @dataclass(frozen=True)
@@ -83,14 +81,13 @@ def prepare_region(source: bytes, mask: bytes, feather: int) -> Region:
 def feathered(weights: Image.Image, feather: int) -> Image.Image:
     """The weights with a soft edge about `feather` pixels wide, entirely inside the non-zero region: the region is
     eroded by half the width, then box-blurred back out by the same, and the caller's own grey levels are kept."""
-    from PIL import ImageChops, ImageFilter  # imported on first use: start-up stays light
+    from PIL import Image, ImageChops, ImageFilter  # imported on first use: start-up stays light
 
     if feather <= 0:
         return weights
     radius = math.ceil(feather / 2)
-    # Pillow's stubs type the lookup table as possibly a numpy array, which strict pyright reports as partly unknown.
-    core = weights.point(_ANY).filter(ImageFilter.BoxBlur(radius))  # pyright: ignore[reportUnknownMemberType]
-    core = core.point(_FULL).filter(ImageFilter.BoxBlur(radius))  # pyright: ignore[reportUnknownMemberType]
+    core = Image.eval(weights, _any).filter(ImageFilter.BoxBlur(radius))
+    core = Image.eval(core, _full).filter(ImageFilter.BoxBlur(radius))
     return ImageChops.multiply(core, weights)
 
 
@@ -118,7 +115,7 @@ def blended(region: Region, base: Image.Image, picture: Image.Image) -> Image.Im
     from PIL import Image, ImageChops  # imported on first use: start-up stays light
 
     if picture.size != base.size:  # WaveSpeed may round the size: back to the input's before compositing
-        picture = picture.resize(base.size, Image.Resampling.LANCZOS)  # pyright: ignore[reportUnknownMemberType]
+        picture = _resized(picture, base.size, Image.Resampling.LANCZOS)
     if base.mode != picture.mode:  # the model returns no alpha: the input's transparency is kept everywhere
         picture.putalpha(base.getchannel("A"))
     picture.paste(base, (0, 0), ImageChops.invert(region.weights))
@@ -190,4 +187,19 @@ def _scaled(weights: Image.Image, size: tuple[int, int]) -> Image.Image:
         )
     # Upscaling keeps hard edges hard (each mask pixel covers whole pixels); downscaling averages into grey edges.
     method = Image.Resampling.NEAREST if mw < w else Image.Resampling.BOX
-    return weights.resize(size, method)  # pyright: ignore[reportUnknownMemberType]
+    return _resized(weights, size, method)
+
+
+def _resized(image: Image.Image, size: tuple[int, int], method: Image.Resampling) -> Image.Image:
+    # Pillow's stubs type `size` as possibly a numpy array, which strict pyright reports as partly unknown.
+    return image.resize(size, method)  # pyright: ignore[reportUnknownMemberType]
+
+
+def _any(value: int) -> int:
+    """Any weight at all: the region's whole extent."""
+    return 255 if value else 0
+
+
+def _full(value: int) -> int:
+    """Only the full weight: what the blur left untouched."""
+    return 255 if value == 255 else 0

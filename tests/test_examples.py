@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fakes import API_KEY, SCAN
-from http_harness import TOKEN, http_server
+from http_harness import TOKEN, free_port, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.emulator.loopback import base_url, loopback_socket, serving
@@ -141,3 +141,67 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     (prediction_id,) = emulator.state.predictions
     assert prediction_id in tool_message["content"]
     assert f"assistant: Done! Your edited image: {emulator.base_url}/outputs/{prediction_id}" in output
+
+
+async def run_failing_example(script: str, *args: str, env: dict[str, str]) -> str:
+    """A run that must fail with one line of its own on stderr (beside the server's log), and no traceback."""
+    done = await anyio.run_process([sys.executable, str(EXAMPLES / script), *args], env=env, check=False)
+    stderr = done.stderr.decode()
+    SCAN.add(done.stdout.decode() + stderr)
+    assert done.returncode == 1
+    assert "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith(Path(script).stem + ":")]
+    return line
+
+
+async def test_http_client_names_a_refused_token_in_one_line(emulator: RunningEmulator, tmp_path: Path) -> None:
+    settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
+    async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url:
+        env = host_env(QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN="not-the-token-0123456789")
+        line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
+    assert line == (
+        f"http_client: {url}/mcp: 401 Unauthorized: the server refused the token; check QWEN_EDIT_AUTH_TOKEN "
+        "(it must be the server's token)"
+    )
+    assert not emulator.state.predictions
+
+
+async def test_http_client_names_a_server_that_is_not_there_in_one_line() -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    env = host_env(QWEN_EDIT_URL=url, QWEN_EDIT_AUTH_TOKEN=TOKEN)
+    line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
+    assert line.startswith(f"http_client: cannot connect to {url}: is the server running there?")
+
+
+async def test_the_tool_calling_chain_runs_offline_with_its_scripted_stand_in_model(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    env = host_env(
+        WAVESPEED_API_KEY=API_KEY, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+    )
+    output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
+    assert "model: the scripted stand-in (stand_in_model.py)" in output
+    arguments = {"image": URL_IMAGE, "prompt": "Make the sky in the image a sunset"}
+    assert f"tool call: edit_image({json.dumps(arguments)})" in output
+    (prediction_id,) = emulator.state.predictions
+    assert f"assistant: Done! Your edited image: {emulator.base_url}/outputs/{prediction_id}" in output
+
+
+async def test_the_tool_calling_chain_names_a_refused_model_key_in_one_line(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    async def refuse(request: Request) -> JSONResponse:
+        return JSONResponse({"error": {"message": "Incorrect API key provided"}}, status_code=401)
+
+    sock = loopback_socket()
+    url = base_url(sock)
+    async with serving(Starlette(routes=[Route("/v1/chat/completions", refuse, methods=["POST"])]), sock):
+        env = host_env(
+            OPENAI_BASE_URL=f"{url}/v1",
+            OPENAI_API_KEY="sk-wrong",
+            WAVESPEED_API_KEY=API_KEY,
+            WAVESPEED_BASE_URL=emulator.base_url,
+            QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
+        )
+        line = await run_failing_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
+    assert line == "tool_calling_chain: the model endpoint answered 401: check OPENAI_API_KEY"

@@ -5,18 +5,34 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import httpx2
 from mcp import Client
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
+from pydantic import SecretStr
 
+from fakes import API_KEY
+from harness import pictures_dir
 from qwen_image_edit_mcp.config import HttpSettings, Settings
+from qwen_image_edit_mcp.emulator import RunningEmulator
 from qwen_image_edit_mcp.emulator.loopback import base_url, loopback_socket, serving
 from qwen_image_edit_mcp.surface.http import build_http_app
 from qwen_image_edit_mcp.surface.server import create_server
 
 TOKEN = "http-token-0123456789abcdef"  # distinctive, so a leak scan cannot miss it
+
+
+def settings_for(emulator: RunningEmulator, tmp_path: Path) -> Settings:
+    """The server's settings against a running emulator, with its folders and cache inside the test's tmp_path."""
+    return Settings(
+        api_key=SecretStr(API_KEY),
+        base_url=emulator.base_url,
+        output_dir=tmp_path / "outputs",
+        allowed_dirs=(pictures_dir(tmp_path),),
+        cache_dir=tmp_path / "cache",
+    )
 
 
 @asynccontextmanager

@@ -45,6 +45,10 @@ class ServerLog:
 
 @asynccontextmanager
 async def stdio_server(env: dict[str, str], *, args: tuple[str, ...] = ()) -> AsyncGenerator[tuple[Client, ServerLog]]:
+    """The server as a subprocess with `env` (on a bare PATH); `env` must name its own QWEN_EDIT_CACHE_DIR."""
+    if not env.get("QWEN_EDIT_CACHE_DIR"):
+        # Otherwise it would share the user's upload cache, and with it URLs another run's emulator handed out.
+        raise ValueError("a launched server needs its own QWEN_EDIT_CACHE_DIR, in the test's tmp_path")
     read_fd, write_fd = os.pipe()
     log = ServerLog()
     params = StdioServerParameters(

@@ -22,6 +22,7 @@ from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
 from qwen_image_edit_mcp.surface.server import create_server
+from qwen_image_edit_mcp.wavespeed.uploads import default_cache_dir
 from tooling import REPO, host_env, require
 
 MANIFEST: dict[str, Any] = json.loads((REPO / "manifest.json").read_text())
@@ -70,17 +71,13 @@ def fill(value: str, dirname: Path, user: dict[str, str], home: Path) -> str:
     return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: user[m.group(1)], value)
 
 
-@pytest.mark.anyio
-@pytest.mark.timeout(900)
-async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_and_edits(tmp_path: Path) -> None:
-    npx = require("npx")
-    require("uv")
+def validate_and_pack(npx: str, bundle: Path) -> None:
+    """The manifest validates and packs with the official tool, into a bundle holding the server and nothing else."""
     validate = subprocess.run(
         [npx, "-y", MCPB, "validate", "manifest.json"], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "Manifest schema validation passes" in validate.stdout
-    bundle = tmp_path / "qwen-image-edit-mcp.mcpb"
     pack = subprocess.run(
         [npx, "-y", MCPB, "pack", ".", str(bundle)], cwd=REPO, capture_output=True, text=True, check=False
     )
@@ -93,6 +90,16 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
         n for n in names if n.startswith(("tests/", ".venv/", ".git/", ".ci/", "examples/")) or "__pycache__" in n
     ]
 
+
+@pytest.mark.anyio
+@pytest.mark.timeout(900)
+async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_and_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    npx = require("npx")
+    require("uv")
+    bundle = tmp_path / "qwen-image-edit-mcp.mcpb"
+    validate_and_pack(npx, bundle)
     unpacked = tmp_path / "installed"
     zipfile.ZipFile(bundle).extractall(unpacked)
     config = json.loads((unpacked / "manifest.json").read_text())["server"]["mcp_config"]
@@ -112,10 +119,11 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
         }
         home = tmp_path / "home"
         filled = {name: fill(value, unpacked, user, home) for name, value in config["env"].items()}
-        env = host_env(**filled, HOME=str(home), UV_CACHE_DIR=uv_cache_dir())
+        env = host_env(home, **filled)
         args = [fill(arg, unpacked, user, home) for arg in config["args"]]
         server = StdioServerParameters(command=config["command"], args=args, env=env, cwd="/")
-        # The first launch installs the dependencies (uv run), as it does on a user's machine.
+        # The first launch installs the dependencies (uv run), as it does on a user's machine; from uv's own cache
+        # when it is warm, which host_env leaves where the user's uv keeps it.
         async with Client(server, read_timeout_seconds=600) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("edit_image", {"image": str(photo), "prompt": "add a hat"})
@@ -127,6 +135,10 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
     assert Path(saved).parent == tmp_path / "edited"
     with Image.open(saved) as edited:
         assert edited.size == (200, 150)
+    # The bundle sets no cache folder: the upload was remembered in the default one, under the HOME it was given.
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert emulator.base_url in (default_cache_dir() / "uploads.json").read_text()
     # The first launch installed exactly the locked versions, into an environment outside the extension folder,
     # and left that folder as it was unpacked.
     environment = home / ".cache" / "qwen-image-edit-mcp" / "bundle-env"
@@ -135,12 +147,6 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
     assert installed.items() <= locked_versions(unpacked / "uv.lock").items()
     assert not (unpacked / ".venv").exists()
     assert (unpacked / "uv.lock").read_bytes() == (REPO / "uv.lock").read_bytes()
-
-
-def uv_cache_dir() -> str:
-    """The user's uv cache, so that a test's fresh HOME does not download every package again."""
-    uv = require("uv")
-    return subprocess.run([uv, "cache", "dir"], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
 
 
 def locked_versions(lock: Path) -> dict[str, str]:

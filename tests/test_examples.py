@@ -58,7 +58,10 @@ async def test_edit_with_client_edits_a_local_image_and_saves_it(emulator: Runni
     image = photo(tmp_path / "Pictures")
     out = tmp_path / "result.jpeg"
     env = host_env(
-        WAVESPEED_API_KEY=API_KEY, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+        tmp_path / "home",
+        WAVESPEED_API_KEY=API_KEY,
+        WAVESPEED_BASE_URL=emulator.base_url,
+        QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
     )
     output = await run_example("edit_with_client.py", str(image), "add a red umbrella", "--out", str(out), env=env)
     assert "submitted: prediction" in output
@@ -71,7 +74,7 @@ async def test_http_client_edits_over_streamable_http_with_a_token(emulator: Run
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
     out = tmp_path / "result.jpeg"
     async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url:
-        env = host_env(QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN=TOKEN)
+        env = host_env(tmp_path / "home", QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN=TOKEN)
         output = await run_example("http_client.py", URL_IMAGE, "add a kite", "--out", str(out), env=env)
     assert "Edit completed" in output
     with Image.open(out) as edited:
@@ -120,6 +123,7 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     url = base_url(sock)
     async with serving(model.app(), sock):
         env = host_env(
+            tmp_path / "home",
             OPENAI_BASE_URL=f"{url}/v1",
             OPENAI_API_KEY="sk-stand-in",
             OPENAI_MODEL="stand-in-1",
@@ -132,7 +136,8 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     functions = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
     assert set(functions) == {"edit_image", "get_prediction", "list_predictions"}
     assert all(tool["type"] == "function" for tool in first["tools"])
-    assert functions["edit_image"]["parameters"]["required"] == ["prompt", "image"]
+    assert functions["edit_image"]["parameters"]["required"] == ["prompt"]
+    assert "images" in functions["edit_image"]["parameters"]["properties"]
     assert first["model"] == "stand-in-1"
     assert model.authorization == ["Bearer sk-stand-in", "Bearer sk-stand-in"]
     tool_message = second["messages"][-1]
@@ -157,7 +162,7 @@ async def run_failing_example(script: str, *args: str, env: dict[str, str]) -> s
 async def test_http_client_names_a_refused_token_in_one_line(emulator: RunningEmulator, tmp_path: Path) -> None:
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
     async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url:
-        env = host_env(QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN="not-the-token-0123456789")
+        env = host_env(tmp_path / "home", QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN="not-the-token-0123456789")
         line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
     assert line == (
         f"http_client: {url}/mcp: 401 Unauthorized: the server refused the token; check QWEN_EDIT_AUTH_TOKEN "
@@ -166,9 +171,9 @@ async def test_http_client_names_a_refused_token_in_one_line(emulator: RunningEm
     assert not emulator.state.predictions
 
 
-async def test_http_client_names_a_server_that_is_not_there_in_one_line() -> None:
+async def test_http_client_names_a_server_that_is_not_there_in_one_line(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/mcp"
-    env = host_env(QWEN_EDIT_URL=url, QWEN_EDIT_AUTH_TOKEN=TOKEN)
+    env = host_env(tmp_path / "home", QWEN_EDIT_URL=url, QWEN_EDIT_AUTH_TOKEN=TOKEN)
     line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
     assert line.startswith(f"http_client: cannot connect to {url}: is the server running there?")
 
@@ -177,7 +182,10 @@ async def test_the_tool_calling_chain_runs_offline_with_its_scripted_stand_in_mo
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     env = host_env(
-        WAVESPEED_API_KEY=API_KEY, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+        tmp_path / "home",
+        WAVESPEED_API_KEY=API_KEY,
+        WAVESPEED_BASE_URL=emulator.base_url,
+        QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
     )
     output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
     assert "model: the scripted stand-in (stand_in_model.py)" in output
@@ -197,6 +205,7 @@ async def test_the_tool_calling_chain_names_a_refused_model_key_in_one_line(
     url = base_url(sock)
     async with serving(Starlette(routes=[Route("/v1/chat/completions", refuse, methods=["POST"])]), sock):
         env = host_env(
+            tmp_path / "home",
             OPENAI_BASE_URL=f"{url}/v1",
             OPENAI_API_KEY="sk-wrong",
             WAVESPEED_API_KEY=API_KEY,

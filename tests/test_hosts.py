@@ -75,7 +75,9 @@ def launch_env(emulator: RunningEmulator, tmp_path: Path, given: dict[str, str])
         else value
         for key, value in given.items()
     }
-    return host_env(**filled, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"))
+    return host_env(
+        tmp_path / "home", **filled, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
+    )
 
 
 def as_installed(command: str, args: list[str], checkout: Path) -> tuple[str, list[str]]:

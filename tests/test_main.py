@@ -11,34 +11,39 @@ from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.__main__ import parser, settings_from_args
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The server as a host starts it, with a cache folder of its own in the test's tmp_path."""
     return subprocess.run(
         [sys.executable, "-m", "qwen_image_edit_mcp", *args],
         input=stdin,
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        env={"PATH": "/usr/bin:/bin", "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"), **(env or {})},
         cwd="/",
         check=False,
     )
 
 
-def test_version_prints_and_exits() -> None:
-    done = run("--version")
+def test_version_prints_and_exits(tmp_path: Path) -> None:
+    done = run(tmp_path, "--version")
     assert done.returncode == 0
     assert __version__ in done.stdout
 
 
-def test_a_bad_setting_stops_start_up_with_a_message_on_stderr_and_nothing_on_stdout() -> None:
-    done = run(env={"QWEN_EDIT_WAIT_SECONDS": "forever"})
+def test_a_bad_setting_stops_start_up_with_a_message_on_stderr_and_nothing_on_stdout(tmp_path: Path) -> None:
+    done = run(tmp_path, env={"QWEN_EDIT_WAIT_SECONDS": "forever"})
     assert done.returncode == 2
     assert "QWEN_EDIT_WAIT_SECONDS" in done.stderr
     assert done.stdout == ""
 
 
-def test_the_stdio_server_ends_cleanly_when_its_host_closes_stdin_and_prints_nothing_but_protocol() -> None:
-    done = run(env={"WAVESPEED_API_KEY": "sk-cli-test-123456"})
+def test_the_stdio_server_ends_cleanly_when_its_host_closes_stdin_and_prints_nothing_but_protocol(
+    tmp_path: Path,
+) -> None:
+    done = run(tmp_path, env={"WAVESPEED_API_KEY": "sk-cli-test-123456"})
     assert done.returncode == 0
     assert done.stdout == ""
     assert "sk-cli-test-123456" not in done.stderr
@@ -101,7 +106,8 @@ def test_the_emulator_subcommand_serves_and_says_it_is_an_emulator() -> None:
 def test_allow_dir_and_output_dir_flags_reach_the_server(tmp_path: Path) -> None:
     pictures = tmp_path / "pics"
     pictures.mkdir()
-    done = run("--allow-dir", str(pictures), "--allow-dir", "/tmp/../tmp", "--output-dir", str(tmp_path / "out"))
+    out = tmp_path / "out"
+    done = run(tmp_path, "--allow-dir", str(pictures), "--allow-dir", "/tmp/../tmp", "--output-dir", str(out))
     assert done.returncode == 0
     assert f"local images from: {pictures.resolve()}, /tmp;" in done.stderr
     assert f"outputs kept in: {(tmp_path / 'out').resolve()}" in done.stderr

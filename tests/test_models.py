@@ -44,7 +44,7 @@ def test_the_schema_pattern_agrees_with_the_validator_on_every_side_length() -> 
 
 
 def test_payload_holds_only_documented_fields_and_omits_an_unset_size() -> None:
-    request = EditRequest(prompt="把背景换成海边日落", image="https://example.com/a.png")
+    request = EditRequest(prompt="把背景换成海边日落", images=("https://example.com/a.png",))
     assert request.payload() == {
         "prompt": "把背景换成海边日落",
         "image": "https://example.com/a.png",

@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 import pytest
+from anyio.abc import Process
 from mcp import Client
 from mcp.types import CallToolResult
 from pydantic import SecretStr
@@ -39,6 +40,39 @@ def outcome_ok(result: CallToolResult) -> bool:
     return report.get("status") == "completed" or bool(report.get("prediction_id"))
 
 
+async def run_200_edits(process: Process, port: int) -> tuple[list[CallToolResult], str, bytes]:
+    """Once the server says it started, 200 edits 50 at a time; the results, its /proc status and its log."""
+    started = anyio.Event()
+    log = bytearray()
+    status = ""
+    results: list[CallToolResult] = []
+    limiter = anyio.CapacityLimiter(50)
+    async with anyio.create_task_group() as group:
+
+        async def drain() -> None:  # the server's log, read as it comes, so its pipe never fills
+            assert process.stderr is not None
+            async for chunk in process.stderr:
+                log.extend(chunk)
+                if b"Application startup complete" in log:
+                    started.set()
+
+        group.start_soon(drain)
+        with anyio.fail_after(30):
+            await started.wait()
+        async with http_client(f"http://127.0.0.1:{port}") as client:
+
+            async def edit(n: int) -> None:
+                async with limiter:
+                    results.append(await client.call_tool("edit_image", {"prompt": f"{n}", "image": URL_IMAGE}))
+
+            async with anyio.create_task_group() as edits:
+                for n in range(200):
+                    edits.start_soon(edit, n)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        group.cancel_scope.cancel()
+    return results, status, bytes(log)
+
+
 @pytest.mark.timeout(300)
 async def test_200_edits_50_at_a_time_over_http_with_10_percent_of_polls_failing(
     emulator: RunningEmulator, tmp_path: Path
@@ -54,35 +88,8 @@ async def test_200_edits_50_at_a_time_over_http_with_10_percent_of_polls_failing
     }
     command = [sys.executable, "-m", "qwen_image_edit_mcp", "--transport", "streamable-http", "--port", str(port)]
     process = await anyio.open_process(command, env=env, cwd="/")
-    started = anyio.Event()
-    log = bytearray()
-    status = ""
-    results: list[CallToolResult] = []
-    limiter = anyio.CapacityLimiter(50)
     try:
-        async with anyio.create_task_group() as group:
-
-            async def drain() -> None:  # the server's log, read as it comes, so its pipe never fills
-                assert process.stderr is not None
-                async for chunk in process.stderr:
-                    log.extend(chunk)
-                    if b"Application startup complete" in log:
-                        started.set()
-
-            group.start_soon(drain)
-            with anyio.fail_after(30):
-                await started.wait()
-            async with http_client(f"http://127.0.0.1:{port}") as client:
-
-                async def edit(n: int) -> None:
-                    async with limiter:
-                        results.append(await client.call_tool("edit_image", {"prompt": f"{n}", "image": URL_IMAGE}))
-
-                async with anyio.create_task_group() as edits:
-                    for n in range(200):
-                        edits.start_soon(edit, n)
-            status = Path(f"/proc/{process.pid}/status").read_text()
-            group.cancel_scope.cancel()
+        results, status, log = await run_200_edits(process, port)
     finally:
         process.terminate()
         await process.wait()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,12 +25,35 @@ def require(tool: str) -> str:
     return found
 
 
-def host_env(**extra: str) -> dict[str, str]:
-    """What a GUI host gives a server: a bare PATH (plus where uv lives) and HOME, nothing else of ours."""
-    env = {"PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+def host_env(home: Path, **extra: str) -> dict[str, str]:
+    """What a GUI host gives a server: a bare PATH (plus where uv lives) and HOME, nothing else of ours.
+
+    HOME is the test's own folder, so that the server's per-user files (its upload cache above all, which a run
+    on the same emulator port could otherwise read from another run) stay out of the user's. uv keeps the user's
+    cache, Pythons and settings: they are uv's, safe to share between runs, and a warm cache saves a minute.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    env = {"PATH": f"{VENV_BIN}{os.pathsep}/usr/bin:/bin", "HOME": str(home), **uv_locations()}
     # uv on these machines must trust the system's certificates to reach the package registry; a user's needs nothing.
     env["UV_SYSTEM_CERTS"] = "1"
     if "SSL_CERT_FILE" in os.environ:
         env["SSL_CERT_FILE"] = os.environ["SSL_CERT_FILE"]
     env.update(extra)
     return env
+
+
+@functools.cache
+def uv_locations() -> dict[str, str]:
+    """uv's cache, Python installs and settings file where the user's uv keeps them (none when uv is missing)."""
+    uv = shutil.which("uv", path=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if uv is None:
+        return {}
+
+    def ask(*args: str) -> str:
+        return subprocess.run([uv, *args], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+    found = {"UV_CACHE_DIR": ask("cache", "dir"), "UV_PYTHON_INSTALL_DIR": ask("python", "dir")}
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "uv" / "uv.toml"
+    if config.is_file():
+        found["UV_CONFIG_FILE"] = str(config)
+    return found

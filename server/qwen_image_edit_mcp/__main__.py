@@ -87,15 +87,7 @@ def _absolute(path: Path | None) -> Path | None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["emulator"]:
-        from .emulator import main as emulator_main
-
-        emulator_main(args_list[1:])
-        return
-    if args_list[:1] == ["demo"]:
-        from .emulator.demo import main as demo_main
-
-        demo_main(args_list[1:])
+    if _run_dev_command(args_list):
         return
     args = parser().parse_args(args_list)
     try:
@@ -103,8 +95,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as exc:
         _fail(str(exc))
     _configure_logging(args, settings, http)
-    log = logging.getLogger("qwen_image_edit_mcp")
-    log.info(
+    _log_start(args, settings)
+    from .surface.server import create_server
+
+    if http is None:
+        create_server(settings).run("stdio")
+        return
+    _serve_http(args, args_list, settings, http)
+
+
+def _run_dev_command(args_list: list[str]) -> bool:
+    """Run `emulator ...` or `demo ...` if that is what was asked; False for everything else."""
+    if args_list[:1] == ["emulator"]:
+        from .emulator import main as emulator_main
+
+        emulator_main(args_list[1:])
+        return True
+    if args_list[:1] == ["demo"]:
+        from .emulator.demo import main as demo_main
+
+        demo_main(args_list[1:])
+        return True
+    return False
+
+
+def _log_start(args: argparse.Namespace, settings: Settings) -> None:
+    logging.getLogger("qwen_image_edit_mcp").info(
         "qwen-image-edit-mcp %s (pid %d) on %s; WaveSpeed at %s; API key %s; local images from: %s; "
         "outputs kept in: %s",
         __version__,
@@ -115,21 +131,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         ", ".join(str(path) for path in settings.allowed_dirs) or "nowhere (local files off)",
         settings.output_dir or "(not kept; base64 outputs go to the per-user default)",
     )
-    from .surface.server import create_server
 
-    if http is None:
-        create_server(settings).run("stdio")
-        return
 
+def _serve_http(args: argparse.Namespace, args_list: list[str], settings: Settings, http: HttpSettings) -> None:
     import uvicorn
 
     from .surface.http import build_http_app
+    from .surface.server import create_server
 
     try:
         app = build_http_app(create_server(settings), http)
     except SettingsError as exc:
         _fail(str(exc))
-    log.info(
+    logging.getLogger("qwen_image_edit_mcp").info(
         "serving %s on http://%s:%d with %d worker(s) (%s)",
         "/mcp" if http.transport == "streamable-http" else "/sse + /messages/",
         http.host,

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Final, Literal, get_args
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import quoted
+from .variants import MAX_LORA_SCALE, VARIANTS, Variant, VariantName
 
 MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
 
@@ -79,17 +80,12 @@ Prompt = Annotated[
     # After the length checks, so that their messages speak of characters, not items.
     AfterValidator(_non_blank),
 ]
-ImageRef = Annotated[
-    str,
-    Field(
-        min_length=1,
-        description=(
-            "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
-            "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
-            "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
-        ),
-    ),
-]
+IMAGE_DESCRIPTION: Final = (
+    "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
+    "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
+    "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
+)
+ImageRef = Annotated[str, Field(min_length=1)]
 SIZE_DESCRIPTION: Final = (
     "Output size as 'WIDTH*HEIGHT' in pixels, each side 256-1536, e.g. '1024*1024'. "
     "Omit to keep the input image's size."
@@ -141,22 +137,82 @@ PredictionId = Annotated[
 ]
 
 
+_HF_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}")
+LORA_PATH_DESCRIPTION: Final = "A Hugging Face repository 'owner/name', or an https URL of a .safetensors file."
+
+
+def _lora_path(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(
+            "a LoRA path is empty; give a Hugging Face 'owner/name' or an https URL of a .safetensors file"
+        )
+    if value.lower().startswith("https://"):
+        if not value.lower().split("?", 1)[0].endswith(".safetensors") or any(ch.isspace() for ch in value):
+            raise ValueError(f"a LoRA URL must be an https URL of a .safetensors file; got {quoted(value)}")
+        return value
+    if not _HF_REPO.fullmatch(value):
+        raise ValueError(
+            "a LoRA path must be a Hugging Face 'owner/name' or an https URL of a .safetensors file; "
+            f"got {quoted(value)}"
+        )
+    return value
+
+
+def _lora_scale(value: float) -> float:
+    if not 0 <= value <= MAX_LORA_SCALE:
+        raise ValueError(
+            f"a LoRA scale must be between 0 and {MAX_LORA_SCALE:g} (1 is the LoRA's full strength; 0.5-1.5 is "
+            f"usual); got {value:g}"
+        )
+    return value
+
+
+class Lora(BaseModel):
+    """One LoRA as WaveSpeed takes it: `{path, scale}`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Annotated[str, Field(max_length=2048, description=LORA_PATH_DESCRIPTION), AfterValidator(_lora_path)]
+    scale: Annotated[
+        float,
+        Field(
+            description=f"Strength, 0-{MAX_LORA_SCALE:g}; 1 is full strength.",
+            json_schema_extra={"minimum": 0, "maximum": MAX_LORA_SCALE},
+        ),
+        AfterValidator(_lora_scale),
+    ] = 1.0
+
+
 class EditRequest(BaseModel):
-    """The documented request body of POST /api/v3/wavespeed-ai/qwen-image/edit, field for field."""
+    """The documented request body of one family variant, field for field: `payload()` sends exactly its fields."""
 
     model_config = ConfigDict(frozen=True)
 
     prompt: Prompt
-    image: ImageRef
+    model: VariantName = "edit"
+    images: tuple[str, ...]  # what WaveSpeed receives, in order: one for single-image variants
+    loras: tuple[Lora, ...] = ()
     size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None
     seed: Seed = -1
     output_format: OutputFormat = "jpeg"
     enable_base64_output: bool = False
     enable_sync_mode: bool = False
 
+    @property
+    def variant(self) -> Variant:
+        return VARIANTS[self.model]
+
     def payload(self) -> dict[str, Any]:
-        """The JSON body: only documented fields, and `size` only when given (WaveSpeed then keeps the input's)."""
-        return self.model_dump(exclude_none=True)
+        """The JSON body: only the variant's documented fields, and `size` only when given (WaveSpeed then keeps
+        the input's). LoRA variants always get `loras` (WaveSpeed's docs mark it optional, its ComfyUI node required:
+        an empty list satisfies both)."""
+        body = self.model_dump(exclude_none=True, exclude={"model", "images", "loras"})
+        variant = self.variant
+        body[variant.images_field] = self.images[0] if variant.images_field == "image" else list(self.images)
+        if variant.loras:
+            body["loras"] = [lora.model_dump() for lora in self.loras]
+        return body
 
 
 class Prediction(BaseModel):
@@ -183,42 +239,3 @@ class Prediction(BaseModel):
     @property
     def succeeded(self) -> bool:
         return self.status == "completed"
-
-
-class PredictionReport(BaseModel):
-    """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
-
-    prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
-    status: Status = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
-    model: str = Field(default=MODEL_ID)
-    pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
-    outputs: list[str] = Field(
-        default_factory=list[str],
-        description="Output image URLs (valid for 7 days); for base64 output, file:// URIs of the saved files.",
-    )
-    has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
-    saved_paths: list[str] = Field(default_factory=list[str], description="Local files the outputs were saved to.")
-    created_at: str | None = None
-    error: str | None = Field(default=None, description="WaveSpeed's reason when the job failed.")
-    error_code: int | None = Field(default=None, description="WaveSpeed's task error code when the job failed.")
-    inference_ms: float | None = Field(default=None, description="WaveSpeed's reported inference time.")
-    elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
-    polls: int = Field(description="Status requests this call made to WaveSpeed.")
-    next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
-
-
-class PredictionSummary(BaseModel):
-    prediction_id: str
-    status: Status
-    created_at: str | None = None
-    outputs: list[str] = Field(default_factory=list[str], description="Output URLs (base64 outputs are omitted).")
-    error: str | None = None
-
-
-class PredictionList(BaseModel):
-    """What list_predictions returns as structuredContent."""
-
-    predictions: list[PredictionSummary] = Field(description="Newest first.")
-    page: int
-    total: int = Field(description="How many predictions match, over all pages.")
-    next_step: str | None = None

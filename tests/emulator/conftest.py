@@ -20,5 +20,5 @@ def state(clock: FakeClock) -> EmulatorState:
 @pytest.fixture
 async def client(state: EmulatorState) -> AsyncGenerator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_emulator_app(state))
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
         yield http

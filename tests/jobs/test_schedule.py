@@ -56,13 +56,13 @@ def test_without_history_lateness_stays_under_a_second_and_polls_never_come_fast
     assert all(b - a >= 0.25 - 1e-9 for a, b in itertools.pairwise(times))
 
 
-def test_the_first_poll_waits_out_the_first_delay_and_intervals_grow_then_cap() -> None:
-    schedule = PollSchedule()
-    assert schedule.delay(0.0) == 1.0
-    assert schedule.delay(0.4) == pytest.approx(0.6)
-    assert schedule.delay(1.0) == 0.25
-    assert schedule.delay(3.0) == pytest.approx(0.6)
-    assert schedule.delay(60.0) == 1.0
+@pytest.mark.parametrize(
+    ("age", "delay"),
+    [(0.0, 1.0), (0.4, 0.6), (1.0, 0.25), (3.0, 0.6), (60.0, 1.0)],
+    ids=["first-poll", "first-delay-waited-out", "dense-start", "growing", "capped"],
+)
+def test_the_first_poll_waits_out_the_first_delay_and_intervals_grow_then_cap(age: float, delay: float) -> None:
+    assert PollSchedule().delay(age) == pytest.approx(delay)
 
 
 # --- learning ---------------------------------------------------------------------------------------------

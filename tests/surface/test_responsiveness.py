@@ -51,5 +51,5 @@ async def test_another_session_is_served_while_the_worst_inputs_are_checked(cloc
                     latencies.append(anyio.current_time() - started)
                     await anyio.sleep(0.005)
     assert world.submits() == []
-    assert len(latencies) > len(WORST_INPUTS)
+    assert latencies  # the bystander was served while the attack ran
     assert max(latencies) < GENEROUS, f"tools/list took {max(latencies):.3f} s while the worst inputs were checked"

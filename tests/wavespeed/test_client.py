@@ -27,7 +27,7 @@ from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[httpx.Request], httpx.Response]
-REQUEST = EditRequest(prompt="make the sky purple", image="https://example.com/a.png")
+REQUEST = EditRequest(prompt="make the sky purple", images=("https://example.com/a.png",))
 
 
 def envelope(data: object, code: int = 200, message: str = "success") -> dict[str, object]:

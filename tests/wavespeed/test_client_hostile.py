@@ -55,7 +55,7 @@ async def test_an_unreadable_answer_is_a_transient_unexpected_response(handler: 
         await client.get_result("abc123")
     assert caught.value.retryable
     with pytest.raises(UnexpectedResponseError, match=r"(could not be read|envelope)"):
-        await client.submit(EditRequest(prompt="p", image="https://example.com/a.png"))
+        await client.submit(EditRequest(prompt="p", images=("https://example.com/a.png",)))
 
 
 async def test_credentials_in_the_api_address_never_reach_an_error() -> None:

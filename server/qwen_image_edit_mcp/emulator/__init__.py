@@ -5,8 +5,9 @@ It is not the real service: it validates requests like WaveSpeed, runs each job 
 """
 
 from .app import create_emulator_app
+from .faults import EmulatorConfig, Faults
 from .server import RunningEmulator, main, running_emulator
-from .state import EmulatorConfig, EmulatorState, Faults
+from .state import EmulatorState
 
 __all__ = [
     "EmulatorConfig",

@@ -23,10 +23,10 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent
 
-from ..models import PredictionReport
+from ..reports import PredictionReport
 from .demo_options import DemoOptions, parse
+from .faults import EmulatorConfig
 from .server import running_emulator
-from .state import EmulatorConfig
 
 DEMO_KEY = "demo-key-for-the-local-emulator"
 

@@ -18,7 +18,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 import anyio.to_thread
 import httpx
-from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 from ..addresses import is_loopback_host
 
@@ -149,18 +149,54 @@ def _encode(image: Image.Image, output_format: OutputFormat, *, noisy: bool) -> 
     return buffer.getvalue()
 
 
+def _inset(image: Image.Image, others: list[Image.Image]) -> None:
+    """The other inputs as thumbnails along the bottom right, so a multi-image edit shows what it was given."""
+    side = max(16, min(image.size) // 4)
+    margin = max(2, side // 16)
+    right = image.width - margin
+    for other in reversed(others):
+        thumb = other.copy()
+        thumb.thumbnail((side, side))
+        left, top = right - thumb.width, image.height - margin - thumb.height
+        ImageDraw.Draw(image).rectangle((left - 2, top - 2, right + 1, image.height - margin + 1), outline="white")
+        image.paste(thumb, (left, top))
+        right = left - 2 * margin
+
+
+def _label(image: Image.Image, lines: list[str]) -> None:
+    """Writes the LoRAs applied along the bottom left."""
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(10, image.height // 32))
+    y = image.height - max(4, image.height // 64)
+    for line in reversed(lines):
+        left, top, right, bottom = draw.textbbox((4, y), line, font=font, anchor="ls")
+        draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill="black")
+        draw.text((4, y), line, fill="white", font=font, anchor="ls")
+        y = top - 6
+
+
+def _edited(start: Image.Image, prompt: str, seed: int, index: int) -> Image.Image:
+    if "invert" in prompt.lower():
+        # Every pixel changes, predictably: what a test needs to see which region of a masked edit was kept.
+        return ImageOps.invert(start)
+    return Image.blend(start, Image.new("RGB", start.size, _tint(prompt, seed, index)), TINT_ALPHA)
+
+
 def render_outputs_sync(
-    source: bytes | None,
+    sources: list[bytes | None],
     *,
     prompt: str,
     seed: int,
     size: tuple[int, int] | None,
     output_format: OutputFormat,
+    loras: list[str] | None = None,
     count: int = 1,
     noisy: bool = False,
 ) -> list[bytes]:
-    """Blocking Pillow work; call through `render_outputs` from async code."""
-    base = _decode_image(source) if source is not None else None
+    """Blocking Pillow work; call through `render_outputs` from async code. The first source is edited; the
+    others (multi-image variants) are inset, and the LoRAs named, so the result shows what was asked."""
+    decoded = [_decode_image(source) if source is not None else None for source in sources] or [None]
+    base = decoded[0]
     target = size or (base.size if base is not None else DEFAULT_SIZE)
     outputs: list[bytes] = []
     for index in range(count):
@@ -171,25 +207,35 @@ def render_outputs_sync(
             start = base if base is not None else _gradient(target)
             if start.size != target:
                 start = _resize(start, target)
-            image = Image.blend(start, Image.new("RGB", target, _tint(prompt, seed, index)), TINT_ALPHA)
+            image = _edited(start, prompt, seed, index)
+            _inset(image, [other if other is not None else _gradient(target) for other in decoded[1:]])
+            _label(image, [f"LoRA {path}" for path in loras or []])
             _mark(image)
         outputs.append(_encode(image, output_format, noisy=noisy))
     return outputs
 
 
 async def render_outputs(
-    source: bytes | None,
+    sources: list[bytes | None],
     *,
     prompt: str,
     seed: int,
     size: tuple[int, int] | None,
     output_format: OutputFormat,
+    loras: list[str] | None = None,
     count: int = 1,
     noisy: bool = False,
 ) -> list[bytes]:
     def work() -> list[bytes]:
         return render_outputs_sync(
-            source, prompt=prompt, seed=seed, size=size, output_format=output_format, count=count, noisy=noisy
+            sources,
+            prompt=prompt,
+            seed=seed,
+            size=size,
+            output_format=output_format,
+            loras=loras,
+            count=count,
+            noisy=noisy,
         )
 
     # Encoding a 1536*1536 image takes long enough to stall every other request if run on the event loop.

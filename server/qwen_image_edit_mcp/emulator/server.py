@@ -20,8 +20,9 @@ from pydantic import ValidationError
 
 from ..clock import Clock, SystemClock
 from .app import create_emulator_app
+from .faults import EmulatorConfig, Faults
 from .loopback import base_url, loopback_socket, resolve_loopback, serving
-from .state import EmulatorConfig, EmulatorState, Faults
+from .state import EmulatorState
 
 BANNER = (
     "qwen-image-edit-mcp EMULATOR of the WaveSpeedAI API (qwen-image/edit) at {url}. "

@@ -1,4 +1,4 @@
-"""Submit-body validation, rule for rule as the qwen-image/edit docs state them (wavespeed-api.md §2).
+"""Submit-body validation, rule for rule as the family's docs state them (wavespeed-api.md §2 and §12), per variant.
 
 Strict on purpose: the emulator should catch a client that sends a wrong type or range before a paid request
 would. Unknown fields are ignored (what WaveSpeed does with them is unverified; clients should not send any).
@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ..variants import MAX_LORA_SCALE, MAX_LORAS, VARIANTS, Variant
 from .imaging import OutputFormat
 
 SIDE_MIN = 256
@@ -29,12 +30,18 @@ class EditInput:
     """A submit body that passed validation, with the documented defaults filled in."""
 
     prompt: str
-    image: str
+    images: tuple[str, ...]
+    model: str = VARIANTS["edit"].model_id
+    loras: tuple[tuple[str, float], ...] = ()
     size: tuple[int, int] | None = None
     seed: int = -1
     output_format: OutputFormat = "jpeg"
     enable_base64_output: bool = False
     enable_sync_mode: bool = False
+
+    @property
+    def image(self) -> str:
+        return self.images[0]
 
 
 def _invalid(field: str, rule: str) -> RequestValidationError:
@@ -85,13 +92,49 @@ def _parse_bool(body: dict[str, Any], field: str) -> bool:
     return value
 
 
-def validate_edit_request(body: object) -> EditInput:
+def _parse_images(fields: dict[str, Any], variant: Variant) -> tuple[str, ...]:
+    if variant.images_field == "image":
+        return (_required_string(fields, "image"),)
+    if "images" not in fields:
+        raise RequestValidationError("Missing required parameter 'images'.")
+    value: object = fields["images"]
+    rule = f"must be an array of 1 to {variant.max_images} non-empty strings."
+    if not isinstance(value, list) or not 1 <= len(cast(list[object], value)) <= variant.max_images:
+        raise _invalid("images", rule)
+    items = cast(list[object], value)
+    if not all(isinstance(item, str) and item.strip() for item in items):
+        raise _invalid("images", rule)
+    return tuple(cast(list[str], items))
+
+
+def _parse_loras(fields: dict[str, Any], variant: Variant) -> tuple[tuple[str, float], ...]:
+    if not variant.loras or "loras" not in fields:
+        return ()  # fields a variant does not document are ignored, as for every unknown field
+    value: object = fields["loras"]
+    rule = f"must be an array of at most {MAX_LORAS} objects {{path: string, scale: number 0-{MAX_LORA_SCALE:g}}}."
+    if not isinstance(value, list) or len(cast(list[object], value)) > MAX_LORAS:
+        raise _invalid("loras", rule)
+    loras: list[tuple[str, float]] = []
+    for item in cast(list[object], value):
+        entry = cast(dict[str, object], item) if isinstance(item, dict) else {}
+        path, scale = entry.get("path"), entry.get("scale", 1.0)
+        if not isinstance(path, str) or not path.strip() or isinstance(scale, bool):
+            raise _invalid("loras", rule)
+        if not isinstance(scale, int | float) or not 0 <= scale <= MAX_LORA_SCALE:
+            raise _invalid("loras", rule)
+        loras.append((path, float(scale)))
+    return tuple(loras)
+
+
+def validate_edit_request(body: object, variant: Variant = VARIANTS["edit"]) -> EditInput:
     if not isinstance(body, dict):
         raise RequestValidationError("Invalid request body: expected a JSON object.")
     fields = cast(dict[str, Any], body)
     return EditInput(
         prompt=_required_string(fields, "prompt"),
-        image=_required_string(fields, "image"),
+        images=_parse_images(fields, variant),
+        model=variant.model_id,
+        loras=_parse_loras(fields, variant),
         size=_parse_size(fields["size"]) if "size" in fields else None,
         seed=_parse_seed(fields["seed"]) if "seed" in fields else -1,
         output_format=_parse_format(fields["output_format"]) if "output_format" in fields else "jpeg",

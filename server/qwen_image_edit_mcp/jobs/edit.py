@@ -22,7 +22,8 @@ from ..errors import (
     WaveSpeedError,
 )
 from ..media.inputs import ResolvedImage, resolve_image
-from ..models import EditRequest, OutputFormat, Prediction
+from ..models import EditRequest, Lora, OutputFormat, Prediction
+from .family import checked_loras, chosen_inputs
 from .follow import follow
 from .outcome import NoPrediction, Outcome
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
@@ -39,7 +40,10 @@ class EditArgs:
     """edit_image's arguments, already checked against their schema."""
 
     prompt: str
-    image: str
+    image: str | None = None
+    images: tuple[str, ...] | None = None
+    model: str = "edit"
+    loras: tuple[Lora, ...] | None = None
     size: str | None = None
     seed: int = -1
     output_format: OutputFormat = "jpeg"
@@ -57,14 +61,18 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
             f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
             f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
         )
+    variant, given = chosen_inputs(args.model, args.image, args.images)
+    loras = checked_loras(variant, args.loras)
     deadline = started + args.wait_seconds
-    resolved = await _prepare(runtime, args.image, answer_by=deadline + ANSWER_MARGIN)
-    if resolved.note:
-        log.info("edit_image input: %s", resolved.note)
-        await progress(f"image ready: {resolved.note}")
+    resolved = await _prepare(runtime, given, answer_by=deadline + ANSWER_MARGIN)
+    for note in (item.note for item in resolved if item.note):
+        log.info("edit_image input: %s", note)
+        await progress(f"image ready: {note}")
     request = EditRequest(
         prompt=args.prompt,
-        image=resolved.value,
+        model=variant.name,
+        images=tuple(item.value for item in resolved),
+        loras=loras,
         size=args.size,
         seed=args.seed,
         output_format=args.output_format,
@@ -86,18 +94,37 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     )
 
 
-async def _prepare(runtime: Runtime, image: str, *, answer_by: float) -> ResolvedImage:
-    """The image as WaveSpeed takes it. Uploads count against the call's time too: nothing is paid yet, so a slow
-    one is simply abandoned, and the caller told how to avoid it."""
+async def _prepare(runtime: Runtime, given: list[str], *, answer_by: float) -> list[ResolvedImage]:
+    """The images as WaveSpeed takes them, read and uploaded concurrently. Uploads count against the call's time
+    too: nothing is paid yet, so a slow one is simply abandoned, and the caller told how to avoid it."""
+    fields = ["image"] if len(given) == 1 else [f"images[{index}]" for index in range(len(given))]
+    resolved: list[ResolvedImage | None] = [None] * len(given)
+
+    async def one(index: int) -> None:
+        resolved[index] = await resolve_image(given[index], runtime.inputs, field=fields[index])
+
     seconds = max(answer_by - runtime.clock.now(), 1.0)
     try:
         with anyio.fail_after(seconds):
-            return await resolve_image(image, runtime.inputs)
+            async with anyio.create_task_group() as group:
+                for index in range(len(given)):
+                    group.start_soon(one, index)
     except TimeoutError:
         raise InputError(
-            f"image: preparing it (reading and uploading) took longer than this call may take ({seconds:.0f} s), "
-            "so nothing was submitted. Pass a public URL, or raise wait_seconds."
+            f"preparing the images (reading and uploading) took longer than this call may take ({seconds:.0f} s), "
+            "so nothing was submitted. Pass public URLs, or raise wait_seconds."
         ) from None
+    except ExceptionGroup as group:  # the first refusal speaks for all: each names its own field
+        raise _first_input_error(group) from None
+    return [item for item in resolved if item is not None]
+
+
+def _first_input_error(group: ExceptionGroup) -> Exception:
+    refused = group.subgroup(InputError)
+    if refused is None:
+        return group
+    first = refused.exceptions[0]
+    return first if not isinstance(first, ExceptionGroup) else _first_input_error(first)
 
 
 async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Prediction:

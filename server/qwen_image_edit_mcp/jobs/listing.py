@@ -1,17 +1,25 @@
-"""The list use case: this account's recent predictions of this model, newest first, for finding a lost id."""
+"""The list use case: this account's recent predictions of the family, newest first, for finding a lost id.
+
+WaveSpeed's history filters by one model at a time. With a `model`, the filter is WaveSpeed's own and paging is
+exact; without one, a page of the account's history is fetched and only the family's predictions are kept (the
+`total` then counts every model's, and says so).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ..models import MODEL_ID, PredictionList, PredictionSummary, Status
+from ..models import MODEL_ID, Status
+from ..reports import PredictionList, PredictionSummary
+from ..variants import VARIANTS, VariantName, variant_of_model
 from .runtime import Runtime
 
 
 @dataclass(frozen=True)
 class ListArgs:
     status: Status | None = None
+    model: VariantName | None = None
     since_hours: float = 24
     page: int = 1
     page_size: int = 20
@@ -22,7 +30,7 @@ async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
     listing = await runtime.wavespeed.list_predictions(
         page=args.page,
         page_size=args.page_size,
-        model=MODEL_ID,
+        model=VARIANTS[args.model].model_id if args.model else None,
         status=args.status,
         created_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
@@ -30,11 +38,13 @@ async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
         PredictionSummary(
             prediction_id=item.id,
             status=item.status,
+            variant=variant.name,
             created_at=item.created_at,
             outputs=[o for o in item.outputs if o.startswith(("http://", "https://"))],
             error=(item.error or None) if item.status != "completed" else None,
         )
         for item in listing.items
+        if (variant := variant_of_model(item.model or MODEL_ID)) is not None
     ]
     more = listing.page * args.page_size < listing.total
     next_step = (

@@ -32,6 +32,10 @@ class LocalImage:
     mime: str
 
 
+def _shown(value: str) -> str:
+    return quoted(value, 240)  # paths run long; the part that differs is usually at the end
+
+
 def looks_like_path(value: str) -> bool:
     """True for absolute paths, `~` paths, `file:` URIs and Windows drive paths; relative ones are refused later."""
     lowered = value.lower()
@@ -48,14 +52,14 @@ def to_path(value: str, *, field: str = "image") -> Path:
         parts = urlsplit(value)
         if parts.netloc not in ("", "localhost"):
             raise InputError(
-                f"{field}: {quoted(value)} names a file on another machine ({parts.netloc}); only local files work."
+                f"{field}: {_shown(value)} names a file on another machine ({parts.netloc}); only local files work."
             )
         path = Path(url2pathname(unquote(parts.path)))
     else:
         path = Path(value).expanduser()
     if not path.is_absolute():
         raise InputError(
-            f"{field}: {quoted(value)} is a relative path. The server does not know which folder it is relative to; "
+            f"{field}: {_shown(value)} is a relative path. The server does not know which folder it is relative to; "
             "give the absolute path (or one starting with ~)."
         )
     return path
@@ -75,11 +79,11 @@ def resolve_allowed(value: str, allowed_dirs: Sequence[Path], *, field: str = "i
     try:
         resolved = to_path(value, field=field).resolve(strict=False)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{field}: {quoted(value)} is not a usable path ({exc}).") from None
+        raise InputError(f"{field}: {_shown(value)} is not a usable path ({exc}).") from None
     if not _inside(resolved, allowed_dirs):
         folders = ", ".join(str(folder) for folder in allowed_dirs)
         raise InputError(
-            f"{field}: {quoted(value)} is outside the folders this server may read ({folders}). Move or copy the file "
+            f"{field}: {_shown(value)} is outside the folders this server may read ({folders}). Move or copy the file "
             "into one of them, or ask the user to add its folder with --allow-dir / QWEN_EDIT_ALLOWED_DIRS."
         )
     return resolved

@@ -16,7 +16,9 @@ from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, 
 from ..errors import describe_failure
 from ..jobs.outcome import Completed, Failed, Interrupted, Outcome, Pending
 from ..media.outputs import Output
-from ..models import MODEL_ID, PredictionList, PredictionReport
+from ..models import MODEL_ID
+from ..reports import PredictionList, PredictionReport
+from ..variants import variant_of_model
 
 
 def render(outcome: Outcome, *, resume_wait: float) -> CallToolResult:
@@ -72,6 +74,7 @@ def _report(outcome: Outcome, outputs: list[Output], next_step: str | None) -> P
         prediction_id=prediction.id,
         status=prediction.status,
         model=prediction.model or MODEL_ID,
+        variant=variant.name if (variant := variant_of_model(prediction.model or MODEL_ID)) else None,
         pending=not prediction.is_terminal,
         outputs=[link for output in outputs if (link := output.link)],
         has_nsfw_contents=prediction.has_nsfw_contents,
@@ -147,7 +150,8 @@ def render_listing(listing: PredictionList, *, since_hours: float) -> CallToolRe
     ]
     for summary in summaries:
         detail = summary.outputs[0] if summary.outputs else (summary.error or "")
-        lines.append(f"- {summary.prediction_id}  {summary.status}  {summary.created_at or ''}  {detail}".rstrip())
+        line = f"- {summary.prediction_id}  {summary.variant or '?'}  {summary.status}  {summary.created_at or ''}"
+        lines.append(f"{line}  {detail}".rstrip())
     if not summaries:
         lines.append("No predictions match.")
     if listing.next_step:

@@ -6,6 +6,28 @@ context on every turn) in one place.
 
 from __future__ import annotations
 
+from ..variants import MAX_IMAGES, MAX_LORA_SCALE, MAX_LORAS, VARIANTS
+
+
+def _model_lines() -> str:
+    return "; ".join(f"{name}: {variant.summary}, {variant.price_text}" for name, variant in VARIANTS.items())
+
+
+# Built from the variants table, so a new row is described everywhere at once.
+MODEL_DESCRIPTION = (
+    f"Which Qwen-Image-Edit model runs (price per run): {_model_lines()}. Multi-image models take images=[...]; "
+    "-lora models take loras."
+)
+IMAGES_DESCRIPTION = (
+    f"1-{MAX_IMAGES} pictures, in order, for a multi-image model (edit-plus, edit-2511 and their -lora twins), each "
+    "in any form image takes. The first is the one edited; refer to the others by position in the prompt, e.g. "
+    "'put the dress from image 2 on the person in image 1'. Use instead of image, not with it."
+)
+LORAS_DESCRIPTION = (
+    f"Up to {MAX_LORAS} LoRAs (community add-ons for a lighting, angle or style) for a -lora model: "
+    f"{{path, scale 0-{MAX_LORA_SCALE:g}}}, applied together."
+)
+
 INSTRUCTIONS = """\
 Edits images with Qwen-Image-Edit (a 20B model on WaveSpeedAI): appearance edits (add, remove or change an \
 element while the rest stays untouched), semantic edits (style transfer, new viewpoint, turning a subject into \
@@ -14,7 +36,9 @@ a character) and precise text edits in English or Chinese that keep the original
 How to use the tools:
 1. edit_image(image, prompt): `image` is a public http(s) URL, a local file path (absolute or ~, inside the \
 folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
-change. Each call starts one paid job (about $0.02); do not repeat a call just to check on it.
+change. Each call starts one paid job ($0.02-0.025); do not repeat a call just to check on it. To combine \
+pictures ("the dress from image 2 on the person in image 1") use model="edit-plus" (or the newer, more \
+consistent "edit-2511") with images=[...]; for LoRAs use a -lora model with loras=[{path, scale}].
 2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview that fits the \
 host (downscaled when the image is large), any saved file, and a structured report. If the job is still \
 running when the wait ends, the result says pending=true and gives a prediction_id: then call \

@@ -18,20 +18,26 @@ from ..jobs.listing import ListArgs, run_list
 from ..jobs.read import run_read
 from ..jobs.runtime import Runtime
 from ..models import (
+    IMAGE_DESCRIPTION,
     SIZE_DESCRIPTION,
     ImageRef,
+    Lora,
     OutputFormat,
     PredictionId,
-    PredictionList,
-    PredictionReport,
     Prompt,
     Seed,
     Size,
 )
+from ..reports import PredictionList, PredictionReport
+from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_listing
+from .texts import IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MODEL_DESCRIPTION
 
+# The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
+ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_IMAGES})]
+LoraList = Annotated[list[Lora], Field(json_schema_extra={"maxItems": MAX_LORAS})]
 WaitSeconds = Annotated[
     float | None,
     Field(
@@ -48,8 +54,11 @@ WaitSeconds = Annotated[
 
 async def edit_image(
     prompt: Prompt,
-    image: ImageRef,
     ctx: Context[Runtime, Any],
+    image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
+    images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
+    model: Annotated[VariantName, Field(description=MODEL_DESCRIPTION)] = "edit",
+    loras: Annotated[LoraList | None, Field(description=LORAS_DESCRIPTION)] = None,
     size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
     seed: Seed = -1,
     output_format: Annotated[
@@ -75,6 +84,9 @@ async def edit_image(
         args = EditArgs(
             prompt=prompt,
             image=image,
+            images=tuple(images) if images is not None else None,
+            model=model,
+            loras=tuple(loras) if loras is not None else None,
             size=size,
             seed=seed,
             output_format=output_format,
@@ -109,6 +121,9 @@ async def list_predictions(
         Literal["completed", "failed", "processing"] | None,
         Field(description="Only predictions in this status: completed, failed or processing. Omit for all."),
     ] = None,
+    model: Annotated[
+        VariantName | None, Field(description="Only this model of the family (e.g. edit-plus). Omit for all of them.")
+    ] = None,
     since_hours: Annotated[
         float, Field(gt=0, le=168, description="How far back to look, in hours (default 24, at most 168 = 7 days).")
     ] = 24,
@@ -116,5 +131,7 @@ async def list_predictions(
     page_size: Annotated[int, Field(ge=1, le=100, description="Predictions per page, 1-100 (default 20).")] = 20,
 ) -> Annotated[CallToolResult, PredictionList]:
     async with guarded(ctx, "list recent predictions") as runtime:
-        listing = await run_list(runtime, ListArgs(status, since_hours, page, page_size))
+        listing = await run_list(
+            runtime, ListArgs(status=status, model=model, since_hours=since_hours, page=page, page_size=page_size)
+        )
         return render_listing(listing, since_hours=since_hours)

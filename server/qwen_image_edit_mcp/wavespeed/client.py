@@ -19,7 +19,7 @@ from .. import __version__
 from ..addresses import is_private_host, redact_url
 from ..errors import ConnectionFailedError, MissingApiKeyError, UnexpectedResponseError, WaveSpeedError, api_error
 from ..models import EditRequest, Prediction
-from .endpoints import BINARY_UPLOAD_PATH, HISTORY_PATH, PRESIGNED_UPLOAD_PATH, RESULT_PATH, SUBMIT_PATH
+from .endpoints import BINARY_UPLOAD_PATH, HISTORY_PATH, PRESIGNED_UPLOAD_PATH, RESULT_PATH, submit_path
 from .envelope import envelope_data, prediction_from, prediction_or_none
 from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
 
@@ -96,7 +96,7 @@ class WaveSpeedClient:
         """POST the edit once. `timeout` bounds a sync-mode request, which blocks until the job is done."""
         response = await self._send(
             "POST",
-            SUBMIT_PATH,
+            submit_path(request.variant.model_id),
             json=request.payload(),
             seconds=self._timeout if timeout is None else timeout,
         )

@@ -11,3 +11,8 @@ RESULT_PATH: Final = "/api/v3/predictions/{id}/result"
 HISTORY_PATH: Final = "/api/v3/predictions"
 PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"
+
+
+def submit_path(model_id: str) -> str:
+    """Where a job of this model is submitted: each variant of the family has its own endpoint."""
+    return f"/api/v3/{model_id}"

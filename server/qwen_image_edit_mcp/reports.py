@@ -1,0 +1,54 @@
+"""What the tools return as structured content: a prediction as reported to the caller, and the recent list.
+
+Each is also the tool's declared `outputSchema`, so the field descriptions are what a program reading the result
+sees. Never image bytes: outputs are URLs or file URIs.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .models import MODEL_ID, Status
+
+
+class PredictionReport(BaseModel):
+    """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
+
+    prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
+    status: Status = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
+    model: str = Field(default=MODEL_ID, description="WaveSpeed's model id, e.g. wavespeed-ai/qwen-image/edit-plus.")
+    variant: str | None = Field(default=None, description="Which model of the family ran: edit, edit-plus, ...")
+    pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
+    outputs: list[str] = Field(
+        default_factory=list[str],
+        description="Output image URLs (valid for 7 days); for base64 output, file:// URIs of the saved files.",
+    )
+    has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
+    saved_paths: list[str] = Field(default_factory=list[str], description="Local files the outputs were saved to.")
+    created_at: str | None = None
+    error: str | None = Field(default=None, description="WaveSpeed's reason when the job failed.")
+    error_code: int | None = Field(default=None, description="WaveSpeed's task error code when the job failed.")
+    inference_ms: float | None = Field(default=None, description="WaveSpeed's reported inference time.")
+    elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
+    polls: int = Field(description="Status requests this call made to WaveSpeed.")
+    next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
+
+
+class PredictionSummary(BaseModel):
+    prediction_id: str
+    status: Status
+    variant: str | None = Field(default=None, description="Which model of the family ran.")
+    created_at: str | None = None
+    outputs: list[str] = Field(default_factory=list[str], description="Output URLs (base64 outputs are omitted).")
+    error: str | None = None
+
+
+class PredictionList(BaseModel):
+    """What list_predictions returns as structuredContent."""
+
+    predictions: list[PredictionSummary] = Field(description="Newest first.")
+    page: int
+    total: int = Field(
+        description="How many predictions match at WaveSpeed, over all pages (without a model filter: of any model)."
+    )
+    next_step: str | None = None

@@ -1,0 +1,72 @@
+"""`qwen-image-edit-mcp demo` end to end, as a user runs it: its own process with a clean environment and a HOME of
+its own (so the server it launches keeps its upload cache there), the emulator, our server over stdio, the saved
+image."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from qwen_image_edit_mcp.wavespeed.uploads import default_cache_dir
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def run_demo(home: Path, *args: str) -> str:
+    """The demo's stdout; it must exit 0."""
+    home.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "qwen_image_edit_mcp", "demo", "--latency", "0.2", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
+        cwd=home,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def prediction_id(stdout: str) -> str:
+    found = re.search(r"submitted: prediction ([0-9a-f]{32})", stdout)
+    assert found is not None, stdout
+    return found.group(1)
+
+
+def test_the_demo_edits_its_sample_picture_and_saves_the_result(tmp_path: Path) -> None:
+    out = tmp_path / "x.jpeg"
+    stdout = run_demo(tmp_path / "home", "--out", str(out))
+    assert "not the real API" in stdout
+    (listed,) = [line.removeprefix("Server tools: ") for line in stdout.splitlines() if "Server tools: " in line]
+    assert "edit_image" in listed.split(", ")
+    assert f"Edit completed: prediction {prediction_id(stdout)}" in stdout
+    assert f"Saved the edited image to {out}" in stdout
+    with Image.open(out) as edited:
+        assert (edited.format, edited.size) == ("JPEG", (512, 384))
+
+
+def test_the_demo_edits_a_local_picture_uploading_it_into_its_own_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    pictures = home / "Pictures"  # a folder the server may read by default
+    pictures.mkdir(parents=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), "orchid").save(buffer, "PNG")
+    (pictures / "photo.png").write_bytes(buffer.getvalue())
+    out = tmp_path / "y.png"
+    stdout = run_demo(home, "--image", str(pictures / "photo.png"), "--format", "png", "--out", str(out))
+    assert f"Edit completed: prediction {prediction_id(stdout)}" in stdout
+    with Image.open(out) as edited:
+        assert (edited.format, edited.size) == ("PNG", (300, 200))
+    # The photo was uploaded, and the server remembered the upload in the default cache under this HOME.
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert "/media/" in (default_cache_dir() / "uploads.json").read_text()

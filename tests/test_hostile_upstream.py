@@ -1,0 +1,123 @@
+"""Every hostile answer the emulator can give, against the whole server: the paid job's id always reaches the caller,
+with the output URL as WaveSpeed gave it and what went wrong, and no job is ever submitted twice."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+from pydantic import SecretStr
+
+from fakes import API_KEY, FakeClock
+from harness import World, make_world, pictures_dir, text_of
+from qwen_image_edit_mcp.config import Settings
+from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
+from qwen_image_edit_mcp.jobs import edit as edit_case
+from qwen_image_edit_mcp.surface.server import create_server
+
+pytestmark = pytest.mark.anyio
+URL_IMAGE = "https://example.com/street.jpg"
+
+# (faults, extra arguments, what the text must say)
+OUTPUT_FAULTS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
+    ({"output_corrupt": "truncated"}, {"output_format": "png"}, "not a readable image"),
+    ({"output_corrupt": "not_image"}, {}, "not a readable image"),
+    ({"output_corrupt": "bomb"}, {}, "not a readable image"),
+    ({"output_corrupt": "empty"}, {}, "not a readable image"),
+    ({"output_redirect_loop": True}, {}, "redirected more than 5 times"),
+    ({"output_bad_encoding": True}, {}, "could not be read"),
+    ({"base64_garbage": "empty"}, {"enable_base64_output": True}, "not a readable image"),
+    ({"base64_garbage": "not_image"}, {"enable_base64_output": True}, "not a readable image"),
+]
+POLL_FAULTS: list[dict[str, Any]] = [{"poll_deep_json": 2}, {"poll_bad_encoding": 2}, {"poll_wrong_id": 2}]
+
+
+async def edit(world: World, **arguments: Any) -> CallToolResult:
+    async with Client(world.server) as client:
+        return await client.call_tool("edit_image", {"prompt": "add a kite", "image": URL_IMAGE, **arguments})
+
+
+def the_job(world: World, result: CallToolResult) -> str:
+    """The one job this call created; asserts its id reached the caller, in the text and the structured report."""
+    assert len(world.submits()) == 1, "never submitted twice"
+    (prediction_id,) = world.emulator.predictions
+    assert result.structured_content is not None
+    assert result.structured_content["prediction_id"] == prediction_id
+    assert prediction_id in text_of(result)
+    assert "Error executing tool" not in text_of(result)
+    return prediction_id
+
+
+@pytest.mark.parametrize(("faults", "arguments", "said"), OUTPUT_FAULTS)
+async def test_an_output_that_cannot_be_used_still_returns_the_id_the_url_and_why(
+    clock: FakeClock, tmp_path: Path, faults: dict[str, Any], arguments: dict[str, Any], said: str
+) -> None:
+    world = make_world(clock, tmp_path)
+    world.emulator.update_faults(faults)
+    result = await edit(world, **arguments)
+    prediction_id = the_job(world, result)
+    assert said in text_of(result)
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "completed"
+    if not arguments.get("enable_base64_output"):
+        (url,) = result.structured_content["outputs"]
+        assert url.startswith("http://emulator.test/outputs/")
+        assert url in text_of(result)  # the output URL as WaveSpeed gave it
+        assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)  # fetching again may work
+    saved = list((tmp_path / "outputs").glob("*")) if (tmp_path / "outputs").exists() else []
+    assert saved == [], "nothing that is not an image is ever saved"
+
+
+@pytest.mark.parametrize("faults", POLL_FAULTS)
+async def test_a_malformed_poll_answer_is_ridden_out_and_the_edit_completes(
+    clock: FakeClock, tmp_path: Path, faults: dict[str, Any]
+) -> None:
+    world = make_world(clock, tmp_path)
+    world.emulator.update_faults(faults)
+    result = await edit(world)
+    the_job(world, result)
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "completed"
+
+
+@pytest.mark.parametrize("fault", ["poll_deep_json", "poll_bad_encoding", "poll_wrong_id"])
+async def test_a_poll_answer_that_stays_malformed_ends_pending_with_the_id(
+    clock: FakeClock, tmp_path: Path, fault: str
+) -> None:
+    world = make_world(clock, tmp_path)
+    world.emulator.update_faults({fault: 1000})
+    result = await edit(world)
+    prediction_id = the_job(world, result)
+    assert result.is_error
+    assert result.structured_content is not None
+    assert result.structured_content["pending"] is True
+    assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
+
+
+async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+
+    monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.3)
+    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.2)) as emulator:
+        emulator.state.update_faults({"submit_stall_seconds": 5})
+        settings = Settings(
+            api_key=SecretStr(API_KEY),
+            base_url=emulator.base_url,
+            allowed_dirs=(pictures_dir(tmp_path),),
+            cache_dir=tmp_path / "cache",
+        )
+        with caplog.at_level(logging.WARNING):
+            async with Client(create_server(settings)) as client:
+                result = await client.call_tool("edit_image", {"prompt": "p", "image": URL_IMAGE, "wait_seconds": 0})
+        assert result.is_error
+        assert "may have created a job" in text_of(result)
+        assert "list_predictions" in text_of(result)
+        assert len(emulator.state.predictions) == 1  # the job exists; the caller is told to look for it
+        submits = [e for e in emulator.state.request_log() if e["method"] == "POST" and "qwen-image" in e["path"]]
+        assert len(submits) == 1
+    assert "abandoned a submit of unknown outcome at" in caplog.text

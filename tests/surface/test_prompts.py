@@ -112,13 +112,3 @@ async def test_a_prompt_request_that_cannot_be_served_is_invalid_params(
     assert raised.value.code == INVALID_PARAMS
     assert named in raised.value.message
     assert not world.submits()
-
-
-async def test_the_json_text_block_is_the_structured_content(world: World, mode: str) -> None:
-    async with Client(world.server, mode=mode) as client:
-        result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat", "wait_seconds": 0})
-    assert result.structured_content is not None
-    assert result.structured_content["pending"] is True
-    assert result.structured_content["error"] is None  # null fields are there in both
-    json_blocks = [b.text for b in result.content if isinstance(b, TextContent) and b.text.startswith("{")]
-    assert [json.loads(text) for text in json_blocks] == [result.structured_content]

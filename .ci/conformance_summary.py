@@ -27,10 +27,9 @@ def summarize(output: str, baseline: str) -> tuple[list[str], bool]:
     passed = [name for name, ok in results.items() if ok and name not in expected]
     failed_as_expected = [name for name, ok in results.items() if not ok and name in expected]
     unexpected = [
-        f"{name} failed (not in the baseline)" for name, ok in results.items() if not ok and name not in expected
-    ]
-    unexpected += [
-        f"{name} passed (remove it from the baseline)" for name, ok in results.items() if ok and name in expected
+        f"{name} failed (not in the baseline)" if not ok else f"{name} passed (remove it from the baseline)"
+        for name, ok in results.items()
+        if ok == (name in expected)
     ]
     unexpected += [f"{name} did not run" for name in sorted(expected - results.keys())]
     lines = [

@@ -83,6 +83,10 @@ def validate_and_pack(npx: str, bundle: Path) -> None:
     )
     assert pack.returncode == 0, pack.stdout + pack.stderr
     names = zipfile.ZipFile(bundle).namelist()
+    # The size the README gives ("about N KB") is the size it packs to, within 15 %.
+    stated = re.search(r"pack \. dist/qwen-image-edit-mcp\.mcpb +# about (\d+) KB", (REPO / "README.md").read_text())
+    assert stated is not None
+    assert abs(bundle.stat().st_size / 1000 - int(stated.group(1))) <= 0.15 * int(stated.group(1))
     print(f"bundle: {bundle.stat().st_size} bytes, {len(names)} files")
     assert {"manifest.json", "pyproject.toml", "uv.lock", "LICENSE", "README.md", "assets/icon.png"} <= set(names)
     assert "server/qwen_image_edit_mcp/__main__.py" in names

@@ -70,3 +70,15 @@ def test_the_examples_block_runs_as_written(tmp_path: Path) -> None:
         with Image.open(tmp_path / saved) as edited:
             assert edited.format == "JPEG"
             assert size is None or edited.size == size
+
+
+def test_the_development_tree_names_every_module() -> None:
+    tree = README[README.index("## Development") :]
+    tree = tree[: tree.index("```\n", tree.index("```text") + 7)]
+    package = REPO / "server" / "qwen_image_edit_mcp"
+    missing = [
+        str(module.relative_to(package))
+        for module in package.rglob("*.py")
+        if module.name != "__init__.py" and not re.search(rf"\b{re.escape(module.name)}\b", tree)
+    ]
+    assert not missing

@@ -16,7 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS
 from pydantic import Field
 
-MAX_WORDS = 1000  # each argument's share of the 4000 characters edit_image takes as its prompt
+MAX_ARGUMENT_CHARS = 1000  # well within the 4000 characters edit_image takes as its prompt, with the wording
 
 ImageArg = Annotated[
     str,
@@ -27,18 +27,20 @@ ImageArg = Annotated[
 ]
 
 
-def _given(name: str, value: str) -> str:
+def _given(name: str, value: str, *, limit: int | None = MAX_ARGUMENT_CHARS) -> str:
     text = value.strip()
     if not text:
         raise MCPError(code=INVALID_PARAMS, message=f"{name} must not be empty")
-    if len(text) > MAX_WORDS:
-        raise MCPError(code=INVALID_PARAMS, message=f"{name} must be at most {MAX_WORDS} characters")
+    if limit is not None and len(text) > limit:
+        raise MCPError(code=INVALID_PARAMS, message=f"{name} must be at most {limit} characters")
     return text
 
 
 def edit_request(image: str, instruction: str) -> str:
     """The user message: what to call, with which arguments, and what to do with the result."""
-    arguments = json.dumps({"image": _given("image", image), "prompt": instruction}, ensure_ascii=False, indent=2)
+    # The image is checked by edit_image itself (a data: URI may be long); here it must only be there.
+    checked = _given("image", image, limit=None)
+    arguments = json.dumps({"image": checked, "prompt": instruction}, ensure_ascii=False, indent=2)
     return (
         "Edit my image with the edit_image tool, using exactly these arguments:\n"
         f"{arguments}\n"

@@ -49,6 +49,7 @@ class Results:
     concurrency: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
     cold_start: dict[str, float] = field(default_factory=dict[str, float])
     memory: dict[str, float] = field(default_factory=dict[str, float])
+    inputs: dict[str, float] = field(default_factory=dict[str, float])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path) -> dict[str, str]:
@@ -72,7 +73,8 @@ async def stdio_session(env: dict[str, str], errlog: Path) -> AsyncGenerator[Cli
 
 
 @asynccontextmanager
-async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Client]:
+async def http_server(env: dict[str, str]) -> AsyncGenerator[int]:
+    """Our server as its own process over streamable HTTP; yields its port once it accepts connections."""
     sock = loopback_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -88,15 +90,26 @@ async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Cli
                     break
                 except OSError:
                     await anyio.sleep(0.05)
-        limits = httpx2.Limits(max_connections=400, max_keepalive_connections=400)
-        http = httpx2.AsyncClient(
-            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(30, read=900), limits=limits
-        )
-        async with http, Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
-            yield client
+        yield port
     finally:
         process.terminate()
         await process.wait()
+
+
+@asynccontextmanager
+async def http_client(port: int) -> AsyncGenerator[Client]:
+    limits = httpx2.Limits(max_connections=400, max_keepalive_connections=400)
+    http = httpx2.AsyncClient(
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(30, read=900), limits=limits
+    )
+    async with http, Client(streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)) as client:
+        yield client
+
+
+@asynccontextmanager
+async def http_session(env: dict[str, str], workdir: Path) -> AsyncGenerator[Client]:
+    async with http_server(env) as port, http_client(port) as client:
+        yield client
 
 
 async def timed_edit(client: Client, arguments: dict[str, Any]) -> tuple[float, CallToolResult]:
@@ -125,9 +138,11 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-async def bench_overhead(plan: Plan, results: Results, workdir: Path) -> None:
+async def bench_overhead(
+    plan: Plan, results: Results, workdir: Path, modes: tuple[str, ...] = ("async", "sync")
+) -> None:
     for latency in plan.latencies:
-        for mode in ("async", "sync"):
+        for mode in modes:
             async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
                 env = server_env(emulator, workdir)
                 async with stdio_session(env, workdir / f"overhead-{latency}-{mode}.log") as client:
@@ -152,9 +167,11 @@ async def bench_overhead(plan: Plan, results: Results, workdir: Path) -> None:
             )
 
 
-async def bench_concurrency(plan: Plan, results: Results, workdir: Path) -> None:
+async def bench_concurrency(
+    plan: Plan, results: Results, workdir: Path, transports: tuple[str, ...] = ("stdio", "http")
+) -> None:
     latency = plan.latencies[min(1, len(plan.latencies) - 1)]
-    for transport in ("stdio", "http"):
+    for transport in transports:
         async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
             env = server_env(emulator, workdir)
             session = (

@@ -23,6 +23,7 @@ from qwen_image_edit_mcp.surface.server import create_server
 
 EMULATOR_URL = "http://emulator.test"
 SUBMIT_PATH = "/api/v3/wavespeed-ai/qwen-image/edit"
+FAMILY_SUBMIT_PREFIX = "/api/v3/wavespeed-ai/qwen-image/"
 
 
 @dataclass
@@ -39,7 +40,8 @@ class World:
         ]
 
     def submits(self) -> list[dict[str, Any]]:
-        return self.requests("POST", SUBMIT_PATH)
+        """Every submit, to any model of the family."""
+        return [entry for entry in self.requests("POST") if entry["path"].startswith(FAMILY_SUBMIT_PREFIX)]
 
     def polls(self) -> list[dict[str, Any]]:
         return self.requests("GET", "/result")

@@ -20,6 +20,7 @@ from PIL import UnidentifiedImageError
 from fakes import FakeClock
 from harness import World, make_world, text_of
 from qwen_image_edit_mcp.media import outputs
+from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed import client as wavespeed_client
 from qwen_image_edit_mcp.wavespeed import envelope
 
@@ -41,9 +42,9 @@ class Saboteur(httpx.AsyncBaseTransport):
         return await self._inner.handle_async_request(request)
 
 
-async def edit(world: World) -> CallToolResult:
+async def edit(world: World, model: str = "edit") -> CallToolResult:
     async with Client(world.server) as client:
-        return await client.call_tool("edit_image", {"prompt": "add a kite", "image": URL_IMAGE})
+        return await client.call_tool("edit_image", {"prompt": "add a kite", "image": URL_IMAGE, "model": model})
 
 
 def assert_resumable(world: World, result: CallToolResult) -> str:
@@ -113,21 +114,26 @@ async def test_an_error_while_previewing_returns_the_id_and_the_output_url(
         assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
 
 
-@pytest.mark.parametrize("error", [RecursionError, ValueError])
-async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
-    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
-) -> None:
+def break_every_poll(monkeypatch: pytest.MonkeyPatch, error: type[Exception]) -> None:
+    """The submit's answer is read as usual; reading any poll's answer raises `error`."""
     real = envelope.prediction_from
     calls = 0
 
     def parse_then_break(response: httpx.Response) -> object:
         nonlocal calls
         calls += 1
-        if calls > 1:  # the submit's answer is read; every poll's answer blows up
+        if calls > 1:
             raise error("maximum recursion depth exceeded")
         return real(response)
 
     monkeypatch.setattr(wavespeed_client, "prediction_from", parse_then_break)
+
+
+@pytest.mark.parametrize("error", [RecursionError, ValueError])
+async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    break_every_poll(monkeypatch, error)
     world = make_world(clock, tmp_path)
     result = await edit(world)
     text = assert_resumable(world, result)
@@ -135,3 +141,25 @@ async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
     assert result.structured_content is not None
     assert result.structured_content["pending"] is True
     assert error.__name__ in text
+
+
+@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("failure", [too_many_redirects, undecodable_body])
+async def test_every_variant_keeps_the_id_when_its_output_breaks(
+    clock: FakeClock, tmp_path: Path, failure: Failure, model: str
+) -> None:
+    world = make_world(clock, tmp_path, wrap=lambda inner: Saboteur(inner, failure))
+    result = await edit(world, model)
+    assert_resumable(world, result)
+    assert result.structured_content is not None
+    assert result.structured_content["variant"] == model
+
+
+@pytest.mark.parametrize("model", list(VARIANTS))
+async def test_every_variant_keeps_the_id_when_its_polls_break(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str
+) -> None:
+    break_every_poll(monkeypatch, RecursionError)
+    world = make_world(clock, tmp_path)
+    result = await edit(world, model)
+    assert_resumable(world, result)

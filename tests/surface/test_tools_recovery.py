@@ -69,3 +69,18 @@ async def test_listing_without_a_key_asks_for_it(clock: FakeClock, tmp_path: Pat
         result = await client.call_tool("list_predictions", {})
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
+
+
+async def test_the_listing_covers_the_family_and_can_name_one_model(world: World) -> None:
+    async with Client(world.server) as client:
+        for model in ("edit", "edit-plus", "edit-2511-lora"):
+            await client.call_tool("edit_image", {"prompt": "p", "image": URL_IMAGE, "model": model})
+        family = await client.call_tool("list_predictions", {})
+        plus = await client.call_tool("list_predictions", {"model": "edit-plus"})
+    assert family.structured_content is not None
+    assert [p["variant"] for p in family.structured_content["predictions"]] == ["edit-2511-lora", "edit-plus", "edit"]
+    assert "edit-plus" in text_of(family)
+    assert plus.structured_content is not None
+    assert [p["variant"] for p in plus.structured_content["predictions"]] == ["edit-plus"]
+    (query,) = [e["json"] for e in world.requests("POST", "/api/v3/predictions") if e["json"].get("model")]
+    assert query["model"] == "wavespeed-ai/qwen-image/edit-plus"

@@ -88,7 +88,9 @@ class Uploader:
 
     async def upload(self, data: bytes, *, filename: str, content_type: str) -> tuple[str, bool]:
         """(download_url, reused). The same bytes are uploaded at most once, even by concurrent calls."""
-        key = f"{self._client.base_url}|{hashlib.sha256(data).hexdigest()}"
+        # Hashing megabytes is CPU work on the caller's bytes: off the event loop.
+        digest = await anyio.to_thread.run_sync(lambda: hashlib.sha256(data).hexdigest())
+        key = f"{self._client.base_url}|{digest}"
         lock = self._locks.setdefault(key, anyio.Lock())
         async with lock:
             cached = await anyio.to_thread.run_sync(self._cache.get, key)

@@ -8,10 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from mcp.types import CallToolResult, TextContent
 from PIL import Image
 
+from qwen_image_edit_mcp.emulator.demo import finished
 from qwen_image_edit_mcp.emulator.demo_options import parse
 
 pytestmark = pytest.mark.timeout(60)
@@ -134,3 +137,36 @@ def test_the_usage_line_lists_the_subcommands(tmp_path: Path) -> None:
     )
     assert "qwen-image-edit-mcp demo [options]" in usage.stderr
     assert "qwen-image-edit-mcp emulator [options]" in usage.stderr
+
+
+def report(**fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"prediction_id": "abc123", "status": "completed", "pending": False, "outputs": []}
+    return {**base, "elapsed_seconds": 1.0, "polls": 1, **fields}
+
+
+@pytest.mark.parametrize(
+    ("result", "says"),
+    [
+        (
+            CallToolResult(content=[], structured_content=report(status="failed", error="Bad image", error_code=1402)),
+            "Edit failed: prediction abc123, status failed: Bad image (code 1402)",
+        ),
+        (
+            CallToolResult(content=[], structured_content=report(status="processing", pending=True)),
+            "Still running after 50 s: prediction abc123 (processing).",
+        ),
+        (
+            CallToolResult(
+                content=[TextContent(type="text", text="Error executing tool edit_image: image: not an image\nmore")],
+                is_error=True,
+            ),
+            "The server refused the edit: image: not an image",
+        ),
+    ],
+)
+def test_an_edit_that_did_not_complete_is_said_in_one_line(
+    capsys: pytest.CaptureFixture[str], result: CallToolResult, says: str
+) -> None:
+    assert finished(result, 50.0) is None
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(says)

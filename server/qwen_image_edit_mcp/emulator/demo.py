@@ -94,7 +94,7 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
         print(f"Editing {options.image or 'a generated sample picture'}: {options.prompt}")
         result = await client.call_tool("edit_image", _arguments(options), progress_callback=show_progress)
     elapsed = time.monotonic() - started
-    report = _finished(result, elapsed)
+    report = finished(result, elapsed)
     if report is None:
         return 1
     print(
@@ -106,7 +106,7 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     return await _save(report, options)
 
 
-def _finished(result: CallToolResult, elapsed: float) -> PredictionReport | None:
+def finished(result: CallToolResult, elapsed: float) -> PredictionReport | None:
     """The report of a completed edit with an output; anything else is said in one line, and is None."""
     if result.structured_content is None:
         text = next((block.text for block in result.content if isinstance(block, TextContent)), "")

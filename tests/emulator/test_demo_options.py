@@ -95,10 +95,10 @@ def test_the_output_folders_are_made_before_anything_starts(tmp_path: Path, monk
     options = parse(["--out", "results/today/edited.png", "--image", str(picture(tmp_path / "work" / "kite.png"))])
     assert (tmp_path / "results" / "today").is_dir()
     assert options.out == tmp_path / "results" / "today" / "edited.png"
-    assert (options.image, options.allowed_dir) == (str(tmp_path / "work" / "kite.png"), tmp_path / "work")
+    assert (options.images, options.allowed_dirs) == ((str(tmp_path / "work" / "kite.png"),), (tmp_path / "work",))
     assert parse(["--out", "folder"]).out == tmp_path / "folder"
     assert (tmp_path / "folder").is_dir()
-    assert parse(["--image", "https://example.com/a.png"]).allowed_dir is None
+    assert parse(["--image", "https://example.com/a.png"]).allowed_dirs == ()
 
 
 def test_the_demo_edits_the_users_own_picture_into_a_new_folder_and_says_what_happened(tmp_path: Path) -> None:
@@ -117,6 +117,36 @@ def test_the_demo_edits_the_users_own_picture_into_a_new_folder_and_says_what_ha
     assert "Show the user" not in done.stdout
     assert "/outputs/" not in done.stdout
     assert "get_prediction(" not in done.stdout
+
+
+def test_the_demo_runs_a_multi_image_model_on_two_pictures(tmp_path: Path) -> None:
+    picture(tmp_path / "work" / "kite.png")
+    second = tmp_path / "other" / "hat.png"
+    second.parent.mkdir()
+    Image.new("RGB", (80, 80), "yellow").save(second)
+    done = demo(
+        tmp_path,
+        "--latency",
+        "0.2",
+        "--model",
+        "edit-plus",
+        "--image",
+        "work/kite.png",
+        "--image",
+        "other/hat.png",
+        "--format",
+        "png",
+        "--out",
+        "out/",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "(model edit-plus)" in done.stdout
+    (saved,) = (tmp_path / "out").glob("edited-*.png")
+    with Image.open(saved) as edited:
+        corner = edited.convert("RGB").getpixel((300 - 8, 200 - 8))  # the second picture, inset by the emulator
+    assert isinstance(corner, tuple)
+    assert corner[0] > 200
+    assert corner[2] < 80
 
 
 def test_the_demo_refuses_a_bad_argument_before_starting_anything(tmp_path: Path) -> None:
@@ -170,3 +200,14 @@ def test_an_edit_that_did_not_complete_is_said_in_one_line(
     assert finished(result, 50.0) is None
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(says)
+
+
+def test_several_images_need_a_multi_image_model(tmp_path: Path) -> None:
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"x")
+    images = ["--image", str(tmp_path / "a.png"), "--image", str(tmp_path / "b.png")]
+    options = parse([*images, "--model", "edit-plus"])
+    assert options.images == (str(tmp_path / "a.png"), str(tmp_path / "b.png"))
+    assert options.allowed_dirs == (tmp_path,)
+    with pytest.raises(SystemExit):
+        parse(images)

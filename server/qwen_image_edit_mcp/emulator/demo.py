@@ -63,8 +63,8 @@ async def run_demo(options: DemoOptions) -> int:
 def _server(options: DemoOptions, *, base_url: str, key: str) -> StdioServerParameters:
     """This server as a desktop host starts it; it may read the one folder of the file the user named."""
     env = {"PATH": os.environ.get("PATH", ""), "WAVESPEED_API_KEY": key, "WAVESPEED_BASE_URL": base_url}
-    if options.allowed_dir is not None:
-        env["QWEN_EDIT_ALLOWED_DIRS"] = str(options.allowed_dir)
+    if options.allowed_dirs:
+        env["QWEN_EDIT_ALLOWED_DIRS"] = os.pathsep.join(str(folder) for folder in options.allowed_dirs)
     args = ["-m", "qwen_image_edit_mcp", "--log-level", "WARNING"]  # the demo says what happens; warnings still show
     return StdioServerParameters(command=sys.executable, args=args, env=env)
 
@@ -72,8 +72,10 @@ def _server(options: DemoOptions, *, base_url: str, key: str) -> StdioServerPara
 def _arguments(options: DemoOptions) -> dict[str, Any]:
     # A person waits at the terminal: longer than a desktop host would, so the edit finishes within the call.
     wait = 300.0 if options.real else min(900.0, options.latency + 60)
+    images = list(options.images) or [sample_image_uri()]
     arguments: dict[str, Any] = {
-        "image": options.image or sample_image_uri(),
+        "model": options.model,
+        **({"images": images} if len(images) > 1 else {"image": images[0]}),
         "prompt": options.prompt,
         "output_format": options.output_format,
         "wait_seconds": wait,
@@ -91,7 +93,8 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     async with Client(_server(options, base_url=base_url, key=key)) as client:
         tools = await client.list_tools()
         print(f"Server tools: {', '.join(tool.name for tool in tools.tools)}")
-        print(f"Editing {options.image or 'a generated sample picture'}: {options.prompt}")
+        what = ", ".join(options.images) or "a generated sample picture"
+        print(f"Editing {what}: {options.prompt} (model {options.model})")
         result = await client.call_tool("edit_image", _arguments(options), progress_callback=show_progress)
     elapsed = time.monotonic() - started
     report = finished(result, elapsed)

@@ -13,6 +13,7 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from ..models import MAX_SIDE, MIN_SIDE, OutputFormat, parse_size
+from ..variants import VARIANTS
 
 PROG = "qwen-image-edit-mcp demo"
 DEFAULT_PROMPT = 'Change the sign text to "你好 MCP" and make the sky a sunset'
@@ -33,8 +34,9 @@ class OneLineParser(argparse.ArgumentParser):
 @dataclass(frozen=True)
 class DemoOptions:
     prompt: str
-    image: str | None  # a URL, a data: URI or an absolute path; None: the generated sample picture
-    allowed_dir: Path | None  # the folder of the user's own file, which the server may then read
+    images: tuple[str, ...]  # URLs, data: URIs or absolute paths, in order; empty: the generated sample picture
+    allowed_dirs: tuple[Path, ...]  # the folders of the user's own files, which the server may then read
+    model: str
     size: str | None
     output_format: OutputFormat
     latency: float
@@ -50,7 +52,13 @@ def parser() -> OneLineParser:
     )
     parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="the edit to make, in English or Chinese")
     parser.add_argument(
-        "--image", help="the picture to edit: a file, an http(s) URL or a data: URI (default: a generated sample)"
+        "--image",
+        action="append",
+        help="the picture to edit: a file, an http(s) URL or a data: URI (default: a generated sample); repeat it "
+        "for a multi-image model (the first is edited)",
+    )
+    parser.add_argument(
+        "--model", default="edit", choices=list(VARIANTS), help="which model of the family runs (default edit)"
     )
     parser.add_argument("--size", help=f"output size WIDTH*HEIGHT, each side {MIN_SIDE}-{MAX_SIDE}, e.g. 1024*768")
     parser.add_argument(
@@ -73,11 +81,12 @@ def parse(argv: Sequence[str]) -> DemoOptions:
     command = parser()
     args = command.parse_args(list(argv))
     try:
-        image, allowed_dir = _image(args.image)
+        checked = _images(args.image or [], args.model)
         return DemoOptions(
             prompt=_prompt(args.prompt),
-            image=image,
-            allowed_dir=allowed_dir,
+            images=tuple(image for image, _ in checked),
+            allowed_dirs=tuple(dict.fromkeys(folder for _, folder in checked if folder is not None)),
+            model=args.model,
             size=_size(args.size),
             output_format=args.format,
             latency=_latency(args.latency),
@@ -109,9 +118,19 @@ def _latency(latency: float) -> float:
     return latency
 
 
-def _image(image: str | None) -> tuple[str | None, Path | None]:
+def _images(images: list[str], model: str) -> list[tuple[str, Path | None]]:
+    most = VARIANTS[model].max_images
+    if len(images) > most:
+        raise BadArgument(
+            f"--image was given {len(images)} times; --model {model} takes {most} "
+            "(use --model edit-plus or edit-2511 for up to 3)"
+        )
+    return [_image(image) for image in images]
+
+
+def _image(image: str) -> tuple[str, Path | None]:
     """A URL or data: URI as given; a file the user named, resolved, readable, with its folder allowed."""
-    if image is None or image.startswith("data:"):
+    if image.startswith("data:"):
         return image, None
     if "://" in image:
         parts = urlsplit(image)

@@ -70,3 +70,24 @@ def test_the_demo_edits_a_local_picture_uploading_it_into_its_own_cache(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert "/media/" in (default_cache_dir() / "uploads.json").read_text()
+
+
+def test_the_demo_edits_one_region_with_a_mask(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    pictures = home / "Pictures"
+    pictures.mkdir(parents=True)
+    Image.effect_noise((300, 200), 50).convert("RGB").save(pictures / "photo.png")
+    mask = Image.new("L", (150, 100), 0)  # half the picture's size: scaled to it
+    mask.paste(255, (75, 0, 150, 100))  # the right half may change
+    mask.save(tmp_path / "mask.png")  # any folder: naming the file lets the server read it
+    out = tmp_path / "z.png"
+    prompt = ("--prompt", "invert the colours")
+    args = ("--image", str(pictures / "photo.png"), "--mask", str(tmp_path / "mask.png"), *prompt, "--out", str(out))
+    stdout = run_demo(home, *args)
+    assert "Masked: the edit may change 50.0% of the picture; the rest is the input's, exactly." in stdout
+    with Image.open(out) as edited, Image.open(pictures / "photo.png") as source:
+        assert (edited.format, edited.size) == ("PNG", (300, 200))  # png by default with a mask
+        assert edited.getpixel((140, 150)) == source.getpixel((140, 150))
+        inside, before = edited.getpixel((250, 150)), source.getpixel((250, 150))
+        assert isinstance(inside, tuple) and isinstance(before, tuple)  # noqa: PT018
+        assert inside == tuple(255 - v for v in before)

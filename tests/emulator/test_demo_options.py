@@ -55,6 +55,8 @@ def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--prompt", "x" * 4001], "--prompt must be at most 4000 characters; it has 4001"),
         (["--image", "missing.png"], "--image: no such file: "),
         (["--image", "ftp://example.com/a.png"], "--image takes a file, an http(s) URL or a data: URI"),
+        (["--mask", "missing.png"], "--mask: no such file: "),
+        (["--mask", "ftp://example.com/m.png"], "--mask takes a file, an http(s) URL or a data: URI"),
         (["--out", "a-file.txt/edited.png"], "--out: cannot create the folder "),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],

@@ -82,6 +82,8 @@ def _arguments(options: DemoOptions) -> dict[str, Any]:
     }
     if options.size:
         arguments["size"] = options.size
+    if options.mask:
+        arguments["mask"] = options.mask
     return arguments
 
 
@@ -104,6 +106,10 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
         f"Edit completed: prediction {report.prediction_id}, status {report.status}, in {elapsed:.1f} s "
         f"({report.polls} poll{'s' if report.polls != 1 else ''})."
     )
+    if report.masked and report.mask_coverage is not None:
+        kept = "exactly" if options.output_format != "jpeg" else "up to the JPEG encoding"
+        share = f"{report.mask_coverage:.1%}"
+        print(f"Masked: the edit may change {share} of the picture; the rest is the input's, {kept}.")
     if options.real:
         print(f"Output URL (WaveSpeed keeps it for 7 days): {report.outputs[0]}")
     return await _save(report, options)

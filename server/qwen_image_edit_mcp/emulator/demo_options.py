@@ -39,6 +39,7 @@ class DemoOptions:
     model: str
     size: str | None
     output_format: OutputFormat
+    mask: str | None  # edit one region only: a file, URL or data: URI, as --image takes
     latency: float
     out: Path | None  # a file or a folder (None: this one) that exists or whose folder exists, writable
     real: bool
@@ -62,7 +63,12 @@ def parser() -> OneLineParser:
     )
     parser.add_argument("--size", help=f"output size WIDTH*HEIGHT, each side {MIN_SIDE}-{MAX_SIDE}, e.g. 1024*768")
     parser.add_argument(
-        "--format", default="jpeg", choices=["jpeg", "png", "webp"], help="output format (default jpeg)"
+        "--mask",
+        help="edit one region only: a mask (file, URL or data: URI) at the picture's size or aspect ratio, white "
+        "where it may change and black where it must stay exactly as it is",
+    )
+    parser.add_argument(
+        "--format", choices=["jpeg", "png", "webp"], help="output format (default jpeg; png with --mask)"
     )
     parser.add_argument(
         "--latency", type=float, default=3.0, help=f"emulated job time in seconds, 0-{MAX_LATENCY:g} (default 3)"
@@ -82,13 +88,16 @@ def parse(argv: Sequence[str]) -> DemoOptions:
     args = command.parse_args(list(argv))
     try:
         checked = _images(args.image or [], args.model)
+        mask = None if args.mask is None else _image(args.mask, option="--mask")
+        folders = [folder for _, folder in [*checked, *([mask] if mask else [])] if folder is not None]
         return DemoOptions(
             prompt=_prompt(args.prompt),
             images=tuple(image for image, _ in checked),
-            allowed_dirs=tuple(dict.fromkeys(folder for _, folder in checked if folder is not None)),
+            allowed_dirs=tuple(dict.fromkeys(folders)),
             model=args.model,
             size=_size(args.size),
-            output_format=args.format,
+            output_format=args.format or ("png" if mask else "jpeg"),
+            mask=mask[0] if mask else None,
             latency=_latency(args.latency),
             out=_out(args.out),
             real=args.real,
@@ -128,20 +137,20 @@ def _images(images: list[str], model: str) -> list[tuple[str, Path | None]]:
     return [_image(image) for image in images]
 
 
-def _image(image: str) -> tuple[str, Path | None]:
+def _image(image: str, option: str = "--image") -> tuple[str, Path | None]:
     """A URL or data: URI as given; a file the user named, resolved, readable, with its folder allowed."""
     if image.startswith("data:"):
         return image, None
     if "://" in image:
         parts = urlsplit(image)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise BadArgument(f"--image takes a file, an http(s) URL or a data: URI; got {image!r}")
+            raise BadArgument(f"{option} takes a file, an http(s) URL or a data: URI; got {image!r}")
         return image, None
     path = Path(image).expanduser().resolve()  # relative to where the user runs the demo
     if not path.is_file():
-        raise BadArgument(f"--image: no such file: {path}")
+        raise BadArgument(f"{option}: no such file: {path}")
     if not os.access(path, os.R_OK):
-        raise BadArgument(f"--image: cannot read {path} (permission denied)")
+        raise BadArgument(f"{option}: cannot read {path} (permission denied)")
     return str(path), path.parent
 
 

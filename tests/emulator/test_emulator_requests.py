@@ -114,11 +114,11 @@ async def test_a_chinese_prompt_is_accepted_and_logged_verbatim(client: httpx.As
 
 
 async def test_other_api_paths_answer_a_404_envelope_and_are_logged(client: httpx.AsyncClient, state: EmulatorState):
-    response = await client.get("/api/v3/balance", headers=AUTH)
+    response = await client.get("/api/v3/account/balance", headers=AUTH)
 
     assert response.status_code == 404
     assert response.json()["code"] == 404
-    assert state.request_log()[-1]["path"] == "/api/v3/balance"
+    assert state.request_log()[-1]["path"] == "/api/v3/account/balance"
 
 
 async def test_the_root_page_says_it_is_an_emulator(client: httpx.AsyncClient) -> None:

@@ -205,7 +205,13 @@ async def test_without_a_key_tools_list_and_calls_ask_for_it(emulator: RunningEm
     async with stdio_server(env) as (client, log):
         tools = await client.list_tools()
         result = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE})
-    assert {tool.name for tool in tools.tools} == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert {tool.name for tool in tools.tools} == {
+        "edit_image",
+        "get_prediction",
+        "list_predictions",
+        "preview_image",
+        "get_balance",
+    }
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
     assert "NOT set" in log.text

@@ -91,7 +91,7 @@ async def edit_through(server: StdioServerParameters) -> dict[str, Any]:
     async with Client(server, read_timeout_seconds=600) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
     assert not result.is_error, result.content
     assert result.structured_content is not None
     return result.structured_content
@@ -134,7 +134,7 @@ async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulato
             settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
             secured = HttpSettings(auth_token=SecretStr(TOKEN))
             async with http_server(settings, secured) as url, http_client(url) as client:
-                assert len((await client.list_tools()).tools) == 4
+                assert len((await client.list_tools()).tools) == 5
             assert words[words.index("http") + 2].endswith("/mcp")
             continue
         separator = words.index("--")

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from . import __version__
 from .addresses import redact_url
-from .config import HttpSettings, Settings, SettingsError
+from .config import HttpSettings, Settings, SettingsError, money_flags
 
 WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
 
@@ -71,6 +71,15 @@ def parser() -> argparse.ArgumentParser:
         help="a folder local images may be read from; repeatable (QWEN_EDIT_ALLOWED_DIRS, os.pathsep-separated)",
     )
     parser.add_argument("--cache-dir", type=Path, help="where the upload cache is kept (QWEN_EDIT_CACHE_DIR)")
+    parser.add_argument(
+        "--max-spend-usd",
+        help="cap on what this server spends in any rolling 24 hours, in USD (QWEN_EDIT_MAX_SPEND_USD; "
+        "QWEN_EDIT_LEDGER_URL=redis://... shares it between machines)",
+    )
+    parser.add_argument(
+        "--confirm-spend",
+        help="ask the user before paying: always, above:USD or never (default) (QWEN_EDIT_CONFIRM_SPEND)",
+    )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
 
@@ -174,11 +183,13 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, HttpSettings
         # Over HTTP the callers are remote: the desktop default would hand them this machine's picture folders.
         allowed_dirs = ()
     settings = Settings.from_environment(
+        None,
         wait_seconds=args.wait_seconds,
         inline_max_bytes=args.inline_max_bytes,
         output_dir=_absolute(args.output_dir),
         allowed_dirs=allowed_dirs,
         cache_dir=_absolute(args.cache_dir),
+        **money_flags(args.max_spend_usd, args.confirm_spend),
     )
     return settings, http
 
@@ -190,6 +201,8 @@ def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpS
     # Credentials inside WAVESPEED_BASE_URL are secrets too, wherever a library might print the URL.
     base = urlsplit(settings.base_url)
     secrets += [part for part in (base.password, base.username) if part]
+    if settings.ledger_url is not None:  # a Redis URL's password
+        secrets += [part for part in (urlsplit(settings.ledger_url.get_secret_value()).password,) if part]
     configure_logging(args.log_level, secrets=secrets)
 
 

@@ -13,6 +13,7 @@ Before a job exists, a call ends with an exception instead: `InputError` (refuse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..media.outputs import Output
 from ..models import Prediction
@@ -31,6 +32,7 @@ class _Known:
     prediction: Prediction  # the last state seen
     elapsed: float  # seconds this call spent
     polls: int  # status requests this call made
+    cost_usd: Decimal | None = None  # what the run costs, when this call started it
 
     @property
     def prediction_id(self) -> str:

@@ -11,6 +11,8 @@ RESULT_PATH: Final = "/api/v3/predictions/{id}/result"
 HISTORY_PATH: Final = "/api/v3/predictions"
 PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"
+BALANCE_PATH: Final = "/api/v3/balance"
+PRICE_PATH: Final = "/api/v3/model/price"
 
 
 def submit_path(model_id: str) -> str:

@@ -49,9 +49,11 @@ async def test_an_accept_runs_the_edit_after_naming_its_model_price_and_balance(
     async with Client(world.server, mode=mode, elicitation_callback=user) as client:
         result = await client.call_tool("edit_image", PLUS)
     assert not result.is_error, text_of(result)
-    assert user.asked and set(user.asked) == {"This edit runs edit-plus for $0.02; balance $12.34. Go ahead?"}
+    assert user.asked
+    assert set(user.asked) == {"This edit runs edit-plus for $0.02; balance $12.34. Go ahead?"}
     assert len(world.submits()) == 1
-    assert result.structured_content is not None and result.structured_content["cost_usd"] == 0.02
+    assert result.structured_content is not None
+    assert result.structured_content["cost_usd"] == 0.02
 
 
 @pytest.mark.parametrize(("action", "go_ahead"), [("decline", True), ("cancel", True), ("accept", False)])
@@ -63,11 +65,13 @@ async def test_a_decline_is_a_normal_result_that_says_nothing_was_paid(
     async with Client(world.server, mode=mode, elicitation_callback=user) as client:
         result = await client.call_tool("edit_image", EDIT)
     assert not result.is_error
-    assert "declined" in text_of(result) and "nothing was paid" in text_of(result)
+    assert "declined" in text_of(result)
+    assert "nothing was paid" in text_of(result)
     assert result.structured_content is not None
     assert result.structured_content["prediction_id"] is None
     assert result.structured_content["cost_usd"] == 0
-    assert world.submits() == [] and user.asked
+    assert world.submits() == []
+    assert user.asked
 
 
 async def test_above_a_threshold_only_dearer_edits_ask(clock: FakeClock, tmp_path: Path, mode: str) -> None:
@@ -76,8 +80,11 @@ async def test_above_a_threshold_only_dearer_edits_ask(clock: FakeClock, tmp_pat
     async with Client(world.server, mode=mode, elicitation_callback=user) as client:
         cheap = await client.call_tool("edit_image", EDIT)
         dear = await client.call_tool("edit_image", {**EDIT, "model": "edit-lora", "loras": []})
-    assert not cheap.is_error and cheap.structured_content is not None and cheap.structured_content["prediction_id"]
-    assert dear.structured_content is not None and dear.structured_content["prediction_id"] is None
+    assert not cheap.is_error
+    assert cheap.structured_content is not None
+    assert cheap.structured_content["prediction_id"]
+    assert dear.structured_content is not None
+    assert dear.structured_content["prediction_id"] is None
     assert [message.split(";")[0] for message in user.asked] == ["This edit runs edit-lora for $0.025"] * len(
         user.asked
     )
@@ -95,7 +102,8 @@ async def test_a_client_without_elicitation_gets_what_the_setting_promises(
         result = await client.call_tool("edit_image", EDIT)
     assert result.is_error is refused, text_of(result)
     if refused:
-        assert "cannot ask the user" in text_of(result) and "nothing paid" in text_of(result)
+        assert "cannot ask the user" in text_of(result)
+        assert "nothing paid" in text_of(result)
         assert f"--confirm-spend {setting}" in text_of(result)
     assert len(world.submits()) == (0 if refused else 1)
 
@@ -105,8 +113,10 @@ async def test_the_limit_refuses_without_asking_first(clock: FakeClock, tmp_path
     user = User("accept")
     async with Client(world.server, elicitation_callback=user) as client:
         result = await client.call_tool("edit_image", EDIT)
-    assert result.is_error and "Refused before any paid request" in text_of(result)
-    assert user.asked == [] and world.submits() == []
+    assert result.is_error
+    assert "Refused before any paid request" in text_of(result)
+    assert user.asked == []
+    assert world.submits() == []
 
 
 async def test_the_confirm_mode_does_not_change_the_input_schema(clock: FakeClock, tmp_path: Path) -> None:

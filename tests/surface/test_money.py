@@ -43,7 +43,8 @@ async def test_every_result_states_the_live_price_asked_once_per_variant(
         assert result.structured_content is not None
         assert result.structured_content["cost_usd"] == 0.03
         assert "Cost: $0.03 for this run" in text_of(result)
-    assert second.structured_content is not None and second.structured_content["pending"] is True
+    assert second.structured_content is not None
+    assert second.structured_content["pending"] is True
     asked = [entry["json"]["model_id"] for entry in world.requests("POST", PRICE)]
     assert asked == ["wavespeed-ai/qwen-image/edit", "wavespeed-ai/qwen-image/edit-lora"]  # cached per variant
     assert all("image" not in entry["json"]["inputs"] for entry in world.requests("POST", PRICE))
@@ -68,7 +69,8 @@ async def test_get_balance_reports_the_balance_and_without_a_limit_says_so(
     async with Client(world.server, mode=mode) as client:
         tool = next(t for t in (await client.list_tools()).tools if t.name == "get_balance")
         result = await client.call_tool("get_balance", {})
-    assert tool.annotations is not None and tool.annotations.read_only_hint is True
+    assert tool.annotations is not None
+    assert tool.annotations.read_only_hint is True
     assert tool.input_schema.get("properties", {}) == {}
     assert not result.is_error
     assert result.structured_content == {
@@ -78,7 +80,8 @@ async def test_get_balance_reports_the_balance_and_without_a_limit_says_so(
         "remaining_usd": None,
         "frees_at": None,
     }
-    assert "$12.34" in text_of(result) and "no spend limit" in text_of(result)
+    assert "$12.34" in text_of(result)
+    assert "no spend limit" in text_of(result)
     assert world.submits() == []
 
 
@@ -94,7 +97,9 @@ async def test_the_limit_refuses_before_any_paid_request_and_names_limit_spent_a
     assert refused.is_error
     text = text_of(refused)
     assert "Refused before any paid request" in text
-    assert "$0.05" in text and "Spent in the last 24 h: $0.04" in text and "frees up at" in text
+    assert "$0.05" in text
+    assert "Spent in the last 24 h: $0.04" in text
+    assert "frees up at" in text
     assert "QWEN_EDIT_MAX_SPEND_USD" in text
     assert len(world.submits()) == 2
     assert balance.structured_content is not None
@@ -139,7 +144,9 @@ async def test_an_empty_account_says_to_top_up_in_either_reading_and_releases_th
         balance = await client.call_tool("get_balance", {})
     assert result.is_error
     text = text_of(result)
-    assert "balance is too low" in text and TOP_UP_URL in text and "nothing was created or paid" in text
+    assert "balance is too low" in text
+    assert TOP_UP_URL in text
+    assert "nothing was created or paid" in text
     assert "Fix the named parameter" not in text
     assert balance.structured_content is not None
     assert balance.structured_content["remaining_usd"] == 0.05
@@ -155,4 +162,5 @@ async def test_a_bad_request_that_does_not_mention_balance_is_still_a_bad_reques
     async with Client(world.server) as client:
         result = await client.call_tool("edit_image", EDIT)
     assert result.is_error
-    assert "Fix the named parameter" in text_of(result) and TOP_UP_URL not in text_of(result)
+    assert "Fix the named parameter" in text_of(result)
+    assert TOP_UP_URL not in text_of(result)

@@ -124,7 +124,7 @@ async def test_each_host_config_launches_the_server_and_edits(
 
 async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulator, tmp_path: Path) -> None:
     lines = [line for line in (HOSTS / "claude_code.sh").read_text().splitlines() if line.startswith("claude mcp add")]
-    assert len(lines) == 3
+    assert len(lines) == 4
     for line in lines:
         words = shlex.split(line)
         if "--transport" in words:
@@ -226,7 +226,7 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
         output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
     first, second = model.requests
     functions = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
-    assert set(functions) == {"edit_image", "get_prediction", "list_predictions"}
+    assert set(functions) == {"edit_image", "get_prediction", "list_predictions", "get_balance"}
     assert all(tool["type"] == "function" for tool in first["tools"])
     assert functions["edit_image"]["parameters"]["required"] == ["prompt"]
     assert "images" in functions["edit_image"]["parameters"]["properties"]

@@ -75,6 +75,13 @@ def create_server(
         lifespan=lifespan,
         extensions=[viewer],
     )
+    _add_lookups(server)
+    _acknowledge_logging_level(server)
+    return server
+
+
+def _add_lookups(server: MCPServer[Runtime]) -> None:
+    """The read-only tools that are not linked to the viewer."""
     list_title = "List recent predictions"
     server.tool(
         name="list_predictions", title=list_title, description=texts.LIST_DESCRIPTION, annotations=read_only(list_title)
@@ -86,8 +93,6 @@ def create_server(
         description=texts.BALANCE_DESCRIPTION,
         annotations=read_only(balance_title),
     )(tools.get_balance)
-    _acknowledge_logging_level(server)
-    return server
 
 
 def read_only(title: str) -> ToolAnnotations:

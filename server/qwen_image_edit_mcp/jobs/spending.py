@@ -96,13 +96,16 @@ class Spending:
         self.ledger = ledger
 
     @classmethod
-    def documented(cls) -> Spending:
-        """Documented prices only and no limit: for a runtime built without a server (tests, tools)."""
+    def documented(cls, ledger: SpendLedger | None = None) -> Spending:
+        """Documented prices only (no look-ups), and no limit unless a ledger is given: for a runtime built without a
+        server."""
 
-        async def unavailable(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
-            raise LookupError("no price endpoint")
+        prices = documented_prices()
 
-        return cls(PriceBook(unavailable, documented_prices()))
+        async def documented(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
+            return prices[model_id]
+
+        return cls(PriceBook(documented, prices), ledger)
 
     async def quote(self, variant: Variant, inputs: Mapping[str, Any]) -> Quote:
         return await self._prices.quote(variant.model_id, inputs)

@@ -19,7 +19,9 @@ import re
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import anyio
@@ -74,29 +76,35 @@ def table(results: Results) -> str:
         ]
         lines.append(f"| {level} | {' | '.join(cells)} |")
     cold, memory = results.cold_start, results.memory
-    lines += [
-        "",
-        "| measure | value |",
-        "|---|---|",
-        f"| cold start to tools/list (median) | {cold['ours']:.3f} s vs bare SDK server {cold['bare']:.3f} s "
-        f"(+{cold['delta']:.3f} s, {cold['ratio']:.2f}x) |",
-        f"| peak RSS, three 1536x1536 base64 PNG edits | {memory['peak_rss_mib']:.0f} MiB |",
-        f"| largest result | {memory['largest_result_bytes'] / 1024:.0f} KiB |",
-        *input_rows(results.inputs),
-    ]
+    lines += ["", "| measure | value |", "|---|---|"]
+    if cold:
+        lines.append(
+            f"| cold start to tools/list (median) | {cold['ours']:.3f} s vs bare SDK server {cold['bare']:.3f} s "
+            f"(+{cold['delta']:.3f} s, {cold['ratio']:.2f}x) |"
+        )
+    if memory:
+        lines += [
+            f"| peak RSS, three 1536x1536 base64 PNG edits | {memory['peak_rss_mib']:.0f} MiB |",
+            f"| largest result | {memory['largest_result_bytes'] / 1024:.0f} KiB |",
+        ]
+    lines += input_rows(results.inputs)
     return "\n".join(lines)
 
 
 def input_rows(inputs: dict[str, float]) -> list[str]:
-    if not inputs:
-        return []
-    return [
-        f"| call to submit, one local 1536x1536 PNG (edit) | {inputs['submit_one']:.3f} s |",
-        f"| call to submit, three local 1536x1536 PNGs (edit-plus) | {inputs['submit_three']:.3f} s |",
-        f"| another session's tools/list, calm / while the worst inputs are checked (median, max) | "
-        f"{inputs['list_calm'] * 1000:.1f} ms / {inputs['list_attacked_median'] * 1000:.1f} ms, "
-        f"{inputs['list_attacked_max'] * 1000:.1f} ms |",
-    ]
+    rows: list[str] = []
+    if "submit_one" in inputs:
+        rows += [
+            f"| call to submit, one local 1536x1536 PNG (edit) | {inputs['submit_one']:.3f} s |",
+            f"| call to submit, three local 1536x1536 PNGs (edit-plus) | {inputs['submit_three']:.3f} s |",
+        ]
+    if "list_calm" in inputs:
+        rows.append(
+            f"| another session's tools/list, calm / while the worst inputs are checked (median, max) | "
+            f"{inputs['list_calm'] * 1000:.1f} ms / {inputs['list_attacked_median'] * 1000:.1f} ms, "
+            f"{inputs['list_attacked_max'] * 1000:.1f} ms |"
+        )
+    return rows
 
 
 def verdicts(results: Results) -> list[str]:
@@ -129,16 +137,24 @@ def verdicts(results: Results) -> list[str]:
     return lines
 
 
-async def main_async(plan: Plan, out: Path) -> Results:
+SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
+    "overhead-async": partial(bench_overhead, modes=("async",)),
+    "overhead-sync": partial(bench_overhead, modes=("sync",)),
+    "concurrency-stdio": partial(bench_concurrency, transports=("stdio",)),
+    "concurrency-http": partial(bench_concurrency, transports=("http",)),
+    "cold-start": bench_cold_start,
+    "memory": bench_memory,
+    "uploads": bench_uploads,
+    "bystander": bench_bystander,
+}
+
+
+async def main_async(plan: Plan, out: Path, sections: list[str] | None = None) -> Results:
     results = Results(machine=machine(), version=__version__)
     with tempfile.TemporaryDirectory(prefix="qwen-bench-") as temp:
         workdir = Path(temp)
-        await bench_overhead(plan, results, workdir)
-        await bench_concurrency(plan, results, workdir)
-        await bench_cold_start(plan, results, workdir)
-        await bench_memory(plan, results, workdir)
-        await bench_uploads(plan, results, workdir)
-        await bench_bystander(plan, results, workdir)
+        for name in sections or list(SECTIONS):
+            await SECTIONS[name](plan, results, workdir)
     report = table(results) + "\n\nTargets:\n" + "\n".join(verdicts(results)) + "\n"
     print("\n" + report)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,8 +169,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny numbers (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), help="run only this section; repeatable")
     args = parser.parse_args()
-    anyio.run(main_async, QUICK if args.quick else FULL, args.out)
+    anyio.run(main_async, QUICK if args.quick else FULL, args.out, args.only)
 
 
 if __name__ == "__main__":

@@ -138,9 +138,11 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-async def bench_overhead(plan: Plan, results: Results, workdir: Path) -> None:
+async def bench_overhead(
+    plan: Plan, results: Results, workdir: Path, modes: tuple[str, ...] = ("async", "sync")
+) -> None:
     for latency in plan.latencies:
-        for mode in ("async", "sync"):
+        for mode in modes:
             async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
                 env = server_env(emulator, workdir)
                 async with stdio_session(env, workdir / f"overhead-{latency}-{mode}.log") as client:
@@ -165,9 +167,11 @@ async def bench_overhead(plan: Plan, results: Results, workdir: Path) -> None:
             )
 
 
-async def bench_concurrency(plan: Plan, results: Results, workdir: Path) -> None:
+async def bench_concurrency(
+    plan: Plan, results: Results, workdir: Path, transports: tuple[str, ...] = ("stdio", "http")
+) -> None:
     latency = plan.latencies[min(1, len(plan.latencies) - 1)]
-    for transport in ("stdio", "http"):
+    for transport in transports:
         async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
             env = server_env(emulator, workdir)
             session = (

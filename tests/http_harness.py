@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import anyio
 import httpx2
 from mcp import Client
 from mcp.client.sse import sse_client
@@ -22,6 +25,15 @@ from qwen_image_edit_mcp.surface.http import build_http_app
 from qwen_image_edit_mcp.surface.server import create_server
 
 TOKEN = "http-token-0123456789abcdef"  # distinctive, so a leak scan cannot miss it
+SECURED = HttpSettings(auth_token=SecretStr(TOKEN))
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
 def settings_for(emulator: RunningEmulator, tmp_path: Path) -> Settings:
@@ -66,3 +78,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
     finally:
         sock.close()
+
+
+class LogWatch(logging.Handler):
+    """Log records as they come, and an event for the one a test waits for."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+        self.changed = anyio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+        self.changed.set()
+        self.changed = anyio.Event()
+
+    async def wait_for(self, pattern: str) -> str:
+        with anyio.fail_after(15):
+            while not (found := [line for line in self.lines if re.search(pattern, line)]):
+                await self.changed.wait()
+        return found[0]

@@ -8,6 +8,7 @@ import sys
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -15,7 +16,9 @@ import anyio.to_thread
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from fakes import SCAN
+from fakes import API_KEY, SCAN
+from harness import pictures_dir
+from qwen_image_edit_mcp.emulator import RunningEmulator
 
 
 @dataclass
@@ -75,3 +78,14 @@ async def stdio_server(
                     yield client, log
             finally:
                 group.cancel_scope.cancel()
+
+
+def server_env(emulator: RunningEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "WAVESPEED_API_KEY": API_KEY,
+        "WAVESPEED_BASE_URL": emulator.base_url,
+        "QWEN_EDIT_OUTPUT_DIR": str(tmp_path / "outputs"),
+        "QWEN_EDIT_ALLOWED_DIRS": str(pictures_dir(tmp_path)),
+        "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
+        **extra,
+    }

@@ -16,7 +16,7 @@ from harness import pictures_dir, png_data_uri, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
-from stdio_harness import stdio_server
+from stdio_harness import server_env, stdio_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 URL_IMAGE = "https://example.com/street.jpg"
@@ -33,16 +33,6 @@ def local_png(tmp_path: Path, colour: str, size: tuple[int, int] = (96, 64)) -> 
     path = pictures_dir(tmp_path) / f"{colour}.png"
     Image.new("RGB", size, colour).save(path)
     return path
-
-
-def env_for(emulator: RunningEmulator, tmp_path: Path) -> dict[str, str]:
-    return {
-        "WAVESPEED_API_KEY": API_KEY,
-        "WAVESPEED_BASE_URL": emulator.base_url,
-        "QWEN_EDIT_OUTPUT_DIR": str(tmp_path / "outputs"),
-        "QWEN_EDIT_ALLOWED_DIRS": str(pictures_dir(tmp_path)),
-        "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
-    }
 
 
 def arguments_for(name: str, tmp_path: Path) -> dict[str, Any]:
@@ -62,7 +52,7 @@ async def test_each_variant_runs_end_to_end_with_exactly_its_documented_fields(
     emulator: RunningEmulator, tmp_path: Path, name: str
 ) -> None:
     variant = VARIANTS[name]
-    async with stdio_server(env_for(emulator, tmp_path)) as (client, _):
+    async with stdio_server(server_env(emulator, tmp_path)) as (client, _):
         result = await client.call_tool("edit_image", arguments_for(name, tmp_path))
         assert not result.is_error, text_of(result)
         assert result.structured_content is not None
@@ -100,7 +90,7 @@ async def test_the_synthetic_result_shows_the_other_images_and_the_loras(
         "loras": [{"path": "owner/warm-light"}],
         "output_format": "png",
     }
-    async with stdio_server(env_for(emulator, tmp_path)) as (client, _):
+    async with stdio_server(server_env(emulator, tmp_path)) as (client, _):
         result = await client.call_tool("edit_image", arguments)
     assert result.structured_content is not None
     (saved,) = result.structured_content["saved_paths"]

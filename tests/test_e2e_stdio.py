@@ -16,7 +16,7 @@ from PIL import Image
 from fakes import API_KEY
 from harness import images_of, links_of, pictures_dir, png_data_uri, result_size, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from stdio_harness import ServerLog, stdio_server
+from stdio_harness import ServerLog, server_env, stdio_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 SUBMIT = "/api/v3/wavespeed-ai/qwen-image/edit"
@@ -27,17 +27,6 @@ URL_IMAGE = "https://example.com/street.jpg"
 async def emulator() -> AsyncIterator[RunningEmulator]:
     async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.4, sync_timeout=90)) as running:
         yield running
-
-
-def server_env(emulator: RunningEmulator, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "WAVESPEED_API_KEY": API_KEY,
-        "WAVESPEED_BASE_URL": emulator.base_url,
-        "QWEN_EDIT_OUTPUT_DIR": str(tmp_path / "outputs"),
-        "QWEN_EDIT_ALLOWED_DIRS": str(pictures_dir(tmp_path)),
-        "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
-        **extra,
-    }
 
 
 def logged(emulator: RunningEmulator, method: str, suffix: str) -> list[dict[str, Any]]:

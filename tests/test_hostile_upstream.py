@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult
@@ -121,3 +122,31 @@ async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
         submits = [e for e in emulator.state.request_log() if e["method"] == "POST" and "qwen-image" in e["path"]]
         assert len(submits) == 1
     assert "abandoned a submit of unknown outcome at" in caplog.text
+
+
+class UnreadableSubmit(httpx.AsyncBaseTransport):
+    """The submit reaches the emulator (the job exists), and its answer arrives as a body that cannot be decoded."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and "/qwen-image/" in request.url.path:
+            await response.aread()
+            return httpx.Response(
+                200, stream=httpx.ByteStream(b"\x1f\x8b broken"), headers={"Content-Encoding": "gzip"}
+            )
+        return response
+
+
+async def test_a_submit_whose_answer_cannot_be_read_says_a_job_may_exist_and_where_to_look(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    world = make_world(clock, tmp_path, wrap=UnreadableSubmit)
+    result = await edit(world)
+    assert result.is_error
+    assert "may or may not have been created" in text_of(result)
+    assert "list_predictions" in text_of(result)
+    assert len(world.submits()) == 1
+    assert len(world.emulator.predictions) == 1  # it did exist: the caller was right to be told to look

@@ -114,21 +114,26 @@ async def test_an_error_while_previewing_returns_the_id_and_the_output_url(
         assert any(record.exc_info and record.exc_info[1] is error for record in caplog.records)
 
 
-@pytest.mark.parametrize("error", [RecursionError, ValueError])
-async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
-    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
-) -> None:
+def break_every_poll(monkeypatch: pytest.MonkeyPatch, error: type[Exception]) -> None:
+    """The submit's answer is read as usual; reading any poll's answer raises `error`."""
     real = envelope.prediction_from
     calls = 0
 
     def parse_then_break(response: httpx.Response) -> object:
         nonlocal calls
         calls += 1
-        if calls > 1:  # the submit's answer is read; every poll's answer blows up
+        if calls > 1:
             raise error("maximum recursion depth exceeded")
         return real(response)
 
     monkeypatch.setattr(wavespeed_client, "prediction_from", parse_then_break)
+
+
+@pytest.mark.parametrize("error", [RecursionError, ValueError])
+async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    break_every_poll(monkeypatch, error)
     world = make_world(clock, tmp_path)
     result = await edit(world)
     text = assert_resumable(world, result)
@@ -154,17 +159,7 @@ async def test_every_variant_keeps_the_id_when_its_output_breaks(
 async def test_every_variant_keeps_the_id_when_its_polls_break(
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str
 ) -> None:
-    real = envelope.prediction_from
-    calls = 0
-
-    def parse_then_break(response: httpx.Response) -> object:
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            raise RecursionError("maximum recursion depth exceeded")
-        return real(response)
-
-    monkeypatch.setattr(wavespeed_client, "prediction_from", parse_then_break)
+    break_every_poll(monkeypatch, RecursionError)
     world = make_world(clock, tmp_path)
     result = await edit(world, model)
     assert_resumable(world, result)

@@ -5,38 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from fakes import API_KEY
 from harness import text_of
-from http_harness import TOKEN, http_client, http_server, settings_for
+from http_harness import AUTH, INITIALIZE, MCP_HEADERS, SECURED, TOKEN, http_client, http_server, settings_for
 from qwen_image_edit_mcp.config import HttpSettings, Settings, SettingsError
-from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
+from qwen_image_edit_mcp.emulator import RunningEmulator
 from qwen_image_edit_mcp.surface.http import build_http_app
 from qwen_image_edit_mcp.surface.server import create_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 URL_IMAGE = "https://example.com/street.jpg"
-SECURED = HttpSettings(auth_token=SecretStr(TOKEN))
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture
-async def emulator() -> AsyncGenerator[RunningEmulator]:
-    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.3)) as running:
-        yield running
 
 
 async def test_health_answers_without_a_token(emulator: RunningEmulator, tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 from collections.abc import AsyncGenerator
@@ -13,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from fakes import API_KEY
-from http_harness import http_client, http_server
+from http_harness import LogWatch, http_client, http_server
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 
@@ -38,24 +37,11 @@ async def emulator() -> AsyncGenerator[RunningEmulator]:
         yield running
 
 
-async def logged(caplog: pytest.LogCaptureFixture, text: str) -> None:
-    with anyio.fail_after(15):
-        while text not in caplog.text:
-            await anyio.sleep(0.02)
-
-
-async def polled(emulator: RunningEmulator) -> None:
-    with anyio.fail_after(15):
-        while not any(entry["path"].endswith("/result") for entry in emulator.state.request_log()):
-            await anyio.sleep(0.02)
-
-
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
 async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
-    emulator: RunningEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: str
+    emulator: RunningEmulator, tmp_path: Path, log_watch: LogWatch, mode: str
 ) -> None:
     settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
-    caplog.set_level(logging.INFO)
     async with http_server(settings) as url:
         async with http_client(url, token=None) as client:
             started = await client.call_tool(
@@ -69,7 +55,7 @@ async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
         assert process.stdout is not None
         with anyio.fail_after(30):
             assert b"waiting" in await process.stdout.receive()
-            await polled(emulator)  # the server has begun to wait
+            await log_watch.wait_for(f"/api/v3/predictions/{prediction_id}/result")  # the server has begun to wait
         process.kill()
         await process.wait()
-        await logged(caplog, f"cancelled while following prediction {prediction_id}")
+        await log_watch.wait_for(f"cancelled while following prediction {prediction_id}")

@@ -3,10 +3,7 @@ stateless mode with progress, a cancel, twenty edits at once, and several worker
 
 from __future__ import annotations
 
-import logging
-import re
 import sys
-from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -16,59 +13,21 @@ from pydantic import SecretStr
 
 from fakes import API_KEY
 from harness import images_of, text_of
-from http_harness import TOKEN, free_port, http_client, http_server, settings_for, sse_mcp_client
+from http_harness import (
+    SECURED,
+    TOKEN,
+    LogWatch,
+    free_port,
+    http_client,
+    http_server,
+    settings_for,
+    sse_mcp_client,
+)
 from qwen_image_edit_mcp.config import HttpSettings
-from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
+from qwen_image_edit_mcp.emulator import RunningEmulator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 URL_IMAGE = "https://example.com/street.jpg"
-SECURED = HttpSettings(auth_token=SecretStr(TOKEN))
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
-}
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-@pytest.fixture
-async def emulator() -> AsyncGenerator[RunningEmulator]:
-    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.3)) as running:
-        yield running
-
-
-class LogWatch(logging.Handler):
-    """Log records as they come, and an event for the one a test waits for."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.changed = anyio.Event()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(f"{record.levelname} {record.getMessage()}")
-        self.changed.set()
-        self.changed = anyio.Event()
-
-    async def wait_for(self, pattern: str) -> str:
-        with anyio.fail_after(15):
-            while not (found := [line for line in self.lines if re.search(pattern, line)]):
-                await self.changed.wait()
-        return found[0]
-
-
-@pytest.fixture
-def log_watch() -> AsyncGenerator[LogWatch]:  # type: ignore[misc]
-    watch = LogWatch()
-    root = logging.getLogger()
-    root.addHandler(watch)
-    level = root.level
-    root.setLevel(logging.INFO)
-    yield watch  # type: ignore[misc]
-    root.removeHandler(watch)
-    root.setLevel(level)
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

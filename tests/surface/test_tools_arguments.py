@@ -103,6 +103,8 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {**X, "image": "~/../../etc/shadow"}, "image", "outside the folders this server may read"),
     ("edit_image", {**X, "image": "file:///etc/hosts"}, "image", "outside the folders this server may read"),
     ("edit_image", {**X, "image": "cat.png"}, "image", "a local file path (absolute or ~)"),
+    ("edit_image", {**X, "image": "/tmp/a\x00b.png"}, "image", "NUL"),
+    ("edit_image", {**X, "image": "https://example.com/a\x00.png"}, "image", "control characters"),
     ("edit_image", {**X, "image": "http://localhost:9/a.png"}, "image", "cannot reach localhost"),
     ("get_prediction", {}, "prediction_id", "Field required"),
     ("get_prediction", {"prediction_id": ""}, "prediction_id", "is empty"),

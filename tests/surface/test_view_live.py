@@ -161,7 +161,8 @@ async def test_edit_again_runs_edit_image_on_the_result_and_tells_the_model(
             await view.get_by_role("button", name="Edit", exact=True).click()
             [again] = await _edits(world, 2)
             await expect(view.locator("#facts [data-fact=prediction]")).to_have_text(again)
-            assert backend.called("edit_image") == [{"image": first_output, "prompt": "make the hat blue", "seed": -1}]
+            expected = {"image": first_output, "prompt": "make the hat blue", "seed": -1, "model": "edit"}
+            assert backend.called("edit_image") == [expected]  # the same model of the family, on the result
             await view.locator("#stage.comparing").wait_for()
             await view.locator("#after-img[src^='data:image/']").wait_for()
             sources = {p["source"] for p in backend.called("preview_image")}

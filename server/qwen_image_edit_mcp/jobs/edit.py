@@ -65,7 +65,8 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     variant, given = chosen_inputs(args.model, args.image, args.images)
     loras = checked_loras(variant, args.loras)
     deadline = started + args.wait_seconds
-    resolved = await _prepare(runtime, given, answer_by=deadline + ANSWER_MARGIN)
+    fields = [f"images[{index}]" for index in range(len(given))] if args.images else ["image"]
+    resolved = await _prepare(runtime, given, fields, answer_by=deadline + ANSWER_MARGIN)
     for note in (item.note for item in resolved if item.note):
         log.info("edit_image input: %s", note)
         await progress(f"image ready: {note}")
@@ -97,10 +98,9 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     return replace(outcome, cost_usd=paid.price_usd)
 
 
-async def _prepare(runtime: Runtime, given: list[str], *, answer_by: float) -> list[ResolvedImage]:
+async def _prepare(runtime: Runtime, given: list[str], fields: list[str], *, answer_by: float) -> list[ResolvedImage]:
     """The images as WaveSpeed takes them, read and uploaded concurrently. Uploads count against the call's time
     too: nothing is paid yet, so a slow one is simply abandoned, and the caller told how to avoid it."""
-    fields = ["image"] if len(given) == 1 else [f"images[{index}]" for index in range(len(given))]
     resolved: list[ResolvedImage | None] = [None] * len(given)
 
     async def one(index: int) -> None:

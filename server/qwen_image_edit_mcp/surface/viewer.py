@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, cast
 
 from mcp.server.apps import Apps, ResourceCsp
 from mcp.server.context import CallNext, ServerRequestContext
@@ -110,7 +110,7 @@ class ReturnedUrls:
 
 
 def _strings(value: object) -> list[object]:
-    return list(value) if isinstance(value, list) else []  # pyright: ignore[reportUnknownArgumentType]
+    return list(cast(list[object], value)) if isinstance(value, list) else []
 
 
 class Viewer(Apps):

@@ -42,11 +42,22 @@ def test_the_environment_and_the_flags(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"QWEN_EDIT_MAX_SPEND_USD": "lots"}, "--max-spend-usd / QWEN_EDIT_MAX_SPEND_USD"),
         ({"QWEN_EDIT_MAX_SPEND_USD": "inf"}, "--max-spend-usd / QWEN_EDIT_MAX_SPEND_USD"),
         ({"QWEN_EDIT_CONFIRM_SPEND": "maybe"}, "--confirm-spend / QWEN_EDIT_CONFIRM_SPEND"),
+        ({"QWEN_EDIT_LEDGER_URL": "http://:pw@cache:6379"}, "QWEN_EDIT_LEDGER_URL must be a redis://"),
     ],
 )
 def test_unusable_money_settings_name_the_flag_and_variable(env: dict[str, str], says: str) -> None:
     with pytest.raises(SettingsError, match=says):
         Settings.from_environment(env)
+
+
+def test_a_ledger_url_without_the_redis_package_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(name: str) -> None:
+        return None
+
+    monkeypatch.setattr("importlib.util.find_spec", missing)
+    with pytest.raises(SettingsError, match=r"\[redis\]") as refused:
+        Settings.from_environment({"QWEN_EDIT_LEDGER_URL": "redis://:pw-31@127.0.0.1:6379/0"})
+    assert "pw-31" not in str(refused.value)
 
 
 def test_a_bundle_left_the_optional_fields_unfilled() -> None:

@@ -6,6 +6,7 @@ never shows it; only `client.py` ever reveals it, to build the Authorization hea
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -93,6 +95,8 @@ class Settings:
             raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+        if self.ledger_url is not None:
+            check_ledger_url(self.ledger_url.get_secret_value())
 
 
 def _money(env: Mapping[str, str]) -> dict[str, object]:
@@ -105,6 +109,17 @@ def _money(env: Mapping[str, str]) -> dict[str, object]:
         }
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
+
+
+def check_ledger_url(url: str) -> None:
+    """Refuse at start what the shared ledger could never use; the URL itself is never echoed (it holds a password)."""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("QWEN_EDIT_LEDGER_URL must be a redis://, rediss:// or unix:// URL")
+    if importlib.util.find_spec("redis") is None:
+        raise SettingsError(
+            "QWEN_EDIT_LEDGER_URL is set, but the Redis client is not installed: "
+            "pip install 'qwen-image-edit-mcp[redis]'"
+        )
 
 
 def money_flags(max_spend_usd: str | None, confirm_spend: str | None) -> dict[str, object]:

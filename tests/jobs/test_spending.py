@@ -40,6 +40,8 @@ async def test_a_created_job_is_committed_with_its_id_and_its_price(tmp_path: Pa
 
     paid = await money.paid(REQUEST, send)
     assert (paid.prediction.id, paid.price_usd) == (PREDICTION.id, Decimal("0.02"))
+    assert (await status(money)).reserved_usd == Decimal("0.02")  # counted all along, committed beside the follow-up
+    await paid.commit()
     assert ((await status(money)).spent_usd, (await status(money)).reserved_usd) == (Decimal("0.02"), 0)
     assert PREDICTION.id in (tmp_path / "spend.json").read_text()
 
@@ -85,9 +87,11 @@ async def test_a_cancel_while_the_answer_arrives_still_commits(tmp_path: Path) -
             scope.cancel()  # the caller gives up just as WaveSpeed's answer with the id arrives
             return PREDICTION
 
-        await money.paid(REQUEST, send)
-        await anyio.lowlevel.checkpoint()
-        reached = True
+        paid = await money.paid(REQUEST, send)
+        async with anyio.create_task_group() as beside:  # as run_edit does: commit beside the follow-up
+            beside.start_soon(paid.commit)
+            await anyio.lowlevel.checkpoint()
+            reached = True
     assert not reached
     assert (await status(money)).spent_usd == Decimal("0.02")
 
@@ -100,7 +104,7 @@ async def test_over_the_limit_nothing_is_sent(tmp_path: Path) -> None:
         sent.append(1)
         return PREDICTION
 
-    await money.paid(REQUEST, send)
+    await (await money.paid(REQUEST, send)).commit()
     with pytest.raises(SpendRefused, match="Refused before any paid request"):
         await money.paid(REQUEST, send)
     assert sent == [1]

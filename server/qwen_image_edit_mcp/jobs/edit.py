@@ -85,16 +85,20 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     paid = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
     prediction = paid.prediction
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
-    outcome = await follow(
-        runtime,
-        prediction,
-        progress,
-        started=started,
-        deadline=deadline,
-        polls=0,
-        history=runtime.durations,
-        announce=f"submitted: prediction {prediction.id} is {prediction.status}",
-    )
+    outcome: Outcome | None = None
+    async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
+        beside.start_soon(paid.commit)
+        outcome = await follow(
+            runtime,
+            prediction,
+            progress,
+            started=started,
+            deadline=deadline,
+            polls=0,
+            history=runtime.durations,
+            announce=f"submitted: prediction {prediction.id} is {prediction.status}",
+        )
+    assert outcome is not None  # follow returns or raises
     return replace(outcome, cost_usd=paid.price_usd)
 
 

@@ -13,10 +13,11 @@ and releasing are shielded from cancellation, so a cancelled call cannot strand 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,18 @@ class SpendRefused(InputError):
     """The spend limit refused the run (or could not be checked): nothing was sent, nothing was paid."""
 
 
+async def _nothing_to_commit() -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class Paid:
+    """A submit that created `prediction`. Its reservation is still to be committed: `commit()` (shielded, never
+    raises) may run beside the job's follow-up, since a reservation already counts against the limit."""
+
     prediction: Prediction
     price_usd: Decimal
+    commit: Callable[[], Coroutine[Any, Any, None]] = _nothing_to_commit
 
 
 def documented_prices() -> dict[str, Decimal]:
@@ -114,7 +123,8 @@ class Spending:
         return None if self.ledger is None else await self.ledger.status()
 
     async def paid(self, request: EditRequest, send: Callable[[], Awaitable[Prediction]]) -> Paid:
-        """Quote, reserve, `send()` the submit, settle. Raises SpendRefused before sending when the limit says no."""
+        """Quote, reserve, `send()` the submit; release the room if it provably created nothing. The caller commits
+        (Paid.commit). Raises SpendRefused before sending when the limit says no."""
         variant, ledger = request.variant, self.ledger
         quote = await self.quote(variant, price_inputs(request))
         if ledger is None:
@@ -130,8 +140,7 @@ class Spending:
                     "submit of unknown outcome: its $%s reservation stays until its lease ends", quote.price_usd
                 )
             raise
-        await _settle(ledger, reservation, prediction.id)
-        return Paid(prediction, quote.price_usd)
+        return Paid(prediction, quote.price_usd, partial(_settle, ledger, reservation, prediction.id))
 
 
 async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str) -> Reservation:

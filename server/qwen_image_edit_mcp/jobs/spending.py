@@ -1,8 +1,9 @@
 """Money around the one paid request: the run's price, reserved against the spend limit, then committed or released.
 
     quote      the run's price: WaveSpeed's price endpoint, cached per variant (10 min), else the documented price
-    paid       reserve the price (refused before any paid request when it would pass the limit), submit, then
-               commit with the prediction id, or release when the submit provably created nothing
+    paid       reserve the price (refused before any paid request when it would pass the limit), submit, release
+               when the submit provably created nothing; else `Paid.commit` records the prediction id, which the
+               edit runs beside following the job (the reservation already counts, so nothing waits for it)
 
 A submit whose outcome is unknown (sent, then no answer; a 5xx; an answer that is not WaveSpeed's) neither commits
 nor releases: its reservation is left to its lease, after which the ledger counts it as spent. For a spend cap that

@@ -1,14 +1,19 @@
 """Edit an image through a remote qwen-image-edit-mcp over streamable HTTP, with a bearer token, and save it.
 
-    qwen-image-edit-mcp --transport streamable-http --port 8000     # with QWEN_EDIT_AUTH_TOKEN set
-    QWEN_EDIT_URL=http://127.0.0.1:8000/mcp QWEN_EDIT_AUTH_TOKEN=... \\
+    export QWEN_EDIT_AUTH_TOKEN=$(openssl rand -hex 32)
+    qwen-image-edit-mcp --transport streamable-http --port 8000 &     # add the WaveSpeed settings it should use
+    QWEN_EDIT_URL=http://127.0.0.1:8000/mcp \\
         python examples/http_client.py https://example.com/street.jpg "add a red umbrella" --out edited.jpg
+
+A connection or auth failure is one line that names its cause (401: check the token), not a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +24,56 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent
 
+HTTP_ADVICE = {
+    401: "401 Unauthorized: the server refused the token; check QWEN_EDIT_AUTH_TOKEN (it must be the server's token)",
+    403: "403 Forbidden: the server refused this client's Origin (see --allowed-origin)",
+    404: "404 Not Found: no MCP endpoint there; check QWEN_EDIT_URL (it ends in /mcp)",
+    421: "421 Misdirected Request: the server does not answer to this host name (see --allowed-host)",
+}
+
+
+def leaves(error: BaseException) -> list[BaseException]:
+    """The exceptions inside (nested) exception groups."""
+    inner: Sequence[BaseException] = getattr(error, "exceptions", ())  # an exception group's members
+    return [leaf for exception in inner for leaf in leaves(exception)] if inner else [error]
+
+
+def explain(error: Exception, statuses: list[int], url: str) -> str:
+    """One line naming the cause: the HTTP status the server answered, or why no connection was made."""
+    for status in statuses:
+        if status in HTTP_ADVICE:
+            return f"{url}: {HTTP_ADVICE[status]}"
+    if statuses:
+        return f"{url}: the server answered HTTP {statuses[0]}"
+    leaf = leaves(error)[0]
+    if isinstance(leaf, httpx2.ConnectError):
+        return f"cannot connect to {url}: is the server running there? ({leaf})"
+    if isinstance(leaf, httpx2.TimeoutException):
+        return f"{url} did not answer in time"
+    return f"{url}: {type(leaf).__name__}: {leaf}"
+
 
 async def edit(url: str, token: str, image: str, prompt: str, out: Path | None) -> int:
     async def show(progress: float, total: float | None, message: str | None) -> None:
         print(f"[{progress:6.2f} s] {message}")
 
+    statuses: list[int] = []
+
+    async def remember(response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            statuses.append(response.status_code)
+
     headers = {"Authorization": f"Bearer {token}"}
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=900)) as http,
-        Client(streamable_http_client(url, http_client=http)) as client,
-    ):
-        result = await client.call_tool("edit_image", {"image": image, "prompt": prompt}, progress_callback=show)
+    timeout = httpx2.Timeout(30, read=900)
+    try:
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=timeout, event_hooks={"response": [remember]}) as http,
+            Client(streamable_http_client(url, http_client=http)) as client,
+        ):
+            result = await client.call_tool("edit_image", {"image": image, "prompt": prompt}, progress_callback=show)
+    except Exception as error:  # the SDK's task groups wrap the cause: name it in one line
+        print(f"http_client: {explain(error, statuses, url)}", file=sys.stderr)
+        return 1
     print(next((b.text for b in result.content if isinstance(b, TextContent)), ""))
     report: dict[str, Any] = result.structured_content or {}
     if result.is_error or report.get("pending") or not report.get("outputs"):

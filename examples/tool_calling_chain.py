@@ -1,7 +1,13 @@
-"""An LLM tool-calling loop over the MCP tools, for any OpenAI-compatible chat completions API.
+"""An LLM tool-calling loop over the MCP tools, for any OpenAI-compatible chat completions API, or offline.
 
-    OPENAI_BASE_URL=https://api.openai.com/v1 OPENAI_API_KEY=... OPENAI_MODEL=gpt-4o-mini WAVESPEED_API_KEY=... \\
+Offline, against the emulator and the scripted stand-in model shipped beside this file (stand_in_model.py):
+
+    qwen-image-edit-mcp emulator --port 8765 &
+    WAVESPEED_BASE_URL=http://127.0.0.1:8765 WAVESPEED_API_KEY=anything \\
         python examples/tool_calling_chain.py "Make the sky in https://example.com/street.jpg a sunset"
+
+With a real model: set OPENAI_BASE_URL (and OPENAI_API_KEY, OPENAI_MODEL), e.g.
+OPENAI_BASE_URL=https://api.openai.com/v1 OPENAI_API_KEY=... OPENAI_MODEL=gpt-4o-mini.
 
 1. Start the MCP server over stdio and list its tools.
 2. Turn each tool into the function-calling format: {"type": "function", "function": {name, description, parameters}}.
@@ -24,6 +30,8 @@ import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, Tool
+
+import stand_in_model  # beside this file
 
 MAX_ROUNDS = 8
 SYSTEM = (
@@ -57,13 +65,32 @@ def as_tool_message(result: CallToolResult) -> str:
     return ("ERROR: " if result.is_error else "") + text
 
 
+class ModelError(Exception):
+    """The model endpoint could not be used; the message says why in one line."""
+
+
 async def chat(http: httpx.AsyncClient, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-    response = await http.post(
-        "/chat/completions",
-        json={"model": os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), "messages": messages, "tools": tools},
-    )
-    response.raise_for_status()
+    body = {"model": os.environ.get("OPENAI_MODEL", "gpt-4o-mini"), "messages": messages, "tools": tools}
+    try:
+        response = await http.post("/chat/completions", json=body)
+    except httpx.HTTPError as error:
+        raise ModelError(f"cannot reach the model endpoint {http.base_url}: {error or type(error).__name__}") from None
+    if response.status_code in (401, 403):
+        raise ModelError(f"the model endpoint answered {response.status_code}: check OPENAI_API_KEY")
+    if response.is_error:
+        raise ModelError(f"the model endpoint answered {response.status_code}: {response.text[:200]}")
     return response.json()["choices"][0]["message"]
+
+
+def model_client() -> httpx.AsyncClient:
+    """The endpoint OPENAI_BASE_URL names, or else the scripted stand-in shipped with this example (offline)."""
+    base_url = os.environ.get("OPENAI_BASE_URL", "").strip()
+    if not base_url:
+        print("model: the scripted stand-in (stand_in_model.py); set OPENAI_BASE_URL to use a real one")
+        return httpx.AsyncClient(base_url="http://stand-in.invalid/v1", transport=stand_in_model.transport())
+    print(f"model: {os.environ.get('OPENAI_MODEL', 'gpt-4o-mini')} at {base_url}")
+    api_key = os.environ.get("OPENAI_API_KEY", "")
+    return httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=120)
 
 
 async def run(request: str) -> int:
@@ -73,16 +100,15 @@ async def run(request: str) -> int:
         if name == "PATH" or name.startswith(("WAVESPEED_", "QWEN_EDIT_"))
     }
     server = StdioServerParameters(command=sys.executable, args=["-m", "qwen_image_edit_mcp"], env=env)
-    api = httpx.AsyncClient(
-        base_url=os.environ.get("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-        headers={"Authorization": f"Bearer {os.environ.get('OPENAI_API_KEY', '')}"},
-        timeout=120,
-    )
-    async with api, Client(server) as mcp:
+    async with model_client() as api, Client(server) as mcp:
         tools = [to_function(tool) for tool in (await mcp.list_tools()).tools if for_the_model(tool)]
         messages: list[dict[str, Any]] = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": request}]
         for _ in range(MAX_ROUNDS):
-            reply = await chat(api, messages, tools)
+            try:
+                reply = await chat(api, messages, tools)
+            except ModelError as error:
+                print(f"tool_calling_chain: {error}", file=sys.stderr)
+                return 1
             messages.append(reply)
             calls: list[dict[str, Any]] = reply.get("tool_calls") or []
             if not calls:

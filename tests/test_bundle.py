@@ -53,6 +53,7 @@ def test_user_config_is_complete_and_every_reference_is_defined() -> None:
     referenced = {m for value in env.values() for m in re.findall(r"\$\{user_config\.(\w+)\}", value)}
     assert referenced == set(config)
     assert set(env) == {
+        "UV_PROJECT_ENVIRONMENT",
         "WAVESPEED_API_KEY",
         "WAVESPEED_BASE_URL",
         "QWEN_EDIT_ALLOWED_DIRS",
@@ -68,9 +69,9 @@ def test_user_config_is_complete_and_every_reference_is_defined() -> None:
         assert (icon.format, icon.size) == ("PNG", (512, 512))
 
 
-def fill(value: str, dirname: Path, user: dict[str, str]) -> str:
-    """What the host does to mcp_config before launching: ${__dirname} and ${user_config.*} filled in."""
-    value = value.replace("${__dirname}", str(dirname))
+def fill(value: str, dirname: Path, user: dict[str, str], home: Path) -> str:
+    """What the host does to mcp_config before launching: ${__dirname}, ${HOME} and ${user_config.*} filled in."""
+    value = value.replace("${__dirname}", str(dirname)).replace("${HOME}", str(home))
     return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: user[m.group(1)], value)
 
 
@@ -86,8 +87,12 @@ def validate_and_pack(npx: str, bundle: Path) -> None:
     )
     assert pack.returncode == 0, pack.stdout + pack.stderr
     names = zipfile.ZipFile(bundle).namelist()
+    # The size the README gives ("about N KB") is the size it packs to, within 15 %.
+    stated = re.search(r"pack \. dist/qwen-image-edit-mcp\.mcpb +# about (\d+) KB", (REPO / "README.md").read_text())
+    assert stated is not None
+    assert abs(bundle.stat().st_size / 1000 - int(stated.group(1))) <= 0.15 * int(stated.group(1))
     print(f"bundle: {bundle.stat().st_size} bytes, {len(names)} files")
-    assert {"manifest.json", "pyproject.toml", "README.md", "assets/icon.png"} <= set(names)
+    assert {"manifest.json", "pyproject.toml", "uv.lock", "LICENSE", "README.md", "assets/icon.png"} <= set(names)
     assert "server/qwen_image_edit_mcp/__main__.py" in names
     assert not [
         n for n in names if n.startswith(("tests/", ".venv/", ".git/", ".ci/", "examples/")) or "__pycache__" in n
@@ -123,10 +128,10 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
             "confirm_spend": "never",
         }
         home = tmp_path / "home"
-        env = host_env(home, **{name: fill(value, unpacked, user) for name, value in config["env"].items()})
-        server = StdioServerParameters(
-            command=config["command"], args=[fill(arg, unpacked, user) for arg in config["args"]], env=env, cwd="/"
-        )
+        filled = {name: fill(value, unpacked, user, home) for name, value in config["env"].items()}
+        env = host_env(home, **filled)
+        args = [fill(arg, unpacked, user, home) for arg in config["args"]]
+        server = StdioServerParameters(command=config["command"], args=args, env=env, cwd="/")
         # The first launch installs the dependencies (uv run), as it does on a user's machine; from uv's own cache
         # when it is warm, which host_env leaves where the user's uv keeps it.
         async with Client(server, read_timeout_seconds=600) as client:
@@ -144,3 +149,36 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     assert emulator.base_url in (default_cache_dir() / "uploads.json").read_text()
+    # The first launch installed exactly the locked versions, into an environment outside the extension folder,
+    # and left that folder as it was unpacked.
+    environment = home / ".cache" / "qwen-image-edit-mcp" / "bundle-env"
+    installed = installed_versions(environment)
+    assert {"mcp", "starlette", "uvicorn", "pillow", "httpx"} <= installed.keys()
+    assert installed.items() <= locked_versions(unpacked / "uv.lock").items()
+    assert not (unpacked / ".venv").exists()
+    assert (unpacked / "uv.lock").read_bytes() == (REPO / "uv.lock").read_bytes()
+
+
+def locked_versions(lock: Path) -> dict[str, str]:
+    """Every package the lock pins for the server itself (no extras), by name, on any platform."""
+    packages = {p["name"]: p for p in tomllib.loads(lock.read_text())["package"]}
+    wanted, seen = ["qwen-image-edit-mcp"], set[str]()
+    while wanted:
+        name = wanted.pop()
+        if name not in seen:
+            seen.add(name)
+            package = packages[name]
+            for dependency in package.get("dependencies", []):
+                wanted.append(dependency["name"])
+                for extra in dependency.get("extra", []):  # e.g. pyjwt[crypto]: its extra's packages too
+                    wanted.extend(d["name"] for d in packages[dependency["name"]]["optional-dependencies"][extra])
+    return {name: packages[name]["version"] for name in seen - {"qwen-image-edit-mcp"}}
+
+
+def installed_versions(environment: Path) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for info in environment.glob("lib*/python*/site-packages/*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        found[name.lower().replace("_", "-")] = version
+    found.pop("qwen-image-edit-mcp", None)
+    return found

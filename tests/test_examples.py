@@ -1,12 +1,11 @@
-"""Every example runs: host configs launched as their hosts would, the clients and the tool-calling chain end to end
-against the emulator (and, for the chain, a scripted stand-in for an OpenAI-compatible model endpoint)."""
+"""Every example runs: the clients and the tool-calling chain end to end against the emulator (and, for the chain, a
+scripted stand-in for an OpenAI-compatible model endpoint). The host configs are launched in test_hosts.py."""
 
 from __future__ import annotations
 
 import io
 import json
 import re
-import shlex
 import sys
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -14,8 +13,6 @@ from typing import Any
 
 import anyio
 import pytest
-from mcp import Client
-from mcp.client.stdio import StdioServerParameters
 from PIL import Image
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -24,17 +21,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from fakes import API_KEY, SCAN
-from http_harness import TOKEN, http_client, http_server
+from http_harness import TOKEN, free_port, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.emulator.loopback import base_url, loopback_socket, serving
-from tooling import REPO, VENV_BIN, host_env, require
+from tooling import REPO, host_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
 EXAMPLES = REPO / "examples"
-HOSTS = EXAMPLES / "hosts"
 URL_IMAGE = "https://example.com/street.jpg"
-PLACEHOLDER_CHECKOUT = "/absolute/path/to/qwen-image-edit-mcp/.venv/bin/qwen-image-edit-mcp"
 
 
 @pytest.fixture
@@ -57,93 +52,6 @@ async def run_example(script: str, *args: str, env: dict[str, str]) -> str:
     SCAN.add(output)
     assert done.returncode == 0, output
     return output
-
-
-def launch_env(emulator: RunningEmulator, tmp_path: Path, given: dict[str, str]) -> dict[str, str]:
-    """The config's env with its placeholders replaced, on top of what a GUI host provides."""
-    replaced = {
-        key: (
-            API_KEY
-            if "your-wavespeed-key" in value or value.startswith("${input:")
-            else str(tmp_path / "edited")
-            if "/absolute/path/to/" in value
-            else value
-        )
-        for key, value in given.items()
-    }
-    return host_env(
-        tmp_path / "home", **replaced, WAVESPEED_BASE_URL=emulator.base_url, QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache")
-    )
-
-
-def checkout_or_uvx(command: str, args: list[str]) -> tuple[str, list[str]]:
-    """A checkout path becomes this checkout; `uvx qwen-image-edit-mcp` takes the package from this checkout,
-    because it is not on PyPI yet. Everything else is launched as written."""
-    if command == PLACEHOLDER_CHECKOUT:
-        return str(VENV_BIN / "qwen-image-edit-mcp"), args
-    if command == "uvx":
-        assert args == ["qwen-image-edit-mcp"]
-        return require("uvx"), ["--from", str(REPO), "qwen-image-edit-mcp"]
-    raise AssertionError(f"unexpected command {command!r}")
-
-
-async def edit_through(server: StdioServerParameters) -> dict[str, Any]:
-    async with Client(server, read_timeout_seconds=600) as client:
-        tools = {tool.name for tool in (await client.list_tools()).tools}
-        result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
-
-
-@pytest.mark.parametrize(
-    ("file", "servers_key"),
-    [
-        ("claude_desktop_config.checkout.json", "mcpServers"),
-        ("claude_desktop_config.pypi.json", "mcpServers"),
-        ("cursor_mcp.json", "mcpServers"),
-        ("vscode_mcp.json", "servers"),
-    ],
-)
-async def test_each_host_config_launches_the_server_and_edits(
-    emulator: RunningEmulator, tmp_path: Path, file: str, servers_key: str
-) -> None:
-    config = json.loads((HOSTS / file).read_text())
-    (entry,) = config[servers_key].values()
-    command, args = checkout_or_uvx(entry["command"], entry.get("args", []))
-    server = StdioServerParameters(
-        command=command, args=args, env=launch_env(emulator, tmp_path, entry.get("env", {})), cwd="/"
-    )
-    report = await edit_through(server)
-    assert report["status"] == "completed"
-    if file == "vscode_mcp.json":
-        assert entry["type"] == "stdio"
-        assert config["inputs"][0]["password"] is True
-
-
-async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulator, tmp_path: Path) -> None:
-    lines = [line for line in (HOSTS / "claude_code.sh").read_text().splitlines() if line.startswith("claude mcp add")]
-    assert len(lines) == 4
-    for line in lines:
-        words = shlex.split(line)
-        if "--transport" in words:
-            # The remote form: the same URL shape and header our HTTP server takes, tried against it for real.
-            assert words[words.index("--transport") + 1] == "http"
-            assert words[-2:] == ["--header", "Authorization: Bearer your-token"]
-            settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
-            secured = HttpSettings(auth_token=SecretStr(TOKEN))
-            async with http_server(settings, secured) as url, http_client(url) as client:
-                assert len((await client.list_tools()).tools) == 5
-            assert words[words.index("http") + 2].endswith("/mcp")
-            continue
-        separator = words.index("--")
-        env = dict(words[i + 1].split("=", 1) for i, word in enumerate(words[:separator]) if word == "--env")
-        command, args = checkout_or_uvx(words[separator + 1], words[separator + 2 :])
-        report = await edit_through(
-            StdioServerParameters(command=command, args=args, env=launch_env(emulator, tmp_path, env), cwd="/")
-        )
-        assert report["status"] == "completed"
 
 
 async def test_edit_with_client_edits_a_local_image_and_saves_it(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -238,3 +146,71 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
     (prediction_id,) = emulator.state.predictions
     assert prediction_id in tool_message["content"]
     assert f"assistant: Done! Your edited image: {emulator.base_url}/outputs/{prediction_id}" in output
+
+
+async def run_failing_example(script: str, *args: str, env: dict[str, str]) -> str:
+    """A run that must fail with one line of its own on stderr (beside the server's log), and no traceback."""
+    done = await anyio.run_process([sys.executable, str(EXAMPLES / script), *args], env=env, check=False)
+    stderr = done.stderr.decode()
+    SCAN.add(done.stdout.decode() + stderr)
+    assert done.returncode == 1
+    assert "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith(Path(script).stem + ":")]
+    return line
+
+
+async def test_http_client_names_a_refused_token_in_one_line(emulator: RunningEmulator, tmp_path: Path) -> None:
+    settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
+    async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url:
+        env = host_env(tmp_path / "home", QWEN_EDIT_URL=f"{url}/mcp", QWEN_EDIT_AUTH_TOKEN="not-the-token-0123456789")
+        line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
+    assert line == (
+        f"http_client: {url}/mcp: 401 Unauthorized: the server refused the token; check QWEN_EDIT_AUTH_TOKEN "
+        "(it must be the server's token)"
+    )
+    assert not emulator.state.predictions
+
+
+async def test_http_client_names_a_server_that_is_not_there_in_one_line(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}/mcp"
+    env = host_env(tmp_path / "home", QWEN_EDIT_URL=url, QWEN_EDIT_AUTH_TOKEN=TOKEN)
+    line = await run_failing_example("http_client.py", URL_IMAGE, "add a kite", env=env)
+    assert line.startswith(f"http_client: cannot connect to {url}: is the server running there?")
+
+
+async def test_the_tool_calling_chain_runs_offline_with_its_scripted_stand_in_model(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    env = host_env(
+        tmp_path / "home",
+        WAVESPEED_API_KEY=API_KEY,
+        WAVESPEED_BASE_URL=emulator.base_url,
+        QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
+    )
+    output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
+    assert "model: the scripted stand-in (stand_in_model.py)" in output
+    arguments = {"image": URL_IMAGE, "prompt": "Make the sky in the image a sunset"}
+    assert f"tool call: edit_image({json.dumps(arguments)})" in output
+    (prediction_id,) = emulator.state.predictions
+    assert f"assistant: Done! Your edited image: {emulator.base_url}/outputs/{prediction_id}" in output
+
+
+async def test_the_tool_calling_chain_names_a_refused_model_key_in_one_line(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    async def refuse(request: Request) -> JSONResponse:
+        return JSONResponse({"error": {"message": "Incorrect API key provided"}}, status_code=401)
+
+    sock = loopback_socket()
+    url = base_url(sock)
+    async with serving(Starlette(routes=[Route("/v1/chat/completions", refuse, methods=["POST"])]), sock):
+        env = host_env(
+            tmp_path / "home",
+            OPENAI_BASE_URL=f"{url}/v1",
+            OPENAI_API_KEY="sk-wrong",
+            WAVESPEED_API_KEY=API_KEY,
+            WAVESPEED_BASE_URL=emulator.base_url,
+            QWEN_EDIT_CACHE_DIR=str(tmp_path / "cache"),
+        )
+        line = await run_failing_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
+    assert line == "tool_calling_chain: the model endpoint answered 401: check OPENAI_API_KEY"

@@ -21,13 +21,19 @@ from .addresses import redact_url
 from .config import HttpSettings, Settings, SettingsError, money_flags
 
 WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
+USAGE = """
+  %(prog)s [options]           serve MCP: stdio for desktop hosts, or --transport streamable-http
+  %(prog)s demo [options]      one edit end to end, against a local emulator (or --real)
+  %(prog)s emulator [options]  a local stand-in for the WaveSpeed API"""
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwen-image-edit-mcp",
+        usage=USAGE,
         description="MCP server for image editing with Qwen-Image-Edit on WaveSpeedAI. "
-        "Subcommands: 'emulator' (a local stand-in for the WaveSpeed API), 'demo' (one edit against it).",
+        "Subcommands: 'demo' (one edit end to end, against a local emulator by default) and 'emulator' (a local "
+        "stand-in for the WaveSpeed API); each takes --help.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument(

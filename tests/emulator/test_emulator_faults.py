@@ -204,7 +204,7 @@ async def test_nsfw_and_num_outputs_shape_the_completed_prediction(client: httpx
     completed = await result(client, data["id"])
 
     assert completed["has_nsfw_contents"] == [True, True]
-    assert [url.rsplit("/", 1)[1] for url in completed["outputs"]] == [f"{data['id']}-0.jpeg", f"{data['id']}-1.jpeg"]
+    assert [url.rsplit("/", 1)[1] for url in completed["outputs"]] == [f"{data['id']}-1.jpeg", f"{data['id']}-2.jpeg"]
     for url in completed["outputs"]:
         assert (await client.get(local_path(url))).status_code == 200
 

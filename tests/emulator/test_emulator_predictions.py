@@ -56,10 +56,24 @@ async def test_a_job_goes_created_then_processing_then_completed_after_its_laten
     completed = await result(client, prediction_id)
 
     assert completed["status"] == "completed"
-    assert completed["outputs"] == [f"http://127.0.0.1/outputs/{prediction_id}-0.jpeg"]
+    assert completed["outputs"] == [f"http://127.0.0.1/outputs/{prediction_id}-1.jpeg"]
     assert completed["has_nsfw_contents"] == [False]
     assert completed["timings"] == {"inference": 3000}
     assert completed.get("code", 0) == 0
+
+
+async def test_a_prediction_is_also_served_at_its_own_path_as_at_result(
+    client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    data = await submit(client)
+    clock.advance(3)
+
+    response = await client.get(f"/api/v3/predictions/{data['id']}", headers=AUTH)
+
+    assert response.status_code == 200
+    assert response.json() == {"code": 200, "message": "success", "data": await result(client, data["id"])}
+    assert (await client.get(f"/api/v3/predictions/{data['id']}")).status_code == 401
+    assert (await client.get("/api/v3/predictions/0123abc", headers=AUTH)).json()["code"] == 404
 
 
 async def test_an_unknown_prediction_id_is_a_404_envelope(client: httpx.AsyncClient) -> None:
@@ -163,14 +177,15 @@ async def test_an_unreachable_loopback_url_fails_the_task_with_1402(client: http
 
 async def test_an_output_is_404_before_its_job_completes(client: httpx.AsyncClient, clock: FakeClock) -> None:
     data = await submit(client)
-    path = f"/outputs/{data['id']}-0.jpeg"
+    path = f"/outputs/{data['id']}-1.jpeg"
 
     assert (await client.get(path)).status_code == 404
     clock.advance(3)
     await result(client, data["id"])
     assert (await client.get(path)).status_code == 200
-    assert (await client.get(f"/outputs/{data['id']}-1.jpeg")).status_code == 404
-    assert (await client.get(f"/outputs/{data['id']}-0.png")).status_code == 404
+    assert (await client.get(f"/outputs/{data['id']}-2.jpeg")).status_code == 404
+    assert (await client.get(f"/outputs/{data['id']}-1.png")).status_code == 404
+    assert (await client.get(f"/outputs/{data['id']}-0.jpeg")).status_code == 404  # numbered from 1
     assert (await client.get("/outputs/nonsense")).status_code == 404
 
 
@@ -194,7 +209,7 @@ async def test_an_output_is_rendered_on_demand_if_fetched_before_any_poll(
     prediction = state.create_prediction(EditInput(prompt="x", images=("https://example.com/a.png",), size=(256, 288)))
     clock.advance(3)
 
-    response = await client.get(f"/outputs/{prediction.id}-0.jpeg")
+    response = await client.get(f"/outputs/{prediction.id}-1.jpeg")
 
     assert response.status_code == 200
     assert open_image(response.content).size == (256, 288)

@@ -113,12 +113,20 @@ async def test_a_chinese_prompt_is_accepted_and_logged_verbatim(client: httpx.As
     assert state.request_log()[0]["json"]["prompt"] == "把天空变成紫色，并在左上角写上“你好”"
 
 
-async def test_other_api_paths_answer_a_404_envelope_and_are_logged(client: httpx.AsyncClient, state: EmulatorState):
-    response = await client.get("/api/v3/account/balance", headers=AUTH)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    "path", ["/api/v3/account/balance", "/api/v3/wavespeed-ai/no-such-model", "/api/v3/predictions/x/y"]
+)
+async def test_other_api_paths_answer_a_404_envelope_for_every_method_and_are_logged(
+    client: httpx.AsyncClient, state: EmulatorState, caplog: pytest.LogCaptureFixture, method: str, path: str
+) -> None:
+    response = await client.request(method, path, headers=AUTH, json={"prompt": "x"})
 
     assert response.status_code == 404
-    assert response.json()["code"] == 404
-    assert state.request_log()[-1]["path"] == "/api/v3/account/balance"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"code": 404, "message": "Not Found"}
+    assert (state.request_log()[-1]["method"], state.request_log()[-1]["path"]) == (method, path)
+    assert f"no WaveSpeed route for {method} {path}" in caplog.text
 
 
 async def test_the_root_page_says_it_is_an_emulator(client: httpx.AsyncClient) -> None:

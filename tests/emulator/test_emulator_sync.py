@@ -22,7 +22,7 @@ async def test_a_sync_submit_returns_the_completed_prediction(client: httpx.Asyn
     assert response.status_code == 200
     data = response.json()["data"]
     assert data["status"] == "completed"
-    assert data["outputs"] == [f"http://127.0.0.1/outputs/{data['id']}-0.jpeg"]
+    assert data["outputs"] == [f"http://127.0.0.1/outputs/{data['id']}-1.jpeg"]
     assert clock.now() - started == pytest.approx(3.0, abs=0.06)
 
 

@@ -3,6 +3,7 @@ API that tests and benchmarks drive (no auth: the emulator listens on loopback o
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -12,6 +13,8 @@ from starlette.routing import Route
 
 from .responses import RouteGroup, error, json_body
 
+logger = logging.getLogger(__name__)
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 ROOT_TEXT = (
     "This is an EMULATOR of the WaveSpeedAI HTTP API (qwen-image/edit) for offline development, demos, tests and "
     "benchmarks.\nIt is NOT the real WaveSpeed service: no model runs here and the images it returns are "
@@ -21,8 +24,8 @@ ROOT_TEXT = (
 
 class ControlRoutes(RouteGroup):
     def unknown_api_routes(self) -> list[Route]:
-        """The catch-all under /api/v3: it must come after every route WaveSpeed has there."""
-        return [Route("/api/v3/{rest:path}", self.unknown_api)]
+        """The catch-all under /api/v3, for every method: it must come after every route WaveSpeed has there."""
+        return [Route("/api/v3/{rest:path}", self.unknown_api, methods=list(ALL_METHODS))]
 
     def routes(self) -> list[Route]:
         return [
@@ -38,7 +41,9 @@ class ControlRoutes(RouteGroup):
         return PlainTextResponse(ROOT_TEXT)
 
     async def unknown_api(self, request: Request) -> Response:
+        """WaveSpeed's answer to a path it does not have: its JSON envelope with code 404, whatever the method."""
         self.log(request)
+        logger.warning("emulator: no WaveSpeed route for %s %s: answered 404", request.method, request.url.path)
         return error(404, "Not Found")
 
     async def get_requests(self, request: Request) -> Response:

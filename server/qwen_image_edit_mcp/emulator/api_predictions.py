@@ -12,10 +12,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..variants import VARIANTS, Variant
-from ..wavespeed.endpoints import HISTORY_PATH, RESULT_PATH, submit_path
+from ..wavespeed.endpoints import HISTORY_PATH, PREDICTION_PATH, RESULT_PATH, submit_path
 from .hostile import output_answer, poll_view
 from .hostile import poll_answer as hostile_poll_answer
-from .predictions import Prediction
+from .predictions import Prediction, parse_output_stem
 from .responses import (
     GATEWAY_PAGE,
     NOT_JSON,
@@ -41,6 +41,7 @@ class PredictionRoutes(RouteGroup):
                 for variant in VARIANTS.values()
             ),
             Route(RESULT_PATH.replace("{id}", "{prediction_id}"), self.result, methods=["GET"]),
+            Route(PREDICTION_PATH.replace("{id}", "{prediction_id}"), self.result, methods=["GET"]),
             Route(HISTORY_PATH, self.history, methods=["POST"]),
             Route("/outputs/{name}", self.output, methods=["GET"]),
         ]
@@ -173,8 +174,8 @@ class PredictionRoutes(RouteGroup):
             return PlainTextResponse("Not Found", status_code=404)
         name: str = request.path_params["name"]
         stem, _, extension = name.rpartition(".")
-        prediction_id, _, index = stem.partition("-")
-        prediction = await state.completed_output(prediction_id, int(index)) if index.isdigit() else None
-        if prediction is None or prediction.outputs is None or extension != prediction.extension:
+        parsed = parse_output_stem(stem)
+        prediction = await state.completed_output(*parsed) if parsed is not None else None
+        if parsed is None or prediction is None or prediction.outputs is None or extension != prediction.extension:
             return PlainTextResponse("Not Found", status_code=404)
-        return output_answer(request, state.faults, prediction.outputs[int(index)], prediction.content_type)
+        return output_answer(request, state.faults, prediction.outputs[parsed[1]], prediction.content_type)

@@ -2,26 +2,29 @@
 
 It starts the WaveSpeed emulator on loopback, launches this server over stdio exactly as a desktop host would (the
 SDK's own client, a subprocess, JSON-RPC on its stdin/stdout), asks it to edit an image, prints the progress and
-the result, and saves the edited image. With --real it uses the real WaveSpeed API and your WAVESPEED_API_KEY.
+what happened, and saves the edited image. With --real it uses the real WaveSpeed API and your WAVESPEED_API_KEY.
+What it prints is for the person at the terminal: the status, the prediction id, the time and where the file is.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import io
 import os
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
-from mcp.types import TextContent
+from mcp.types import CallToolResult, TextContent
 
 from ..reports import PredictionReport
+from .demo_options import DemoOptions, parse
 from .faults import EmulatorConfig
 from .server import running_emulator
 
@@ -43,68 +46,110 @@ def sample_image_uri() -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-async def run_demo(args: argparse.Namespace) -> int:
-    if args.real:
+async def run_demo(options: DemoOptions) -> int:
+    if options.real:
         key = os.environ.get("WAVESPEED_API_KEY", "")
         if not key:
-            print("--real needs WAVESPEED_API_KEY in the environment.", file=sys.stderr)
+            print("qwen-image-edit-mcp demo: --real needs WAVESPEED_API_KEY in the environment", file=sys.stderr)
             return 2
-        return await _edit(args, base_url=os.environ.get("WAVESPEED_BASE_URL", "https://api.wavespeed.ai"), key=key)
-    config = EmulatorConfig(api_key=DEMO_KEY, latency=args.latency)
+        base_url = os.environ.get("WAVESPEED_BASE_URL", "https://api.wavespeed.ai")
+        return await _edit(options, base_url=base_url, key=key)
+    config = EmulatorConfig(api_key=DEMO_KEY, latency=options.latency)
     async with running_emulator(config) as emulator:
         print(f"WaveSpeed emulator (a local stand-in, not the real API) at {emulator.base_url}")
-        return await _edit(args, base_url=emulator.base_url, key=DEMO_KEY)
+        return await _edit(options, base_url=emulator.base_url, key=DEMO_KEY)
 
 
-async def _edit(args: argparse.Namespace, *, base_url: str, key: str) -> int:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "WAVESPEED_API_KEY": key,
-        "WAVESPEED_BASE_URL": base_url,
-    }
-    server = StdioServerParameters(command=sys.executable, args=["-m", "qwen_image_edit_mcp"], env=env)
+def _server(options: DemoOptions, *, base_url: str, key: str) -> StdioServerParameters:
+    """This server as a desktop host starts it; it may read the one folder of the file the user named."""
+    env = {"PATH": os.environ.get("PATH", ""), "WAVESPEED_API_KEY": key, "WAVESPEED_BASE_URL": base_url}
+    if options.allowed_dirs:
+        env["QWEN_EDIT_ALLOWED_DIRS"] = os.pathsep.join(str(folder) for folder in options.allowed_dirs)
+    args = ["-m", "qwen_image_edit_mcp", "--log-level", "WARNING"]  # the demo says what happens; warnings still show
+    return StdioServerParameters(command=sys.executable, args=args, env=env)
+
+
+def _arguments(options: DemoOptions) -> dict[str, Any]:
+    # A person waits at the terminal: longer than a desktop host would, so the edit finishes within the call.
+    wait = 300.0 if options.real else min(900.0, options.latency + 60)
+    images = list(options.images) or [sample_image_uri()]
     arguments: dict[str, Any] = {
-        "image": args.image or sample_image_uri(),
-        "prompt": args.prompt,
-        "output_format": args.format,
+        "model": options.model,
+        **({"images": images} if len(images) > 1 else {"image": images[0]}),
+        "prompt": options.prompt,
+        "output_format": options.output_format,
+        "wait_seconds": wait,
     }
-    if args.size:
-        arguments["size"] = args.size
+    if options.size:
+        arguments["size"] = options.size
+    return arguments
 
+
+async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     async def show_progress(progress: float, total: float | None, message: str | None) -> None:
         print(f"  [{progress:6.2f} s] {message or ''}")
 
-    async with Client(server) as client:
+    started = time.monotonic()
+    async with Client(_server(options, base_url=base_url, key=key)) as client:
         tools = await client.list_tools()
         print(f"Server tools: {', '.join(tool.name for tool in tools.tools)}")
-        print(f"Calling edit_image(prompt={args.prompt!r}) ...")
-        result = await client.call_tool("edit_image", arguments, progress_callback=show_progress)
-    text = next((block.text for block in result.content if isinstance(block, TextContent)), "")
-    print(text)
-    if result.is_error or result.structured_content is None:
+        what = ", ".join(options.images) or "a generated sample picture"
+        print(f"Editing {what}: {options.prompt} (model {options.model})")
+        result = await client.call_tool("edit_image", _arguments(options), progress_callback=show_progress)
+    elapsed = time.monotonic() - started
+    report = finished(result, elapsed)
+    if report is None:
         return 1
+    print(
+        f"Edit completed: prediction {report.prediction_id}, status {report.status}, in {elapsed:.1f} s "
+        f"({report.polls} poll{'s' if report.polls != 1 else ''})."
+    )
+    if options.real:
+        print(f"Output URL (WaveSpeed keeps it for 7 days): {report.outputs[0]}")
+    return await _save(report, options)
+
+
+def finished(result: CallToolResult, elapsed: float) -> PredictionReport | None:
+    """The report of a completed edit with an output; anything else is said in one line, and is None."""
+    if result.structured_content is None:
+        text = next((block.text for block in result.content if isinstance(block, TextContent)), "")
+        reason = text.removeprefix("Error executing tool edit_image: ").strip() or "no reason given"
+        print(f"The server refused the edit: {reason.splitlines()[0]}", file=sys.stderr)
+        return None
     report = PredictionReport.model_validate(result.structured_content)
-    if report.pending or not report.outputs:
+    if report.pending:
+        print(
+            f"Still running after {elapsed:.0f} s: prediction {report.prediction_id} ({report.status}). It goes on at "
+            "WaveSpeed: look it up later with get_prediction, or on your WaveSpeed dashboard.",
+            file=sys.stderr,
+        )
+        return None
+    if result.is_error or not report.outputs:
+        reason = report.error or "no output was returned"
+        code = f" (code {report.error_code})" if report.error_code else ""
+        print(
+            f"Edit failed: prediction {report.prediction_id}, status {report.status}: {reason}{code}", file=sys.stderr
+        )
+        return None
+    return report
+
+
+async def _save(report: PredictionReport, options: DemoOptions) -> int:
+    name = f"edited-{report.prediction_id}.{options.output_format}"
+    target = options.out or Path.cwd()
+    if target.is_dir():
+        target = target / name
+    try:
+        async with httpx.AsyncClient() as http:
+            response = await http.get(report.outputs[0], timeout=60)
+            response.raise_for_status()
+        await anyio.Path(target).write_bytes(response.content)
+    except (httpx.HTTPError, OSError) as error:
+        print(f"Could not save the edited image to {target}: {error}", file=sys.stderr)
         return 1
-    output = report.outputs[0]
-    async with httpx.AsyncClient() as http:
-        response = await http.get(output, timeout=30)
-        response.raise_for_status()
-    target = await anyio.Path(args.out or f"edited-{report.prediction_id}.{args.format}").expanduser()
-    target = await target.resolve()
-    await target.write_bytes(response.content)
-    print(f"Saved the edited image to {target} ({len(response.content)} bytes)")
+    print(f"Saved the edited image to {target} ({len(response.content):,} bytes)")
     return 0
 
 
 def main(argv: Sequence[str]) -> None:
-    parser = argparse.ArgumentParser(prog="qwen-image-edit-mcp demo", description=__doc__)
-    parser.add_argument("--prompt", default='Change the sign text to "你好 MCP" and make the sky a sunset')
-    parser.add_argument("--image", help="image URL or data: URI to edit (default: a generated sample picture)")
-    parser.add_argument("--size", help="output size W*H, e.g. 1024*768")
-    parser.add_argument("--format", default="jpeg", choices=["jpeg", "png", "webp"])
-    parser.add_argument("--latency", type=float, default=3.0, help="emulated job time in seconds (default 3)")
-    parser.add_argument("--out", help="where to save the edited image (default ./edited-<id>.<format>)")
-    parser.add_argument("--real", action="store_true", help="use the real WaveSpeed API (needs WAVESPEED_API_KEY)")
-    args = parser.parse_args(list(argv))
-    raise SystemExit(anyio.run(run_demo, args))
+    raise SystemExit(anyio.run(run_demo, parse(argv)))

@@ -92,7 +92,16 @@ async def ensure_rendered(prediction: Prediction, own_media: OwnMediaLookup) -> 
 
 
 def output_url(base_url: str, prediction: Prediction, index: int) -> str:
-    return f"{base_url}/outputs/{prediction.id}-{index}.{prediction.extension}"
+    """Output `index` (from 0) as a URL whose file is numbered from 1, as the server numbers its saved files."""
+    return f"{base_url}/outputs/{prediction.id}-{index + 1}.{prediction.extension}"
+
+
+def parse_output_stem(stem: str) -> tuple[str, int] | None:
+    """(prediction id, index from 0) of an output file's stem `<id>-<n>`, n from 1; None if it is not one."""
+    prediction_id, _, number = stem.partition("-")
+    if not number.isdigit() or int(number) < 1:
+        return None
+    return prediction_id, int(number) - 1
 
 
 def describe(prediction: Prediction, phase: Phase, *, base_url: str, done: float | None = None) -> dict[str, Any]:

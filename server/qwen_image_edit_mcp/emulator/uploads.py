@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .predictions import parse_output_stem
+
 
 @dataclass(eq=False)
 class Upload:
@@ -34,6 +36,6 @@ def parse_own_url(url: str, base_url: str) -> OwnUrl | None:
         return OwnUrl("media", parts[1])
     if len(parts) == 2 and parts[0] == "outputs":
         stem = parts[1].rsplit(".", 1)[0]
-        prediction_id, _, index = stem.partition("-")
-        return OwnUrl("outputs", prediction_id, int(index)) if index.isdigit() else OwnUrl("broken")
+        parsed = parse_output_stem(stem)
+        return OwnUrl("outputs", *parsed) if parsed is not None else OwnUrl("broken")
     return None

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
-from mcp.server import MCPServer, ServerRequestContext
-from mcp.types import EmptyResult, SetLevelRequestParams, ToolAnnotations
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult, ToolAnnotations
 
 from .. import __version__
 from ..clock import Clock, SystemClock
@@ -24,7 +27,26 @@ from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
 from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
 from . import texts, tools
+from .prompts import add_prompts
 from .viewer import Viewer, add_preview_tool
+
+
+class EditServer(MCPServer[Runtime]):
+    """MCPServer, with the spec's answer to a prompt request it cannot serve: invalid params (-32602), naming the
+    unknown prompt or the missing argument (the SDK answers those with error code 0 and logs a traceback)."""
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        known = {prompt.name: prompt for prompt in await self.list_prompts()}
+        if name not in known:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}. Prompts: {', '.join(known)}")
+        missing = [
+            arg.name for arg in known[name].arguments or [] if arg.required and arg.name not in (arguments or {})
+        ]
+        if missing:
+            raise MCPError(code=INVALID_PARAMS, message=f"Prompt {name} needs the argument(s): {', '.join(missing)}")
+        return await super().get_prompt(name, arguments, context)
 
 
 def create_server(
@@ -32,7 +54,7 @@ def create_server(
     *,
     http_transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
-) -> MCPServer[Runtime]:
+) -> EditServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         async with open_http_client(http_transport) as http:
@@ -66,7 +88,7 @@ def create_server(
         name="get_prediction", title=get_title, description=texts.GET_DESCRIPTION, annotations=read_only(get_title)
     )(tools.get_prediction)
     add_preview_tool(viewer)
-    server: MCPServer[Runtime] = MCPServer(
+    server = EditServer(
         "qwen-image-edit-mcp",
         title="Qwen Image Edit (WaveSpeedAI)",
         instructions=texts.INSTRUCTIONS,
@@ -76,7 +98,7 @@ def create_server(
         extensions=[viewer],
     )
     _add_lookups(server)
-    _acknowledge_logging_level(server)
+    add_prompts(server)
     return server
 
 
@@ -99,17 +121,4 @@ def read_only(title: str) -> ToolAnnotations:
     """Looks things up at WaveSpeed and changes nothing: safe to call again, free."""
     return ToolAnnotations(
         title=title, read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-    )
-
-
-def _acknowledge_logging_level(server: MCPServer[Runtime]) -> None:
-    """Older clients send logging/setLevel, and MCPServer has no public hook for it. This is the workaround in the
-    SDK's migration guide. This server logs to stderr, not to clients, so the request is acknowledged and changes
-    nothing."""
-
-    async def set_level(ctx: ServerRequestContext[Runtime], params: SetLevelRequestParams) -> EmptyResult:
-        return EmptyResult()
-
-    server._lowlevel_server.add_request_handler(  # pyright: ignore[reportPrivateUsage] - no public hook (see above)
-        "logging/setLevel", SetLevelRequestParams, set_level
     )

@@ -8,6 +8,7 @@ from ..models import MODEL_ID
 
 SUBMIT_PATH: Final = f"/api/v3/{MODEL_ID}"
 RESULT_PATH: Final = "/api/v3/predictions/{id}/result"
+PREDICTION_PATH: Final = "/api/v3/predictions/{id}"  # the same answer; WaveSpeed's newer docs use it beside /result
 HISTORY_PATH: Final = "/api/v3/predictions"
 PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"

@@ -1,0 +1,84 @@
+"""The README's commands, run as a user would paste them: the Examples block in bash, in a folder laid out like a
+checkout (its examples and its .venv), against the emulator. Only the ports are changed, to free ones; the test
+waits, bounded, for each server a line starts in the background before running the next line."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from fakes import SCAN
+from http_harness import free_port
+from tooling import REPO, VENV_BIN
+
+pytestmark = pytest.mark.timeout(300)
+README = (REPO / "README.md").read_text()
+
+
+def bash_block(after_heading: str) -> str:
+    """The first ```bash block after the heading."""
+    section = README[README.index(after_heading) :]
+    found = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert found is not None, after_heading
+    return found.group(1)
+
+
+def runnable(block: str, ports: dict[str, int]) -> str:
+    """The block with free ports and a bounded wait after each background start; whatever happens, the servers it
+    started are stopped when it ends."""
+    lines = ["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
+    for line in block.replace("\\\n", "").splitlines():
+        for documented, free in ports.items():
+            line = line.replace(f"--port {documented}", f"--port {free}").replace(f":{documented}", f":{free}")
+        lines.append(line)
+        started = re.search(r"--port (\d+) &", line)
+        if started:
+            lines.append(
+                f"for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/{started.group(1)}) 2>/dev/null && break; "
+                "sleep 0.05; done"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def test_the_examples_block_runs_as_written(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "Pictures").mkdir(parents=True)
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 120), "olive").save(buffer, "PNG")
+    (home / "Pictures" / "photo.png").write_bytes(buffer.getvalue())
+    (tmp_path / "examples").symlink_to(REPO / "examples")
+    (tmp_path / ".venv").symlink_to(VENV_BIN.parent)
+    script = runnable(bash_block("## Examples"), {"8765": free_port(), "8000": free_port()})
+    done = subprocess.run(
+        ["/bin/bash", "-c", script],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    SCAN.add(done.stdout + done.stderr)
+    assert done.returncode == 0, script + done.stdout + done.stderr
+    assert "assistant: Done! Your edited image: http://127.0.0.1:" in done.stdout
+    for saved, size in (("edited.jpeg", (160, 120)), ("kite.jpeg", None)):
+        with Image.open(tmp_path / saved) as edited:
+            assert edited.format == "JPEG"
+            assert size is None or edited.size == size
+
+
+def test_the_development_tree_names_every_module() -> None:
+    tree = README[README.index("## Development") :]
+    tree = tree[: tree.index("```\n", tree.index("```text") + 7)]
+    package = REPO / "server" / "qwen_image_edit_mcp"
+    missing = [
+        str(module.relative_to(package))
+        for module in package.rglob("*.py")
+        if module.name != "__init__.py" and not re.search(rf"\b{re.escape(module.name)}\b", tree)
+    ]
+    assert not missing

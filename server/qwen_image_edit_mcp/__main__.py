@@ -42,27 +42,7 @@ def parser() -> argparse.ArgumentParser:
         default="stdio",
         help="stdio (default, for desktop hosts), streamable-http (/mcp) or sse (legacy: /sse + /messages/)",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000)")
-    parser.add_argument(
-        "--auth-token", help="HTTP: bearer token clients must send (QWEN_EDIT_AUTH_TOKEN; prefer the variable)"
-    )
-    parser.add_argument(
-        "--allowed-host",
-        action="append",
-        help="HTTP: a Host the server answers to, e.g. mcp.example.com behind a proxy; repeatable "
-        "(QWEN_EDIT_ALLOWED_HOSTS, comma-separated)",
-    )
-    parser.add_argument(
-        "--allowed-origin",
-        action="append",
-        help="HTTP: a browser Origin allowed to call, e.g. https://app.example.com; repeatable "
-        "(QWEN_EDIT_ALLOWED_ORIGINS, comma-separated)",
-    )
-    parser.add_argument(
-        "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
-    )
-    parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
+    _add_http_options(parser)
     parser.add_argument(
         "--wait-seconds", type=float, help="default wait per call before a pending result (QWEN_EDIT_WAIT_SECONDS)"
     )
@@ -88,6 +68,30 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return parser
+
+
+def _add_http_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000)")
+    parser.add_argument(
+        "--auth-token", help="HTTP: bearer token clients must send (QWEN_EDIT_AUTH_TOKEN; prefer the variable)"
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        help="HTTP: a Host the server answers to, e.g. mcp.example.com behind a proxy; repeatable "
+        "(QWEN_EDIT_ALLOWED_HOSTS, comma-separated)",
+    )
+    parser.add_argument(
+        "--allowed-origin",
+        action="append",
+        help="HTTP: a browser Origin allowed to call, e.g. https://app.example.com; repeatable "
+        "(QWEN_EDIT_ALLOWED_ORIGINS, comma-separated)",
+    )
+    parser.add_argument(
+        "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
 
 
 def _absolute(path: Path | None) -> Path | None:

@@ -59,6 +59,7 @@ def make_world(
     keep_outputs: bool = True,
     emulator: EmulatorState | None = None,
     wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
+    **settings_extra: Any,
 ) -> World:
     """A server and an emulator; pass `emulator` to start a second server (a restart) against the same one."""
     config = EmulatorConfig(api_key=API_KEY, latency=latency, sync_timeout=sync_timeout, public_base_url=EMULATOR_URL)
@@ -71,6 +72,7 @@ def make_world(
         output_dir=tmp_path / "outputs" if keep_outputs else None,
         allowed_dirs=(pictures_dir(tmp_path),),
         cache_dir=tmp_path / "cache",
+        **settings_extra,  # e.g. max_spend_usd, confirm_spend
     )
     transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=create_emulator_app(emulator))
     if wrap is not None:  # a test's saboteur between the server and the emulator

@@ -9,6 +9,7 @@ from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -47,8 +48,11 @@ class ServerLog:
 
 
 @asynccontextmanager
-async def stdio_server(env: dict[str, str], *, args: tuple[str, ...] = ()) -> AsyncGenerator[tuple[Client, ServerLog]]:
-    """The server as a subprocess with `env` (on a bare PATH); `env` must name its own QWEN_EDIT_CACHE_DIR."""
+async def stdio_server(
+    env: dict[str, str], *, args: tuple[str, ...] = (), **client_options: Any
+) -> AsyncGenerator[tuple[Client, ServerLog]]:
+    """The server as a subprocess with `env` (on a bare PATH); `env` must name its own QWEN_EDIT_CACHE_DIR.
+    `client_options` go to the SDK's Client (mode, elicitation_callback)."""
     if not env.get("QWEN_EDIT_CACHE_DIR"):
         # Otherwise it would share the user's upload cache, and with it URLs another run's emulator handed out.
         raise ValueError("a launched server needs its own QWEN_EDIT_CACHE_DIR, in the test's tmp_path")
@@ -70,7 +74,7 @@ async def stdio_server(env: dict[str, str], *, args: tuple[str, ...] = ()) -> As
 
             group.start_soon(pump)
             try:
-                async with Client(stdio_client(params, errlog=errlog)) as client:
+                async with Client(stdio_client(params, errlog=errlog), **client_options) as client:
                     yield client, log
             finally:
                 group.cancel_scope.cancel()

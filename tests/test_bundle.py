@@ -59,7 +59,11 @@ def test_user_config_is_complete_and_every_reference_is_defined() -> None:
         "QWEN_EDIT_ALLOWED_DIRS",
         "QWEN_EDIT_OUTPUT_DIR",
         "QWEN_EDIT_WAIT_SECONDS",
+        "QWEN_EDIT_MAX_SPEND_USD",
+        "QWEN_EDIT_CONFIRM_SPEND",
     }
+    assert config["max_spend_usd"]["type"] == "number"
+    assert config["max_spend_usd"]["required"] is config["confirm_spend"]["required"] is False
     assert MANIFEST["privacy_policies"] == ["https://wavespeed.ai/privacy"]
     with Image.open(REPO / MANIFEST["icon"]) as icon:
         assert (icon.format, icon.size) == ("PNG", (512, 512))
@@ -120,6 +124,8 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
             "output_directory": str(tmp_path / "edited"),
             "wait_seconds": "30",
             "base_url": emulator.base_url,
+            "max_spend_usd": "1",
+            "confirm_spend": "never",
         }
         home = tmp_path / "home"
         filled = {name: fill(value, unpacked, user, home) for name, value in config["env"].items()}
@@ -131,7 +137,7 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
         async with Client(server, read_timeout_seconds=600) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("edit_image", {"image": str(photo), "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
     assert not result.is_error, result.content
     report = result.structured_content
     assert report is not None

@@ -194,7 +194,13 @@ async def test_without_a_key_tools_list_and_calls_ask_for_it(emulator: RunningEm
     async with stdio_server(env) as (client, log):
         tools = await client.list_tools()
         result = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE})
-    assert {tool.name for tool in tools.tools} == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert {tool.name for tool in tools.tools} == {
+        "edit_image",
+        "get_prediction",
+        "list_predictions",
+        "preview_image",
+        "get_balance",
+    }
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
     assert "NOT set" in log.text
@@ -215,9 +221,10 @@ async def test_malformed_arguments_never_reach_the_api(emulator: RunningEmulator
         after = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE})
     assert all(result.is_error for result in results)
     assert not after.is_error
+    # The good call's price look-up (free, once per model) is the only other request.
     assert len(emulator.state.request_log()) == len(logged(emulator, "POST", SUBMIT)) + len(
         [e for e in emulator.state.request_log() if e["method"] == "GET"]
-    )
+    ) + len(logged(emulator, "POST", "/api/v3/model/price"))
     assert len(logged(emulator, "POST", SUBMIT)) == 1
     assert_no_secret([*results, after], log)
 

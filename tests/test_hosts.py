@@ -95,7 +95,7 @@ async def edit_through(server: StdioServerParameters) -> dict[str, Any]:
     async with Client(server, read_timeout_seconds=600) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
     assert not result.is_error, result.content
     assert result.structured_content is not None
     return result.structured_content
@@ -125,12 +125,12 @@ async def test_the_checkout_configs_run_a_wheel_installed_anywhere(
     command, args = as_installed(entry["command"], entry["args"], wheel_install)
     env = launch_env(emulator, tmp_path, entry.get("env", {}))
     async with Client(StdioServerParameters(command=command, args=args, env=env, cwd="/")) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == 5
 
 
 async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulator, tmp_path: Path) -> None:
     lines = [line for line in (HOSTS / "claude_code.sh").read_text().splitlines() if line.startswith("claude mcp add")]
-    assert len(lines) == 3
+    assert len(lines) == 4
     first = shlex.split(lines[0])
     assert first[first.index("--") + 1] == CHECKOUT  # the form that works today comes first
     for line in lines:
@@ -142,7 +142,7 @@ async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulato
             assert words[words.index("http") + 2].endswith("/mcp")
             settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
             async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url, http_client(url) as c:
-                assert len((await c.list_tools()).tools) == 4
+                assert len((await c.list_tools()).tools) == 5
             continue
         separator = words.index("--")
         env = dict(words[i + 1].split("=", 1) for i, word in enumerate(words[:separator]) if word == "--env")

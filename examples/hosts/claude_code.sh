@@ -5,6 +5,9 @@
 # or `.venv/bin/pip install qwen_image_edit_mcp-<version>-py3-none-any.whl` in a folder of your choice:
 claude mcp add qwen-image-edit --env WAVESPEED_API_KEY=your-wavespeed-key -- /absolute/path/to/qwen-image-edit-mcp/.venv/bin/qwen-image-edit-mcp
 
+# The same, spending at most $5 in any 24 hours and asking before any edit dearer than $0.02:
+claude mcp add qwen-image-edit --env WAVESPEED_API_KEY=your-wavespeed-key --env QWEN_EDIT_MAX_SPEND_USD=5 --env QWEN_EDIT_CONFIRM_SPEND=above:0.02 -- /absolute/path/to/qwen-image-edit-mcp/.venv/bin/qwen-image-edit-mcp
+
 # A remote server over streamable HTTP (see "Remote deployment" in the README):
 claude mcp add --transport http qwen-image-edit https://mcp.example.com/mcp --header "Authorization: Bearer your-token"
 

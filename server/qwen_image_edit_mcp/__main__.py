@@ -18,7 +18,7 @@ from starlette.types import ASGIApp
 
 from . import __version__
 from .addresses import redact_url
-from .config import HttpSettings, Settings, SettingsError
+from .config import HttpSettings, Settings, SettingsError, money_flags
 
 WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
 USAGE = """
@@ -42,6 +42,35 @@ def parser() -> argparse.ArgumentParser:
         default="stdio",
         help="stdio (default, for desktop hosts), streamable-http (/mcp) or sse (legacy: /sse + /messages/)",
     )
+    _add_http_options(parser)
+    parser.add_argument(
+        "--wait-seconds", type=float, help="default wait per call before a pending result (QWEN_EDIT_WAIT_SECONDS)"
+    )
+    parser.add_argument(
+        "--inline-max-bytes", type=int, help="budget for inline image previews (QWEN_EDIT_INLINE_MAX_BYTES)"
+    )
+    parser.add_argument("--output-dir", type=Path, help="keep every output image in this folder (QWEN_EDIT_OUTPUT_DIR)")
+    parser.add_argument(
+        "--allow-dir",
+        type=Path,
+        action="append",
+        help="a folder local images may be read from; repeatable (QWEN_EDIT_ALLOWED_DIRS, os.pathsep-separated)",
+    )
+    parser.add_argument("--cache-dir", type=Path, help="where the upload cache is kept (QWEN_EDIT_CACHE_DIR)")
+    parser.add_argument(
+        "--max-spend-usd",
+        help="cap on what this server spends in any rolling 24 hours, in USD (QWEN_EDIT_MAX_SPEND_USD; "
+        "QWEN_EDIT_LEDGER_URL=redis://... shares it between machines)",
+    )
+    parser.add_argument(
+        "--confirm-spend",
+        help="ask the user before paying: always, above:USD or never (default) (QWEN_EDIT_CONFIRM_SPEND)",
+    )
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def _add_http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP: address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP: port (default 8000)")
     parser.add_argument(
@@ -63,22 +92,6 @@ def parser() -> argparse.ArgumentParser:
         "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
     )
     parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
-    parser.add_argument(
-        "--wait-seconds", type=float, help="default wait per call before a pending result (QWEN_EDIT_WAIT_SECONDS)"
-    )
-    parser.add_argument(
-        "--inline-max-bytes", type=int, help="budget for inline image previews (QWEN_EDIT_INLINE_MAX_BYTES)"
-    )
-    parser.add_argument("--output-dir", type=Path, help="keep every output image in this folder (QWEN_EDIT_OUTPUT_DIR)")
-    parser.add_argument(
-        "--allow-dir",
-        type=Path,
-        action="append",
-        help="a folder local images may be read from; repeatable (QWEN_EDIT_ALLOWED_DIRS, os.pathsep-separated)",
-    )
-    parser.add_argument("--cache-dir", type=Path, help="where the upload cache is kept (QWEN_EDIT_CACHE_DIR)")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    return parser
 
 
 def _absolute(path: Path | None) -> Path | None:
@@ -180,11 +193,13 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, HttpSettings
         # Over HTTP the callers are remote: the desktop default would hand them this machine's picture folders.
         allowed_dirs = ()
     settings = Settings.from_environment(
+        None,
         wait_seconds=args.wait_seconds,
         inline_max_bytes=args.inline_max_bytes,
         output_dir=_absolute(args.output_dir),
         allowed_dirs=allowed_dirs,
         cache_dir=_absolute(args.cache_dir),
+        **money_flags(args.max_spend_usd, args.confirm_spend),
     )
     return settings, http
 
@@ -196,6 +211,8 @@ def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpS
     # Credentials inside WAVESPEED_BASE_URL are secrets too, wherever a library might print the URL.
     base = urlsplit(settings.base_url)
     secrets += [part for part in (base.password, base.username) if part]
+    if settings.ledger_url is not None:  # a Redis URL's password
+        secrets += [part for part in (urlsplit(settings.ledger_url.get_secret_value()).password,) if part]
     configure_logging(args.log_level, secrets=secrets)
 
 

@@ -6,14 +6,19 @@ never shows it; only `client.py` ever reveals it, to build the Authorization hea
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+
+from .spend_config import LIMIT_NAMES, NEVER_ASK, ConfirmSpend, parse_confirm_spend, usd
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
 # Desktop hosts cut a tool call at about 60 s; stop waiting early enough to hand back a resumable result.
@@ -48,6 +53,10 @@ class Settings:
     cache_dir: Path | None = None
     # Each HTTP request to WaveSpeed (not the whole wait, which `wait_seconds` bounds).
     request_timeout: float = 30.0
+    # Money (spend_config.py): the cap per rolling 24 h, a shared ledger's URL (may hold a password), when to ask.
+    max_spend_usd: Decimal | None = None
+    ledger_url: SecretStr | None = None
+    confirm_spend: ConfirmSpend = NEVER_ASK
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +73,7 @@ class Settings:
             "output_dir": _path(env.get("QWEN_EDIT_OUTPUT_DIR")),
             "cache_dir": _path(env.get("QWEN_EDIT_CACHE_DIR")),
         }
+        values.update(_money(env))
         raw_dirs = env.get("QWEN_EDIT_ALLOWED_DIRS", "")
         if raw_dirs.strip():
             values["allowed_dirs"] = tuple(p for part in raw_dirs.split(os.pathsep) if (p := _path(part)) is not None)
@@ -85,6 +95,42 @@ class Settings:
             raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+        if self.ledger_url is not None:
+            check_ledger_url(self.ledger_url.get_secret_value())
+
+
+def _money(env: Mapping[str, str]) -> dict[str, object]:
+    limit, ledger = env.get("QWEN_EDIT_MAX_SPEND_USD", "").strip(), env.get("QWEN_EDIT_LEDGER_URL", "").strip()
+    try:
+        return {
+            "max_spend_usd": usd(limit, LIMIT_NAMES) if limit else None,
+            "ledger_url": SecretStr(ledger) if ledger else None,
+            "confirm_spend": parse_confirm_spend(env.get("QWEN_EDIT_CONFIRM_SPEND", "").strip() or "never"),
+        }
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def check_ledger_url(url: str) -> None:
+    """Refuse at start what the shared ledger could never use; the URL itself is never echoed (it holds a password)."""
+    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("QWEN_EDIT_LEDGER_URL must be a redis://, rediss:// or unix:// URL")
+    if importlib.util.find_spec("redis") is None:
+        raise SettingsError(
+            "QWEN_EDIT_LEDGER_URL is set, but the Redis client is not installed: "
+            "pip install 'qwen-image-edit-mcp[redis]'"
+        )
+
+
+def money_flags(max_spend_usd: str | None, confirm_spend: str | None) -> dict[str, object]:
+    """The command line's money flags as Settings overrides (None where not given, so the environment stands)."""
+    try:
+        return {
+            "max_spend_usd": usd(max_spend_usd, LIMIT_NAMES) if max_spend_usd is not None else None,
+            "confirm_spend": parse_confirm_spend(confirm_spend) if confirm_spend is not None else None,
+        }
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def default_allowed_dirs(output_dir: Path | None) -> tuple[Path, ...]:

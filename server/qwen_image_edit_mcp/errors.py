@@ -6,6 +6,7 @@
     │   ├── BadRequestError          400: a parameter WaveSpeed rejected
     │   ├── AuthenticationError      401: wrong key, or an account never topped up
     │   ├── PermissionDeniedError    403: suspended account or a key without the role
+    │   ├── InsufficientBalanceError the account is empty: 402, or a 4xx whose message says so (unverified)
     │   ├── NotFoundError            404: unknown prediction (or expired: kept 7 days)
     │   ├── RateLimitError           429: too many requests; carries Retry-After when sent
     │   └── ServerError              5xx: WaveSpeed or its gateway failed
@@ -22,6 +23,7 @@ and never contains the API key or any request header.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -69,6 +71,11 @@ class NotFoundError(ApiError):
     pass
 
 
+class InsufficientBalanceError(ApiError):
+    """The account cannot pay for the job. WaveSpeed's exact answer is unverified (its docs only say "top up"):
+    recognised by HTTP 402, or by its message under any other 4xx refusal."""
+
+
 class RateLimitError(ApiError):
     retryable = True
 
@@ -102,9 +109,34 @@ def quoted(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
+TOP_UP_URL = "https://wavespeed.ai/top-up"
+# How an empty account may be worded: WaveSpeed's answer is unverified, so any 4xx refusal that says so counts.
+_NO_BALANCE = re.compile(
+    r"insufficient\W*(?:account\W*)?(?:balance|credit|fund)|(?:balance|credit|fund)s?\W*(?:is\W*)?(?:insufficient|"
+    r"too\W*low|not\W*enough|exhausted)|not\W*enough\W*(?:balance|credit|fund)|out\W*of\W*(?:balance|credit)|top\W*up|"
+    r"余额不足",
+    re.IGNORECASE,
+)
+
+
+def says_no_balance(status_code: int, api_message: str) -> bool:
+    """True for WaveSpeed's answer to an empty account, in either reading: HTTP 402, or a refusal that says so."""
+    if status_code == 402:
+        return True
+    return 400 <= status_code < 500 and status_code not in (401, 404, 429) and bool(_NO_BALANCE.search(api_message))
+
+
 def api_error(status_code: int, api_message: str, *, retry_after: float | None = None) -> ApiError:
     """The typed error for an HTTP status (or an envelope code), with advice the model can act on."""
     said = f" WaveSpeed said: {api_message}" if api_message else ""
+    if says_no_balance(status_code, api_message):
+        return InsufficientBalanceError(
+            f"The WaveSpeed account's balance is too low to pay for this edit (HTTP {status_code}), so nothing was "
+            f"created or paid. The user must top up at {TOP_UP_URL}; calling again before that will fail the same "
+            f"way. get_balance shows the balance.{said}",
+            status_code=status_code,
+            api_message=api_message,
+        )
     if status_code == 400:
         return BadRequestError(
             f"WaveSpeed rejected the request as invalid (HTTP 400).{said} Fix the named parameter and call again.",

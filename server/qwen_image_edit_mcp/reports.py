@@ -14,8 +14,12 @@ from .models import MODEL_ID, Status
 class PredictionReport(BaseModel):
     """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
 
-    prediction_id: str = Field(description="WaveSpeed's id for the job; pass it to get_prediction.")
-    status: Status = Field(description="created | processing | completed | failed | cancelled | timeout | deleted")
+    prediction_id: str | None = Field(
+        description="WaveSpeed's id for the job; pass it to get_prediction. Null only if nothing was submitted."
+    )
+    status: Status | None = Field(
+        description="created | processing | completed | failed | cancelled | timeout | deleted; null if not submitted"
+    )
     model: str = Field(default=MODEL_ID, description="WaveSpeed's model id, e.g. wavespeed-ai/qwen-image/edit-plus.")
     variant: str | None = Field(default=None, description="Which model of the family ran: edit, edit-plus, ...")
     pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
@@ -31,11 +35,13 @@ class PredictionReport(BaseModel):
     inference_ms: float | None = Field(default=None, description="WaveSpeed's reported inference time.")
     elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
     polls: int = Field(description="Status requests this call made to WaveSpeed.")
+    cost_usd: float | None = Field(
+        default=None, description="This run's price in USD (edit_image only); 0 if declined."
+    )
     next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
-    masked: bool | None = Field(default=None, description="Outputs are masked composites.")
+    masked: bool = Field(default=False, description="Outputs are masked composites.")
     mask_coverage: float | None = Field(default=None, description="Share of the image the mask let change.")
-    mask: str | None = None
-    unmasked_outputs: list[str] | None = Field(default=None, description="The edit before its mask.")
+    unmasked_outputs: list[str] = Field(default_factory=list[str], description="The edit before its mask.")
 
 
 class PredictionSummary(BaseModel):
@@ -56,3 +62,13 @@ class PredictionList(BaseModel):
         description="How many predictions match at WaveSpeed, over all pages (without a model filter: of any model)."
     )
     next_step: str | None = None
+
+
+class BalanceReport(BaseModel):
+    """What get_balance returns as structuredContent."""
+
+    balance_usd: float = Field(description="The WaveSpeed account's balance in USD.")
+    spend_limit_usd: float | None = Field(default=None, description="This server's cap per rolling 24 h; null if none.")
+    spent_usd: float | None = Field(default=None, description="Spent in the last 24 h (with the cap), incl. reserved.")
+    remaining_usd: float | None = Field(default=None, description="What is left of the cap now.")
+    frees_at: str | None = Field(default=None, description="When the next spend turns 24 h old (UTC, ISO 8601).")

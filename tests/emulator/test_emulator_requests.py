@@ -114,7 +114,9 @@ async def test_a_chinese_prompt_is_accepted_and_logged_verbatim(client: httpx.As
 
 
 @pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
-@pytest.mark.parametrize("path", ["/api/v3/balance", "/api/v3/wavespeed-ai/no-such-model", "/api/v3/predictions/x/y"])
+@pytest.mark.parametrize(
+    "path", ["/api/v3/account/balance", "/api/v3/wavespeed-ai/no-such-model", "/api/v3/predictions/x/y"]
+)
 async def test_other_api_paths_answer_a_404_envelope_for_every_method_and_are_logged(
     client: httpx.AsyncClient, state: EmulatorState, caplog: pytest.LogCaptureFixture, method: str, path: str
 ) -> None:

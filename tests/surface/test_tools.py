@@ -48,7 +48,7 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
     async with Client(world.server, mode=mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         instructions = client.instructions
-    assert set(tools) == {"edit_image", "get_prediction", "list_predictions", "preview_image"}
+    assert set(tools) == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
     edit = tools["edit_image"].input_schema
     assert set(edit["required"]) == {"prompt"}  # image or images: the use case says which is missing
     props = edit["properties"]

@@ -41,7 +41,7 @@ async def test_without_a_key_the_tools_list_and_a_call_says_to_set_the_key(
 ) -> None:
     world = make_world(clock, tmp_path, api_key=None)
     async with Client(world.server) as client:
-        assert len((await client.list_tools()).tools) == 4
+        assert len((await client.list_tools()).tools) == 5
         result = await client.call_tool(name, arguments)
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)

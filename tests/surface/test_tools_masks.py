@@ -54,7 +54,7 @@ async def test_the_composite_is_the_result_uploaded_saved_and_previewed_and_the_
     assert not result.is_error, text_of(result)
     report = result.structured_content
     assert report is not None
-    assert (report["masked"], report["mask_coverage"], report["mask"]) == (True, 0.5, arguments["mask"])
+    assert (report["masked"], report["mask_coverage"]) == (True, 0.5)
     (composite_url,) = report["outputs"]
     assert composite_url.startswith(f"{EMULATOR_URL}/media/")  # uploaded to storage, fetchable by any client
     (raw_url,) = report["unmasked_outputs"]
@@ -85,7 +85,7 @@ async def test_get_prediction_on_a_masked_edit_returns_the_unmasked_edit(world: 
         looked_up = await client.call_tool("get_prediction", {"prediction_id": prediction_id})
     assert looked_up.structured_content is not None
     assert looked_up.structured_content["outputs"] == masked.structured_content["unmasked_outputs"]
-    assert looked_up.structured_content["masked"] is None
+    assert looked_up.structured_content["masked"] is False
 
 
 async def test_a_pending_masked_edit_says_a_later_look_up_returns_it_without_the_mask(

@@ -66,6 +66,8 @@ class PredictionRoutes(RouteGroup):
             edit = validate_edit_request(body, variant)
         except RequestValidationError as invalid:
             return error(400, str(invalid))
+        if not state.charge(variant):
+            return error(faults.empty_account_status, faults.empty_account_message)
         prediction = state.create_prediction(edit)
         if faults.submit_stall_seconds:
             await state.clock.sleep(faults.submit_stall_seconds)  # the job exists; its id is late

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from .api_account import AccountRoutes
 from .api_control import ControlRoutes
 from .api_predictions import PredictionRoutes
 from .api_uploads import UploadRoutes
@@ -20,13 +21,16 @@ from .state import EmulatorState
 
 def create_emulator_app(state: EmulatorState) -> Starlette:
     predictions, uploads, control = PredictionRoutes(state), UploadRoutes(state), ControlRoutes(state)
+    account = AccountRoutes(state)
     routes = [
         Route("/", control.root, methods=["GET"]),
         *predictions.routes(),
         *uploads.api_routes(),
+        *account.api_routes(),
         *control.unknown_api_routes(),  # after every known /api/v3 route
         *uploads.routes(),
         *control.routes(),
+        *account.routes(),
     ]
     public_host = urlsplit(state.config.public_base_url).hostname or "127.0.0.1"
     middleware = [Middleware(EmulatorHeader), Middleware(LocalCallersOnly, public_host=public_host)]

@@ -22,6 +22,7 @@ Counter = Literal[
     "poll_deep_json",
     "poll_bad_encoding",
     "poll_wrong_id",
+    "price_errors",
 ]
 
 
@@ -33,6 +34,8 @@ class EmulatorConfig:
     latency: float = 3.0
     # How long a sync-mode POST blocks before answering WaveSpeed's 5004 "still processing".
     sync_timeout: float = 90.0
+    # The account's balance in USD at start (and after a reset); each job draws its price from it.
+    balance: float = 10_000.0
     # Prefix of every absolute URL the emulator hands out; running_emulator sets it once the port is known.
     public_base_url: str = "http://127.0.0.1"
 
@@ -78,3 +81,8 @@ class Faults(BaseModel):
     output_redirect_loop: bool = False  # output URLs redirect to themselves
     output_bad_encoding: bool = False  # output bodies claim gzip and are not
     base64_garbage: Literal["empty", "not_image"] | None = None  # what base64 outputs hold
+    # Money (see api_account.py):
+    price_errors: int = Field(default=0, ge=0)  # next N price look-ups answer 500
+    price_usd: float | None = Field(default=None, gt=0)  # what every run costs instead of the documented price
+    empty_account_status: int = Field(default=402, ge=400, le=499)  # how a job the balance cannot pay is refused
+    empty_account_message: str = "Insufficient balance. Please top up your account to continue."

@@ -83,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--sync-timeout", type=float, default=90.0, help="seconds a sync-mode request blocks (default 90)"
     )
+    parser.add_argument(
+        "--balance", type=float, default=10_000.0, help="the account's balance in USD; each job draws from it"
+    )
     parser.add_argument("--api-key", default=None, help="accept only this key (default: any non-empty key)")
     parser.add_argument("--faults", default=None, help="initial faults as JSON, e.g. '{\"submit_429\": 1}'")
     return parser
@@ -98,13 +101,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             faults = Faults.model_validate(json.loads(args.faults))
         except (ValueError, ValidationError) as invalid:
             parser.error(f"--faults: {invalid}")
-    if args.latency < 0 or args.sync_timeout < 0:
-        parser.error("--latency and --sync-timeout must not be negative")
+    if args.latency < 0 or args.sync_timeout < 0 or not 0 <= args.balance < float("inf"):
+        parser.error("--latency, --sync-timeout and --balance must not be negative")
     try:
         resolve_loopback(args.host, args.port)
     except ValueError as refused:
         parser.error(f"--host: {refused}")
-    config = EmulatorConfig(api_key=args.api_key, latency=args.latency, sync_timeout=args.sync_timeout)
+    config = EmulatorConfig(
+        api_key=args.api_key, latency=args.latency, sync_timeout=args.sync_timeout, balance=args.balance
+    )
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C where signal receivers are unavailable (Windows)

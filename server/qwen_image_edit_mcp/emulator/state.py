@@ -11,9 +11,11 @@ import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..variants import Variant
 from . import predictions
 from .faults import Counter, EmulatorConfig, Faults
 from .predictions import Phase, Prediction
@@ -50,6 +52,7 @@ class EmulatorState:
         self.predictions: dict[str, Prediction] = {}
         self.uploads: dict[str, Upload] = {}
         self.requests: list[LoggedRequest] = []
+        self.balance_usd = Decimal(str(self.config.balance))
         # Seeded, so a run with `poll_error_rate` fails the same polls every time.
         self.random = random.Random(1234)
 
@@ -97,6 +100,21 @@ class EmulatorState:
         self.uploads.clear()
         self.requests.clear()
         self.faults = Faults()
+        self.balance_usd = Decimal(str(self.config.balance))
+
+    # ---- the account ------------------------------------------------------------------------------
+
+    def price_of(self, variant: Variant) -> Decimal:
+        override = self.faults.price_usd
+        return Decimal(str(override)) if override is not None else variant.price_estimate
+
+    def charge(self, variant: Variant) -> bool:
+        """Draw one run of `variant` from the balance; False (nothing drawn) when the balance cannot pay."""
+        price = self.price_of(variant)
+        if self.balance_usd < price:
+            return False
+        self.balance_usd -= price
+        return True
 
     # ---- predictions and their timeline -------------------------------------------------------------
 

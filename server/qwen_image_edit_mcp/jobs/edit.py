@@ -7,7 +7,7 @@ is sent once; from the moment WaveSpeed answers with an id, `follow` owns the jo
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -23,12 +23,13 @@ from ..errors import (
 )
 from ..media.inputs import ResolvedImage, resolve_image
 from ..media.masks import DEFAULT_FEATHER
-from ..models import EditRequest, Lora, OutputFormat, Prediction
+from ..models import EditRequest, Lora, OutputFormat
 from .family import checked_loras, chosen_inputs
 from .follow import follow
 from .outcome import NoPrediction, Outcome
 from .region import MaskArgs, prepare_region_edit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
+from .spending import Paid, SpendRefused
 from .waiting import submit_once
 
 log = logging.getLogger(__name__)
@@ -92,19 +93,25 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     )
     del resolved  # the bytes read are the region's now, if anyone's: not held while the job runs
     await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
-    prediction = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
+    paid = await _submit(runtime, request, deadline=deadline, wait_seconds=args.wait_seconds)
+    prediction = paid.prediction
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
-    outcome = await follow(
-        runtime,
-        prediction,
-        progress,
-        started=started,
-        deadline=deadline,
-        polls=0,
-        history=runtime.durations,
-        announce=f"submitted: prediction {prediction.id} is {prediction.status}",
-        finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
-    )
+    outcome: Outcome | None = None
+    async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
+        beside.start_soon(paid.commit)
+        outcome = await follow(
+            runtime,
+            prediction,
+            progress,
+            started=started,
+            deadline=deadline,
+            polls=0,
+            history=runtime.durations,
+            announce=f"submitted: prediction {prediction.id} is {prediction.status}",
+            finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
+        )
+    assert outcome is not None  # follow returns or raises
+    outcome = replace(outcome, cost_usd=paid.price_usd)
     return outcome if region is None else region.labelled(outcome)
 
 
@@ -140,12 +147,18 @@ def _first_input_error(group: ExceptionGroup) -> Exception:
     return first if not isinstance(first, ExceptionGroup) else _first_input_error(first)
 
 
-async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Prediction:
+async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Paid:
+    """The submit, inside the spend ledger's reservation (see spending.py)."""
     sync = request.enable_sync_mode
     try:
-        return await submit_once(
-            runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=deadline + ANSWER_MARGIN
+        return await runtime.spending.paid(
+            request,
+            lambda: submit_once(
+                runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=deadline + ANSWER_MARGIN
+            ),
         )
+    except SpendRefused:
+        raise
     except WaveSpeedError as exc:
         if _outcome_unknown(exc):
             _log_abandoned(f"no answer with an id ({exc.message})")

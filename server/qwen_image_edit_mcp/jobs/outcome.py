@@ -13,6 +13,7 @@ Before a job exists, a call ends with an exception instead: `InputError` (refuse
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from ..media.outputs import Output
 from ..models import Prediction
@@ -41,7 +42,6 @@ class Masked:
 
     coverage: float  # the share of the input's pixels the edit may change
     feather: int  # the soft edge's width, in pixels, inside the mask
-    mask: str | None  # the caller's mask when it is a URL or a path (inline data is not repeated)
     unmasked: list[Output] = field(default_factory=list[Output])  # the edit as WaveSpeed made it, once completed
     lossless: bool = True  # False when the composite was saved as JPEG (the caller's choice)
 
@@ -51,6 +51,7 @@ class _Known:
     prediction: Prediction  # the last state seen
     elapsed: float  # seconds this call spent
     polls: int  # status requests this call made
+    cost_usd: Decimal | None = None  # what the run costs, when this call started it
     masked: Masked | None = field(default=None, kw_only=True)
 
     @property

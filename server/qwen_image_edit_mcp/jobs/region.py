@@ -15,7 +15,6 @@ import anyio
 import anyio.to_thread
 
 from ..errors import InputError, WaveSpeedError
-from ..media.inline_images import looks_like_base64
 from ..media.inputs import ResolvedImage, read_image
 from ..media.masks import Composite, Region, composite, prepare_region
 from ..media.outputs import Output, fit_previews
@@ -59,11 +58,8 @@ class RegionEdit:
         return finish
 
     def masked(self, unmasked: list[Output]) -> Masked:
-        shown = self.args.mask.strip()
-        named = shown[:8].lower().startswith(("http://", "https://")) or not looks_like_base64(shown)
-        mask = shown if named and shown[:5].lower() != "data:" and len(shown) <= 4096 else None  # no inline data
         lossless = self.args.output_format != "jpeg"
-        return Masked(self.region.coverage, self.args.feather, mask, unmasked=unmasked, lossless=lossless)
+        return Masked(self.region.coverage, self.args.feather, unmasked=unmasked, lossless=lossless)
 
 
 async def prepare_region_edit(

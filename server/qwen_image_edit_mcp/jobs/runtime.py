@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -13,6 +13,7 @@ from ..config import Settings
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
 from .schedule import DurationHistory
+from .spending import Spending
 
 # Every call answers within its wait_seconds plus this: room for the submit's answer, the output downloads and the
 # previews once the wait is over. Desktop hosts cut calls at about 60 s; the default wait is 50.
@@ -29,6 +30,7 @@ class Runtime:
     clock: Clock
     inputs: ImageInputs
     durations: DurationHistory  # when recent edits finished, which the poll schedule learns from
+    spending: Spending = field(default_factory=Spending.documented)  # prices and the spend limit
 
     @property
     def api_is_local(self) -> bool:

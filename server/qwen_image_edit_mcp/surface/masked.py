@@ -19,7 +19,6 @@ def with_mask(report: PredictionReport, outcome: Outcome) -> PredictionReport:
         update={
             "masked": isinstance(outcome, Completed),
             "mask_coverage": masked.coverage,
-            "mask": masked.mask,
             "unmasked_outputs": unmasked,
         }
     )
@@ -52,7 +51,7 @@ def mask_lines(outcome: Outcome, report: PredictionReport) -> list[str]:
 
 
 def _numbered(report: PredictionReport) -> list[tuple[int, str]]:
-    return list(enumerate(report.unmasked_outputs or [], start=1))
+    return list(enumerate(report.unmasked_outputs, start=1))
 
 
 def unmasked_titles(report: PredictionReport) -> list[tuple[str, str]]:

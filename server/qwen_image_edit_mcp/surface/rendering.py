@@ -17,7 +17,7 @@ from ..errors import describe_failure
 from ..jobs.outcome import Completed, Failed, Interrupted, Outcome, Pending
 from ..media.outputs import Output
 from ..models import MODEL_ID
-from ..reports import PredictionList, PredictionReport
+from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import variant_of_model
 from .masked import mask_lines, unmasked_titles, with_mask
 
@@ -89,6 +89,7 @@ def _report(outcome: Outcome, outputs: list[Output], next_step: str | None) -> P
         inference_ms=(prediction.timings or {}).get("inference") or None,
         elapsed_seconds=round(outcome.elapsed, 3),
         polls=outcome.polls,
+        cost_usd=None if outcome.cost_usd is None else float(outcome.cost_usd),
         next_step=next_step,
     )
     return with_mask(report, outcome)
@@ -125,6 +126,8 @@ def completed_text(report: PredictionReport, outputs: list[Output]) -> str:
 
 
 def _result(report: PredictionReport, outputs: list[Output], text: str, *, is_error: bool = False) -> CallToolResult:
+    if report.cost_usd is not None:
+        text += f"\nCost: ${report.cost_usd:g} for this run ({report.variant or report.model})."
     content: list[ContentBlock] = [TextContent(type="text", text=text)]
     content.extend(
         ImageContent(type="image", data=base64.b64encode(preview.data).decode("ascii"), mime_type=preview.mime)
@@ -168,4 +171,23 @@ def render_listing(listing: PredictionList, *, since_hours: float) -> CallToolRe
             TextContent(type="text", text=listing.model_dump_json()),
         ],
         structured_content=listing.model_dump(mode="json"),
+    )
+
+
+def render_balance(report: BalanceReport) -> CallToolResult:
+    text = f"WaveSpeed balance: ${report.balance_usd:.2f}."
+    if report.spend_limit_usd is None:
+        text += " This server has no spend limit (--max-spend-usd / QWEN_EDIT_MAX_SPEND_USD)."
+    elif report.remaining_usd is None:
+        text += f" Spend limit: ${report.spend_limit_usd:g} per rolling 24 h (its ledger cannot be read just now)."
+    else:
+        text += (
+            f" Spend limit: ${report.spend_limit_usd:g} per rolling 24 h; spent ${report.spent_usd or 0:g}, "
+            f"${report.remaining_usd:g} left."
+        )
+        if report.frees_at:
+            text += f" The oldest spend turns 24 h old at {report.frees_at}."
+    return CallToolResult(
+        content=[TextContent(type="text", text=text), TextContent(type="text", text=report.model_dump_json())],
+        structured_content=report.model_dump(mode="json"),
     )

@@ -21,6 +21,7 @@ from ..clock import Clock, SystemClock
 from ..config import Settings
 from ..jobs.runtime import Runtime
 from ..jobs.schedule import DurationHistory
+from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
@@ -60,9 +61,12 @@ def create_server(
             client = WaveSpeedClient(
                 http, api_key=settings.api_key, base_url=settings.base_url, request_timeout=settings.request_timeout
             )
-            cache = UploadCache((settings.cache_dir or default_cache_dir()) / "uploads.json")
-            inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, cache))
-            yield Runtime(settings, client, clock or SystemClock(), inputs, DurationHistory())
+            cache_dir, time = settings.cache_dir or default_cache_dir(), clock or SystemClock()
+            inputs = ImageInputs(
+                settings.base_url, settings.allowed_dirs, Uploader(client, UploadCache(cache_dir / "uploads.json"))
+            )
+            async with open_spending(settings, client, cache_dir, time.now) as spending:
+                yield Runtime(settings, client, time, inputs, DurationHistory(), spending)
 
     # edit_image and get_prediction are linked to the viewer (an MCP App); their results are the same either way.
     viewer = Viewer()
@@ -93,12 +97,24 @@ def create_server(
         lifespan=lifespan,
         extensions=[viewer],
     )
+    _add_lookups(server)
+    add_prompts(server)
+    return server
+
+
+def _add_lookups(server: MCPServer[Runtime]) -> None:
+    """The read-only tools that are not linked to the viewer."""
     list_title = "List recent predictions"
     server.tool(
         name="list_predictions", title=list_title, description=texts.LIST_DESCRIPTION, annotations=read_only(list_title)
     )(tools.list_predictions)
-    add_prompts(server)
-    return server
+    balance_title = "Get balance and spend limit"
+    server.tool(
+        name="get_balance",
+        title=balance_title,
+        description=texts.BALANCE_DESCRIPTION,
+        annotations=read_only(balance_title),
+    )(tools.get_balance)
 
 
 def read_only(title: str) -> ToolAnnotations:

@@ -29,9 +29,8 @@ LORAS_DESCRIPTION = (
 )
 
 MASK_DESCRIPTION = (
-    "Edit one region only: an image in any form image takes, with the image's aspect ratio; white (or opaque) where "
-    "pixels may change, black (or transparent) where they must not, grey a soft edge. Pixels outside stay exact "
-    "(png by default). Not with size."
+    "Edit one region only: an image (any form image takes) of the image's aspect ratio; white/opaque may change, "
+    "black/transparent must not, grey is a soft edge. Pixels outside stay exact (png by default). Not with size."
 )
 FEATHER_DESCRIPTION = "With mask: the soft edge's width in px, inside the white (0: hard)."
 
@@ -62,9 +61,9 @@ Edit an image with Qwen-Image-Edit on WaveSpeedAI, following a natural-language 
 Chinese. Good at: adding, removing or replacing objects; changing colours, materials, backgrounds or style; \
 rewriting text inside the image (quote the exact new text); rotating a subject or changing the viewpoint.
 
-Returns the edited image's URL, an inline preview when it fits, and a structured report. Costs one paid job \
-per call. If the job outlives wait_seconds, the result is pending with a prediction_id: call get_prediction \
-with it instead of calling edit_image again."""
+Returns the edited image's URL, an inline preview when it fits, and a structured report with its \
+cost_usd. Costs one paid job per call ($0.02-0.025 by model). If the job outlives wait_seconds, the result is \
+pending with a prediction_id: call get_prediction with it instead of calling edit_image again."""
 
 GET_DESCRIPTION = """\
 Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
@@ -77,3 +76,7 @@ LIST_DESCRIPTION = """\
 List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first; WaveSpeed keeps 7 days), with \
 their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
 call), then resume it with get_prediction. Read-only and free."""
+
+BALANCE_DESCRIPTION = """\
+The WaveSpeed account's balance in USD, and this server's spend limit per rolling 24 h with what is left of it \
+(when one is set). Read-only and free; each edit_image costs $0.02-0.025."""

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..config import MAX_WAIT_SECONDS
+from ..jobs.balance import run_balance
 from ..jobs.edit import MIN_SYNC_WAIT_SECONDS, EditArgs, run_edit
 from ..jobs.listing import ListArgs, run_list
 from ..jobs.read import run_read
@@ -29,11 +32,12 @@ from ..models import (
     Seed,
     Size,
 )
-from ..reports import PredictionList, PredictionReport
+from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
+from .confirm import SpendApproval, approved, declined, spend_approval
 from .guard import guarded
 from .progress import Progress
-from .rendering import render, render_listing
+from .rendering import render, render_balance, render_listing
 from .texts import FEATHER_DESCRIPTION, IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MASK_DESCRIPTION, MODEL_DESCRIPTION
 
 # The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
@@ -56,6 +60,7 @@ WaitSeconds = Annotated[
 async def edit_image(
     prompt: Prompt,
     ctx: Context[Runtime, Any],
+    approval: Annotated[ElicitationResult[SpendApproval], Resolve(spend_approval)],  # not in the schema
     image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
     images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
     model: Annotated[VariantName, Field(description=MODEL_DESCRIPTION)] = "edit",
@@ -85,6 +90,8 @@ async def edit_image(
     feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
 ) -> Annotated[CallToolResult, PredictionReport]:
     async with guarded(ctx, "edit the image") as runtime:
+        if not approved(approval):
+            return await declined(runtime, model)
         args = EditArgs(
             prompt=prompt,
             image=image,
@@ -141,3 +148,8 @@ async def list_predictions(
             runtime, ListArgs(status=status, model=model, since_hours=since_hours, page=page, page_size=page_size)
         )
         return render_listing(listing, since_hours=since_hours)
+
+
+async def get_balance(ctx: Context[Runtime, Any]) -> Annotated[CallToolResult, BalanceReport]:
+    async with guarded(ctx, "read the balance") as runtime:
+        return render_balance(await run_balance(runtime))

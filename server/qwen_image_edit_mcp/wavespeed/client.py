@@ -7,6 +7,7 @@ headers, so an output download from a CDN (or anywhere else) never carries it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,15 @@ from .. import __version__
 from ..addresses import is_private_host, redact_url
 from ..errors import ConnectionFailedError, MissingApiKeyError, UnexpectedResponseError, WaveSpeedError, api_error
 from ..models import EditRequest, Prediction
-from .endpoints import BINARY_UPLOAD_PATH, HISTORY_PATH, PRESIGNED_UPLOAD_PATH, RESULT_PATH, submit_path
+from .endpoints import (
+    BALANCE_PATH,
+    BINARY_UPLOAD_PATH,
+    HISTORY_PATH,
+    PRESIGNED_UPLOAD_PATH,
+    PRICE_PATH,
+    RESULT_PATH,
+    submit_path,
+)
 from .envelope import envelope_data, prediction_from, prediction_or_none
 from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
 
@@ -128,6 +137,15 @@ class WaveSpeedClient:
         except (ValidationError, RecursionError):
             raise UnexpectedResponseError("WaveSpeed answered the history request without a usable list.") from None
         return PredictionPage(items=history.items, page=history.page or page, total=history.total)
+
+    async def get_balance(self) -> object:
+        """GET /api/v3/balance: the envelope's `data` (`{"balance": <USD>}`), for the caller to read; free."""
+        return envelope_data(await self._send("GET", BALANCE_PATH, seconds=self._timeout))
+
+    async def get_price(self, model_id: str, inputs: Mapping[str, Any]) -> object:
+        """POST /api/v3/model/price: the envelope's `data` (`{"price", "discounted_price"?, ...}`) for one run."""
+        body = {"model_id": model_id, "inputs": dict(inputs)}
+        return envelope_data(await self._send("POST", PRICE_PATH, json=body, seconds=self._timeout))
 
     async def create_upload(self, *, filename: str, size: int, content_type: str) -> PresignedUpload:
         response = await self._send(

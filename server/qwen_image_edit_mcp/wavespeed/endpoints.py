@@ -12,6 +12,8 @@ PREDICTION_PATH: Final = "/api/v3/predictions/{id}"  # the same answer; WaveSpee
 HISTORY_PATH: Final = "/api/v3/predictions"
 PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"
+BALANCE_PATH: Final = "/api/v3/balance"
+PRICE_PATH: Final = "/api/v3/model/price"
 
 
 def submit_path(model_id: str) -> str:

@@ -1,4 +1,4 @@
-"""A real redis-server on loopback, started fresh and killed after (the same as the ledger tests' fixture).
+"""A real redis-server on loopback, started fresh and killed after, for the ledger's and the money tests.
 Skipped, saying why, where redis-server or the redis package is missing; with CI=true those are failures instead."""
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,7 +13,7 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn, cast
+from typing import cast
 
 import pytest
 from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_clock
@@ -31,44 +29,15 @@ from qwen_image_edit_mcp.jobs.ledger import (
     to_micros,
 )
 from qwen_image_edit_mcp.jobs.ledger_redis import KEY_PREFIX, RedisLedger, redact
+from redis_server import PASSWORD, running_redis, unavailable
 
 pytestmark = pytest.mark.anyio
-
-PASSWORD = "redis-pw-5e4d3c2b1a"  # distinctive, so a leak is unmistakable
-
-
-def unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}; CI must run the Redis ledger tests")
-    pytest.skip(reason)
 
 
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
-    """A fresh redis-server on a free loopback port, with a password, no persistence, killed after the test."""
-    server = shutil.which("redis-server")
-    if server is None:
-        unavailable("redis-server is not installed (Debian: apt-get install redis-server)")
-    if importlib.util.find_spec("redis") is None:
-        unavailable("the redis package is not installed (pip install -e '.[test]')")
-    port = free_port()
-    command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(tmp_path), "--requirepass", PASSWORD]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        assert process.stdout is not None
-        log: list[str] = []
-        # Its log says when it is ready: no polling, no sleeping.
-        while not log or "Ready to accept connections" not in log[-1]:
-            line = process.stdout.readline()
-            assert line, f"redis-server exited before it was ready: {''.join(log)}"
-            log.append(line)
-        yield f"redis://:{PASSWORD}@127.0.0.1:{port}/0"
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with running_redis(tmp_path) as url:
+        yield url
 
 
 def ledger_at(url: str, clock: FakeClock, limit: str = "0.10") -> RedisLedger:

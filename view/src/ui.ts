@@ -40,6 +40,14 @@ export function lookup() {
     againPrompt: byId<HTMLTextAreaElement>("again-prompt"),
     againSubmit: byId<HTMLButtonElement>("again-submit"),
     againSeed: byId<HTMLButtonElement>("again-seed"),
+    brush: {
+      toggle: byId<HTMLButtonElement>("brush-toggle"),
+      panel: byId("brush-panel"),
+      image: byId<HTMLImageElement>("brush-img"),
+      canvas: byId<HTMLCanvasElement>("brush-canvas"),
+      size: byId<HTMLInputElement>("brush-size"),
+      clear: byId<HTMLButtonElement>("brush-clear"),
+    },
   };
 }
 

@@ -8,6 +8,7 @@ import {
   applyHostStyleVariables,
   type McpUiHostContext,
 } from "@modelcontextprotocol/ext-apps/app-with-deps";
+import { Brush } from "./brush";
 import { Compare } from "./compare";
 import {
   EMPTY_ARGS,
@@ -50,6 +51,8 @@ interface State {
 const ui = lookup();
 const app = new App({ name: "qwen-image-edit-viewer", version: "1.0.0" }, {}, { autoResize: true });
 const previews = new Previews(app);
+const brush = new Brush(ui.brush);
+let brushToken = 0;
 let sharpPreviews = false; // zoomed in: previews at twice the stage's pixels
 const compare = new Compare({
   stage: ui.stage,
@@ -166,6 +169,18 @@ function renderActions(): void {
   const blocked = state.busy !== null || state.report?.pending === true;
   ui.againSubmit.disabled = blocked;
   ui.againSeed.disabled = blocked;
+  void updateBrush();
+}
+
+/** Show the image "edit again" applies to under the brush (its first image when there are several). */
+async function updateBrush(): Promise<void> {
+  const token = ++brushToken;
+  const base = chosenBase();
+  const images = base?.["images"];
+  const ref = Array.isArray(images) ? images[0] : base?.["image"];
+  const loaded = typeof ref === "string" ? await previews.load(ref, previewSide()) : null;
+  if (token !== brushToken) return;
+  brush.setImage(loaded?.ok ? loaded.url : null);
 }
 
 function renderAllThumbs(): void {
@@ -403,6 +418,8 @@ async function editAgain(newSeed: boolean): Promise<void> {
   const args: Record<string, unknown> = { ...base, prompt, seed: newSeed ? randomSeed() : -1 };
   const model = state.args.model ?? state.original?.model ?? state.report?.variant ?? null;
   if (model !== null) args["model"] = model;
+  const mask = brush.maskUri();
+  if (mask !== null) args["mask"] = mask;
   state.busy = "Editing again";
   showMessage(ui, null);
   render();
@@ -505,6 +522,7 @@ function wireControls(): void {
     const target = event.target;
     if (target instanceof HTMLInputElement && target.name === "base") {
       state.base = target.value === "original" ? "original" : "result";
+      void updateBrush();
     }
   });
 }

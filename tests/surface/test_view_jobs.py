@@ -3,10 +3,13 @@ again on the result or the original (`test_view_live.py` does the same against t
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
 
 import anyio
 import pytest
+from PIL import Image
 from view_fakes import (
     GREEN,
     INPUT_URL,
@@ -20,7 +23,7 @@ from view_fakes import (
     show_completed_edit,
     tool_result,
 )
-from view_support import SHIPPED_VIEWER, build_view, open_host, require_browser
+from view_support import SHIPPED_VIEWER, Host, build_view, open_host, require_browser
 
 pytestmark = pytest.mark.anyio
 
@@ -132,4 +135,73 @@ async def test_stop_waiting_stops_the_resume_calls_and_keep_waiting_starts_them_
         await keep.click()
         await expect(view.locator("#status")).to_have_text("completed")
         assert len(backend.called("get_prediction")) == 2
+        host.assert_clean()
+
+
+def decode_mask(uri: str) -> Image.Image:
+    prefix = "data:image/png;base64,"
+    assert uri.startswith(prefix)
+    return Image.open(io.BytesIO(base64.b64decode(uri[len(prefix) :]))).convert("L")
+
+
+async def paint_stroke(host: Host) -> None:
+    """Drag the mouse across the middle of the brush's canvas, from 30% to 70% of its width."""
+    canvas = host.view.locator("#brush-canvas")
+    await canvas.scroll_into_view_if_needed()
+    box = await canvas.bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    await host.page.mouse.move(box["x"] + box["width"] * 0.3, y)
+    await host.page.mouse.down()
+    for step in range(1, 11):
+        await host.page.mouse.move(box["x"] + box["width"] * (0.3 + 0.04 * step), y)
+    await host.page.mouse.up()
+
+
+async def test_the_brush_sends_a_mask_of_the_painted_region_and_clear_removes_it(
+    host_page: Path, viewer_html: str
+) -> None:
+    from playwright.async_api import expect
+
+    backend = FakeBackend()
+    second = report(prediction_id="9a8b7c6d5e4f3a2b", outputs=[SECOND_URL], inputs=[OUTPUT_URL], seed=7)
+    third = report(prediction_id="1b2c3d4e5f6a7b8c", outputs=[SECOND_URL], inputs=[SECOND_URL], seed=8)
+    backend.queue("edit_image", tool_result(second), tool_result(third))
+    async with open_host(host_page, viewer_html, backend) as host:
+        await show_completed_edit(host)
+        view = host.view
+        await view.get_by_role("textbox", name="Edit again").fill("make the hat blue")
+        toggle = view.get_by_role("button", name="Paint the region to change")
+        await toggle.focus()
+        await host.page.keyboard.press("Enter")  # reachable and usable from the keyboard
+        await expect(toggle).to_have_attribute("aria-pressed", "true")
+        await view.locator("#brush-img[src^='data:image/']").wait_for()
+        await paint_stroke(host)
+        clear = view.get_by_role("button", name="Clear")
+        await expect(clear).to_be_enabled()
+        await clear.focus()
+        await host.page.keyboard.press("Enter")
+        await expect(clear).to_be_disabled()
+        await view.get_by_role("button", name="Edit", exact=True).click()
+        await expect(view.locator("#facts [data-fact=prediction]")).to_have_text("9a8b7c6d5e4f3a2b")
+        assert "mask" not in backend.called("edit_image")[0], "cleared paint sends no mask"
+
+        await view.locator("#brush-img[src^='data:image/']").wait_for()
+        await paint_stroke(host)
+        await host.page.set_viewport_size({"width": 720, "height": 1500})  # the whole view, painted
+        await host.page.evaluate("() => window.scrollTo(0, 0)")
+        await host.screenshot("view-brush")
+        size = await view.locator("#brush-img").evaluate("i => [i.naturalWidth, i.naturalHeight]")
+        await view.get_by_role("button", name="Edit", exact=True).click()
+        await expect(view.locator("#facts [data-fact=prediction]")).to_have_text("1b2c3d4e5f6a7b8c")
+        sent = backend.called("edit_image")[1]
+        assert sent["image"] == SECOND_URL
+        mask = decode_mask(sent.pop("mask"))
+        assert list(mask.size) == size
+        assert mask.size[0] * 3 == mask.size[1] * 4, "the input's aspect ratio"
+        w, h = mask.size
+        assert mask.getpixel((w // 2, h // 2)) == 255, "white under the stroke"
+        assert mask.getpixel((int(w * 0.35), h // 2)) == 255
+        assert mask.getpixel((w // 2, h // 10)) == 0, "black far from it"
+        assert mask.getpixel((w // 20, h // 2)) == 0
         host.assert_clean()

@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, GetPromptResult, InputRequiredResult, ToolAnnotations
+from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, ToolAnnotations
+from pydantic import ValidationError
 
 from .. import __version__
 from ..clock import Clock, SystemClock
@@ -27,13 +29,27 @@ from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
 from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
 from . import texts, tools
+from .argument_errors import describe_invalid_arguments
 from .prompts import add_prompts
 from .viewer import Viewer, add_preview_tool
 
 
 class EditServer(MCPServer[Runtime]):
     """MCPServer, with the spec's answer to a prompt request it cannot serve: invalid params (-32602), naming the
-    unknown prompt or the missing argument (the SDK answers those with error code 0 and logs a traceback)."""
+    unknown prompt or the missing argument (the SDK answers those with error code 0 and logs a traceback), and tool
+    arguments that fail the schema said in a line per argument instead of pydantic's dump."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, ValidationError):
+                raise
+            # Chained to the ValidationError, so the SDK still logs only the field names.
+            raise ToolError(describe_invalid_arguments(name, cause)) from cause
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None

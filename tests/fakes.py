@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio.lowlevel
+from mcp.client.extension import ClientExtension
 
 API_KEY = "sk-test-9f8e7d6c5b4a39281706"  # distinctive, so a leak scan cannot miss it
+# What tools/list shows a client without MCP Apps, and one that renders them (which also gets the app-only tool).
+MODEL_TOOLS = frozenset({"edit_image", "get_prediction", "list_predictions", "get_balance"})
+APP_TOOLS = MODEL_TOOLS | {"preview_image"}
+
+
+class AppsSupport(ClientExtension):
+    """What a host that renders MCP Apps advertises."""
+
+    identifier = "io.modelcontextprotocol/ui"
+
+    def settings(self) -> dict[str, Any]:
+        return {"mimeTypes": ["text/html;profile=mcp-app"]}
 
 
 class FakeClock:

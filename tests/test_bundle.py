@@ -17,7 +17,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from PIL import Image
 
-from fakes import API_KEY
+from fakes import API_KEY, APP_TOOLS, MODEL_TOOLS, AppsSupport
 from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
@@ -31,8 +31,9 @@ MCPB = "@anthropic-ai/mcpb@2.1.2"
 
 @pytest.mark.anyio
 async def test_the_manifest_lists_exactly_the_tools_the_server_registers() -> None:
-    async with Client(create_server(Settings())) as client:
+    async with Client(create_server(Settings()), extensions=[AppsSupport()]) as client:
         registered = {tool.name for tool in (await client.list_tools()).tools}
+    assert registered == APP_TOOLS
     assert {tool["name"] for tool in MANIFEST["tools"]} == registered
     assert all(tool["description"].strip() for tool in MANIFEST["tools"])
 
@@ -137,7 +138,7 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
         async with Client(server, read_timeout_seconds=600) as client:
             tools = {tool.name for tool in (await client.list_tools()).tools}
             result = await client.call_tool("edit_image", {"image": str(photo), "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
+    assert tools == MODEL_TOOLS
     assert not result.is_error, result.content
     report = result.structured_content
     assert report is not None

@@ -13,7 +13,7 @@ import pytest
 from mcp.types import CallToolResult
 from PIL import Image
 
-from fakes import API_KEY
+from fakes import API_KEY, MODEL_TOOLS
 from harness import images_of, links_of, pictures_dir, png_data_uri, result_size, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from stdio_harness import ServerLog, server_env, stdio_server
@@ -194,13 +194,7 @@ async def test_without_a_key_tools_list_and_calls_ask_for_it(emulator: RunningEm
     async with stdio_server(env) as (client, log):
         tools = await client.list_tools()
         result = await client.call_tool("edit_image", {"prompt": "x", "image": URL_IMAGE})
-    assert {tool.name for tool in tools.tools} == {
-        "edit_image",
-        "get_prediction",
-        "list_predictions",
-        "preview_image",
-        "get_balance",
-    }
+    assert {tool.name for tool in tools.tools} == MODEL_TOOLS
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
     assert "NOT set" in log.text

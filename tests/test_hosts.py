@@ -18,7 +18,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from pydantic import SecretStr
 
-from fakes import API_KEY
+from fakes import API_KEY, MODEL_TOOLS
 from http_harness import TOKEN, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
@@ -95,7 +95,7 @@ async def edit_through(server: StdioServerParameters) -> dict[str, Any]:
     async with Client(server, read_timeout_seconds=600) as client:
         tools = {tool.name for tool in (await client.list_tools()).tools}
         result = await client.call_tool("edit_image", {"image": URL_IMAGE, "prompt": "add a hat"})
-    assert tools == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
+    assert tools == MODEL_TOOLS
     assert not result.is_error, result.content
     assert result.structured_content is not None
     return result.structured_content
@@ -125,7 +125,7 @@ async def test_the_checkout_configs_run_a_wheel_installed_anywhere(
     command, args = as_installed(entry["command"], entry["args"], wheel_install)
     env = launch_env(emulator, tmp_path, entry.get("env", {}))
     async with Client(StdioServerParameters(command=command, args=args, env=env, cwd="/")) as client:
-        assert len((await client.list_tools()).tools) == 5
+        assert {tool.name for tool in (await client.list_tools()).tools} == MODEL_TOOLS
 
 
 async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulato
             assert words[words.index("http") + 2].endswith("/mcp")
             settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
             async with http_server(settings, HttpSettings(auth_token=SecretStr(TOKEN))) as url, http_client(url) as c:
-                assert len((await c.list_tools()).tools) == 5
+                assert {tool.name for tool in (await c.list_tools()).tools} == MODEL_TOOLS
             continue
         separator = words.index("--")
         env = dict(words[i + 1].split("=", 1) for i, word in enumerate(words[:separator]) if word == "--env")

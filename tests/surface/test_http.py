@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from fakes import MODEL_TOOLS
 from harness import text_of
 from http_harness import AUTH, INITIALIZE, MCP_HEADERS, SECURED, TOKEN, http_client, http_server, settings_for
 from qwen_image_edit_mcp.config import HttpSettings, Settings, SettingsError
@@ -47,13 +48,7 @@ async def test_the_right_token_lets_a_client_list_and_call(emulator: RunningEmul
     async with http_server(settings_for(emulator, tmp_path), SECURED) as url, http_client(url) as client:
         tools = await client.list_tools()
         result = await client.call_tool("get_prediction", {"prediction_id": "0" * 32})
-    assert {tool.name for tool in tools.tools} == {
-        "edit_image",
-        "get_prediction",
-        "list_predictions",
-        "preview_image",
-        "get_balance",
-    }
+    assert {tool.name for tool in tools.tools} == MODEL_TOOLS
     assert result.is_error
     assert "no such prediction" in text_of(result)
 
@@ -103,7 +98,7 @@ async def test_malformed_requests_get_protocol_errors_and_the_server_serves_on(
     assert response.status_code == 400
     assert response.json()["jsonrpc"] == "2.0"
     assert response.json()["error"]["code"] == code
-    assert len(tools.tools) == 5
+    assert {tool.name for tool in tools.tools} == MODEL_TOOLS
 
 
 async def test_sse_requires_the_token_too(emulator: RunningEmulator, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from fakes import FakeClock
+from fakes import MODEL_TOOLS, AppsSupport, FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, png_data_uri, text_of
 from qwen_image_edit_mcp.variants import VARIANTS
 
@@ -48,7 +48,7 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
     async with Client(world.server, mode=mode) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         instructions = client.instructions
-    assert set(tools) == {"edit_image", "get_prediction", "list_predictions", "preview_image", "get_balance"}
+    assert set(tools) == MODEL_TOOLS
     edit = tools["edit_image"].input_schema
     assert set(edit["required"]) == {"prompt"}  # image or images: the use case says which is missing
     props = edit["properties"]
@@ -251,7 +251,7 @@ async def test_an_unknown_prediction_id_is_a_clear_error(world: World) -> None:
 
 
 async def test_the_whole_tools_list_stays_under_20_kb_of_every_turns_context(world: World) -> None:
-    async with Client(world.server) as client:
+    async with Client(world.server, extensions=[AppsSupport()]) as client:  # the longer listing, with preview_image
         listing = await client.list_tools()
     size = len(listing.model_dump_json(by_alias=True, exclude_none=True).encode())
     assert size < 20_000, f"tools/list is {size} bytes"

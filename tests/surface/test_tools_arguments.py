@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from fakes import API_KEY, FakeClock
+from fakes import API_KEY, MODEL_TOOLS, AppsSupport, FakeClock
 from harness import World, make_world, png_data_uri, text_of
 
 pytestmark = pytest.mark.anyio
@@ -41,7 +41,7 @@ async def test_without_a_key_the_tools_list_and_a_call_says_to_set_the_key(
 ) -> None:
     world = make_world(clock, tmp_path, api_key=None)
     async with Client(world.server) as client:
-        assert len((await client.list_tools()).tools) == 5
+        assert {tool.name for tool in (await client.list_tools()).tools} == MODEL_TOOLS
         result = await client.call_tool(name, arguments)
     assert result.is_error
     assert "WAVESPEED_API_KEY" in text_of(result)
@@ -160,7 +160,7 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
 
 
 async def test_the_bad_input_table_covers_at_least_30_cases_and_every_published_field(world: World) -> None:
-    async with Client(world.server) as client:
+    async with Client(world.server, extensions=[AppsSupport()]) as client:  # every tool, preview_image included
         published = {tool.name: set(tool.input_schema["properties"]) for tool in (await client.list_tools()).tools}
     covered = {(tool, field.split()[0]) for tool, _, field, _ in BAD_ARGUMENTS}
     assert len(BAD_ARGUMENTS) >= 30

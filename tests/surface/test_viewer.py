@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.client.extension import ClientExtension
 from mcp.types import CallToolResult, ImageContent, TextResourceContents
 from PIL import Image
 
-from fakes import FakeClock
+from fakes import AppsSupport, FakeClock
 from harness import World, make_world, pictures_dir
 from qwen_image_edit_mcp.surface.viewer import VIEWER_URI, ReturnedUrls, viewer_html
 
@@ -21,15 +19,6 @@ pytestmark = pytest.mark.anyio
 
 URL_IMAGE = "https://example.com/cat.png"
 APP_MIME = "text/html;profile=mcp-app"
-
-
-class AppsSupport(ClientExtension):
-    """What a host that renders MCP Apps advertises."""
-
-    identifier = "io.modelcontextprotocol/ui"
-
-    def settings(self) -> dict[str, Any]:
-        return {"mimeTypes": [APP_MIME]}
 
 
 @pytest.fixture(params=["auto", "legacy"])
@@ -79,6 +68,15 @@ async def test_a_client_without_apps_gets_the_same_results_as_one_with_them(worl
         with_apps = await apps.call_tool("get_prediction", arguments)
     assert not without.is_error
     assert with_apps.model_dump(exclude={"meta"}) == without.model_dump(exclude={"meta"})
+
+
+async def test_a_client_without_apps_is_not_shown_the_app_only_tool(world: World, mode: str) -> None:
+    async with Client(world.server, mode=mode) as plain:
+        listed = [tool.name for tool in (await plain.list_tools()).tools]
+    async with Client(world.server, mode=mode, extensions=[AppsSupport()]) as apps:
+        listed_to_apps = [tool.name for tool in (await apps.list_tools()).tools]
+    assert listed == ["edit_image", "get_prediction", "list_predictions", "get_balance"]
+    assert listed_to_apps == ["edit_image", "get_prediction", "preview_image", "list_predictions", "get_balance"]
 
 
 async def test_preview_image_scales_an_output_the_server_returned_within_max_side(world: World) -> None:

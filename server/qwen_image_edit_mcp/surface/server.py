@@ -31,7 +31,7 @@ from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
 from . import texts, tools
 from .argument_errors import describe_invalid_arguments
 from .prompts import add_prompts
-from .viewer import Viewer, add_preview_tool
+from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 
 
 class EditServer(MCPServer[Runtime]):
@@ -113,6 +113,7 @@ def create_server(
         lifespan=lifespan,
         extensions=[viewer],
     )
+    server.middleware.append(hide_app_only_tools)
     _add_lookups(server)
     add_prompts(server)
     return server

@@ -9,6 +9,8 @@ domain at all.
 it from the model), so it reads only what this server already handed out: http(s) URLs that appeared in its own
 results (outputs, inputs, masks; inputs only once WaveSpeed accepted the job), and files inside the folders it may
 read or its output folder. Results of the linked tools are not changed: a client without Apps sees what it saw.
+Nor does such a client's model see `preview_image` in tools/list: it could do nothing with it, and every listed
+tool costs context on every turn (`hide_app_only_tools`, decided per client from what it advertised).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Any, Final, cast
 
-from mcp.server.apps import Apps, ResourceCsp
-from mcp.server.context import CallNext, ServerRequestContext
+from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolRequestParams, CallToolResult, ImageContent, TextContent, ToolAnnotations
@@ -141,6 +143,24 @@ class Viewer(Apps):
     def link(self, **tool_kwargs: Any) -> Any:
         """Register a tool whose results the viewer shows (name, title, description, annotations...)."""
         return self.tool(resource_uri=VIEWER_URI, **tool_kwargs)
+
+
+async def hide_app_only_tools(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+    """Server middleware: tools/list without the app-only tools for a client that did not advertise MCP Apps.
+
+    It sees the answer as it goes on the wire (a dict), after the SDK shaped it for the client's protocol era."""
+    result = await call_next(ctx)
+    if ctx.method != "tools/list" or not isinstance(result, dict) or client_supports_apps(ctx):
+        return result
+    tools = cast(list[object], result.get("tools") or [])
+    return {**result, "tools": [tool for tool in tools if not _app_only(tool)]}
+
+
+def _app_only(tool: object) -> bool:
+    """Whether a tool, as on the wire, is labelled for the app alone (`_meta.ui.visibility == ["app"]`)."""
+    meta = cast(dict[str, Any], tool).get("_meta") if isinstance(tool, dict) else None
+    ui = cast(dict[str, Any], meta).get("ui") if isinstance(meta, dict) else None
+    return isinstance(ui, dict) and cast(dict[str, Any], ui).get("visibility") == ["app"]
 
 
 def add_preview_tool(viewer: Viewer) -> None:

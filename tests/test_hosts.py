@@ -18,10 +18,11 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from pydantic import SecretStr
 
-from fakes import API_KEY, MODEL_TOOLS
+from fakes import API_KEY, MODEL_TOOLS, AppsSupport
 from http_harness import TOKEN, http_client, http_server
 from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
+from qwen_image_edit_mcp.surface.viewer import VIEWER_URI
 from tooling import REPO, VENV_BIN, host_env, require
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600)]
@@ -126,6 +127,18 @@ async def test_the_checkout_configs_run_a_wheel_installed_anywhere(
     env = launch_env(emulator, tmp_path, entry.get("env", {}))
     async with Client(StdioServerParameters(command=command, args=args, env=env, cwd="/")) as client:
         assert {tool.name for tool in (await client.list_tools()).tools} == MODEL_TOOLS
+
+
+async def test_a_wheel_ships_the_built_viewer(emulator: RunningEmulator, tmp_path: Path, wheel_install: Path) -> None:
+    env = launch_env(emulator, tmp_path, {"WAVESPEED_API_KEY": API_KEY})
+    server = StdioServerParameters(command=str(wheel_install), env=env, cwd="/")
+    async with Client(server, extensions=[AppsSupport()]) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        read = await client.read_resource(VIEWER_URI)
+    [content] = read.contents
+    shipped = REPO / "server" / "qwen_image_edit_mcp" / "surface" / "view" / "viewer.html"
+    assert "preview_image" in listed
+    assert getattr(content, "text", None) == shipped.read_text(encoding="utf-8")  # not the placeholder page
 
 
 async def test_the_claude_code_lines_launch_and_connect(emulator: RunningEmulator, tmp_path: Path) -> None:

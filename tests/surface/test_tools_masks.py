@@ -155,6 +155,33 @@ async def test_a_failed_upload_of_the_composite_keeps_it_as_a_file(
     assert report["outputs"] == [Path(saved).as_uri()]
     assert "could not be uploaded (storage is down.)" in text_of(result)
     assert photo.exists()
+    (prediction_id,) = world.emulator.predictions
+    assert report["prediction_id"] == prediction_id
+    assert prediction_id in text_of(result)
+    (unmasked,) = report["unmasked_outputs"]
+    assert unmasked.startswith("http")
+    assert unmasked in text_of(result)
+
+
+async def test_an_upload_of_the_composite_that_crashes_still_returns_the_id_and_the_unmasked_url(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(*_: object, **__: object) -> tuple[str, bool]:
+        raise RuntimeError("a bug in the uploader")
+
+    monkeypatch.setattr(Uploader, "upload", crash)
+    _, mask = pictures(tmp_path)
+    arguments = {"prompt": "invert", "image": png_data_uri(SIZE), "mask": str(mask), "feather": 0}
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", arguments)
+    (prediction_id,) = world.emulator.predictions
+    assert result.structured_content is not None
+    assert result.structured_content["prediction_id"] == prediction_id
+    assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
+    assert "Error executing tool" not in text_of(result)
+    assert len(world.submits()) == 1
+    (unmasked,) = result.structured_content["unmasked_outputs"]
+    assert f"Unmasked edit 1 (as WaveSpeed made it, before the mask): {unmasked}" in text_of(result)
 
 
 async def test_a_slow_upload_of_the_composite_is_abandoned_within_the_call(

@@ -15,11 +15,18 @@ def temp_beside(destination: Path) -> Path:
     return Path(name)
 
 
-def write_atomically(destination: Path, data: bytes) -> Path:
-    """Write `data` to `destination` so that a reader never sees half of it. Blocking: call from a worker thread."""
+def write_atomically(destination: Path, data: bytes, *, durable: bool = False) -> Path:
+    """Write `data` to `destination` so that a reader never sees half of it. Blocking: call from a worker thread.
+
+    `durable` also flushes the bytes to disk before the rename, so a power cut cannot leave an empty file in place
+    (what money records need; images and caches can be fetched again)."""
     temp = temp_beside(destination)
     try:
-        temp.write_bytes(data)
+        with temp.open("wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         os.replace(temp, destination)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Generator
@@ -31,6 +30,7 @@ import anyio
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..atomic import write_atomically
 from .ledger import (
     LEASE_SECONDS,
     WINDOW_SECONDS,
@@ -199,14 +199,4 @@ class FileLedger:
         return entries
 
     def _store(self, entries: list[Entry]) -> None:
-        data = _LedgerFile(entries=entries).model_dump_json().encode()
-        fd, temporary = tempfile.mkstemp(dir=self._directory, prefix=".spend-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(self.path, _LedgerFile(entries=entries).model_dump_json().encode(), durable=True)

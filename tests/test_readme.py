@@ -1,12 +1,15 @@
-"""The README's commands, run as a user would paste them: the Examples block in bash, in a folder laid out like a
-checkout (its examples and its .venv), against the emulator. Only the ports are changed, to free ones; the test
-waits, bounded, for each server a line starts in the background before running the next line."""
+"""The README's commands, run as a user would paste them: the Quick start's run line on a fresh copy of the
+checkout, and the Examples and Inspector blocks in bash, in a folder laid out like a checkout (its examples and its
+.venv), against the emulator. Only the ports are changed, to free ones; the test waits, bounded, for each server a
+line starts in the background before running the next line."""
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,9 +17,9 @@ from PIL import Image
 
 from fakes import SCAN
 from http_harness import free_port
-from tooling import REPO, VENV_BIN
+from tooling import REPO, VENV_BIN, require
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 README = (REPO / "README.md").read_text()
 
 
@@ -70,6 +73,53 @@ def test_the_examples_block_runs_as_written(tmp_path: Path) -> None:
         with Image.open(tmp_path / saved) as edited:
             assert edited.format == "JPEG"
             assert size is None or edited.size == size
+
+
+def test_the_quick_start_run_line_works_as_written_in_a_fresh_copy(tmp_path: Path) -> None:
+    """The README's first command, on a copy of the checkout with no environment yet: a new venv, `pip install .`,
+    and the demo, with nothing but Python on PATH."""
+    (run_line,) = [line for line in bash_block("## Quick start").splitlines() if line.startswith("python3 -m venv")]
+    copy = tmp_path / "checkout"
+    leave_out = shutil.ignore_patterns(".venv", ".git", ".node", "node_modules", "__pycache__", "*.egg-info", "build")
+    shutil.copytree(REPO, copy, ignore=leave_out, symlinks=True)
+    done = subprocess.run(
+        ["/bin/bash", "-c", f"set -euo pipefail\n{run_line}\n"],
+        cwd=copy,
+        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=540,
+        check=False,
+    )
+    SCAN.add(done.stdout + done.stderr)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Edit completed: prediction" in done.stdout
+    (saved,) = copy.glob("edited-*.jpeg")
+    with Image.open(saved) as edited:
+        assert edited.format == "JPEG"
+
+
+def test_the_inspector_block_runs_as_written(tmp_path: Path) -> None:
+    npx = Path(require("npx"))
+    (tmp_path / ".venv").symlink_to(VENV_BIN.parent)
+    port = free_port()
+    # The block's own comment says to start the emulator first; the lines after it run as written.
+    block = f".venv/bin/qwen-image-edit-mcp emulator --port {port} &\n" + bash_block("## Debugging with the Inspector")
+    script = runnable(block, {"8765": port})
+    done = subprocess.run(
+        ["/bin/bash", "-c", script],
+        cwd=tmp_path,
+        env={"PATH": f"{npx.parent}:/usr/bin:/bin", "HOME": str(tmp_path / "home")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    SCAN.add(done.stdout + done.stderr)
+    assert done.returncode == 0, script + done.stdout + done.stderr
+    assert '"name": "edit_image"' in done.stdout  # the listing
+    assert '"status": "completed"' in done.stdout  # the edit
+    assert "Warning" not in done.stdout + done.stderr
 
 
 def test_the_development_tree_names_every_module() -> None:

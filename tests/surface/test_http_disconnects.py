@@ -1,4 +1,5 @@
-"""Over HTTP, a client that vanishes mid-call stops the work it asked for, in both protocol eras."""
+"""Over HTTP, a client that vanishes mid-call stops the work it asked for: streamable HTTP in both protocol eras,
+and SSE."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from pydantic import SecretStr
 
 from fakes import API_KEY
-from http_harness import LogWatch, http_client, http_server
-from qwen_image_edit_mcp.config import Settings
+from http_harness import LogWatch, http_client, http_server, sse_mcp_client
+from qwen_image_edit_mcp.config import HttpSettings, Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 
 pytestmark = pytest.mark.anyio
@@ -59,3 +60,41 @@ async def test_a_client_that_dies_mid_wait_stops_the_wait_it_asked_for(
         process.kill()
         await process.wait()
         await log_watch.wait_for(f"cancelled while following prediction {prediction_id}")
+
+
+# The same over the legacy SSE transport: the tool call is a POST answered 202 at once; its result would travel on
+# the client's event stream, so the stream dropping is the caller going away.
+SSE_CLIENT = """
+import sys, anyio
+from mcp import Client
+from mcp.client.sse import sse_client
+async def main(url, prediction_id):
+    async with Client(sse_client(url + "/sse"), mode="legacy") as client:
+        print("waiting", flush=True)
+        await client.call_tool("get_prediction", {"prediction_id": prediction_id, "wait_seconds": 120})
+anyio.run(main, *sys.argv[1:])
+"""
+
+
+async def test_a_client_whose_event_stream_dies_mid_wait_stops_the_wait_over_sse(
+    emulator: RunningEmulator, tmp_path: Path, log_watch: LogWatch
+) -> None:
+    settings = Settings(api_key=SecretStr(API_KEY), base_url=emulator.base_url, cache_dir=tmp_path / "cache")
+    async with http_server(settings, HttpSettings(transport="sse")) as url:
+        async with sse_mcp_client(url, token=None) as client:
+            started = await client.call_tool(
+                "edit_image", {"prompt": "p", "image": "https://example.com/a.png", "wait_seconds": 0}
+            )
+        assert started.structured_content is not None
+        prediction_id = started.structured_content["prediction_id"]
+        process = await anyio.open_process(
+            [sys.executable, "-c", SSE_CLIENT, url, prediction_id], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        assert process.stdout is not None
+        with anyio.fail_after(30):
+            assert b"waiting" in await process.stdout.receive()
+            await log_watch.wait_for(f"/api/v3/predictions/{prediction_id}/result")
+        process.kill()
+        await process.wait()
+        with anyio.fail_after(20):
+            await log_watch.wait_for(f"cancelled while following prediction {prediction_id}")

@@ -5,6 +5,7 @@ submit."""
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,30 @@ async def test_every_model_of_the_family_takes_a_mask_on_its_first_image(
         assert isinstance(inside, tuple) and isinstance(before, tuple)  # noqa: PT018
         assert inside == tuple(255 - v for v in before)
         assert out.getpixel((10, 60)) == src.getpixel((10, 60))  # the emulator's LoRA label is outside the mask
+
+
+async def test_the_mask_check_and_the_composite_run_off_the_event_loop(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop_thread = threading.get_ident()
+    threads: dict[str, int] = {}
+    real_region = region_module._region  # pyright: ignore[reportPrivateUsage]
+
+    def recording_region(*args: Any) -> Any:
+        threads["mask check"] = threading.get_ident()
+        return real_region(*args)
+
+    def recording_composite(*args: Any) -> Any:
+        threads["composite"] = threading.get_ident()
+        return real_composite(*args)
+
+    monkeypatch.setattr(region_module, "_region", recording_region)
+    monkeypatch.setattr(region_module, "composite", recording_composite)
+    _, mask = pictures(tmp_path)
+    async with Client(world.server) as client:
+        result = await client.call_tool(
+            "edit_image", {"prompt": "invert", "image": png_data_uri(SIZE), "mask": str(mask)}
+        )
+    assert not result.is_error, text_of(result)
+    assert set(threads) == {"mask check", "composite"}
+    assert loop_thread not in threads.values()

@@ -63,6 +63,14 @@ X = {"prompt": "add a hat", "image": URL_IMAGE}
 INLINE = {"prompt": "add a hat", "image": png_data_uri((64, 48))}
 BLACK = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (64, 48), 0))).decode()
 SQUARE = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (100, 100), 255))).decode()
+THIN = Image.new("L", (64, 48), 0)
+THIN.paste(255, (10, 0, 12, 48))  # a white stripe 2 px wide: narrower than the default soft edge
+THIN_MASK = "data:image/png;base64," + base64.b64encode(png_bytes(THIN)).decode()
+CMYK = io.BytesIO()
+Image.new("CMYK", (64, 48), (0, 80, 80, 0)).save(CMYK, "JPEG")
+CMYK_IMAGE = {"prompt": "add a hat", "image": "data:image/jpeg;base64," + base64.b64encode(CMYK.getvalue()).decode()}
+WHITE = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (64, 48), 255))).decode()
+HUGE = "data:image/png;base64," + base64.b64encode(png_bytes(Image.new("L", (4100, 4100), 128))).decode()
 # (tool, arguments, the field named, what is allowed): at least 30 cases, every field of every tool.
 BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {"image": URL_IMAGE}, "prompt", "Field required"),
@@ -127,6 +135,9 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {**X, "mask": SQUARE, "size": "512*512"}, "mask", "keeps the input's size"),
     ("edit_image", {**INLINE, "mask": BLACK}, "mask", "all black"),
     ("edit_image", {**INLINE, "mask": SQUARE}, "mask", "the mask is 100x100, the image 64x48"),
+    ("edit_image", {**INLINE, "mask": THIN_MASK}, "mask", "thinner than the soft edge"),
+    ("edit_image", {**CMYK_IMAGE, "mask": WHITE}, "mask", "CMYK mode, which cannot be composited exactly"),
+    ("edit_image", {"prompt": "x", "image": HUGE, "mask": WHITE}, "mask", "megapixels"),
     ("edit_image", {**INLINE, "mask": SQUARE, "feather": -1}, "feather", "greater than or equal to 0"),
     ("edit_image", {**INLINE, "mask": SQUARE, "feather": 65}, "feather", "less than or equal to 64"),
     ("get_prediction", {}, "prediction_id", "Field required"),

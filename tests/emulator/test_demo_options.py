@@ -3,6 +3,7 @@ every bad argument refused up front in one line that names the option (exit code
 
 from __future__ import annotations
 
+import base64
 import io
 import os
 import subprocess
@@ -119,6 +120,18 @@ def test_the_demo_edits_the_users_own_picture_into_a_new_folder_and_says_what_ha
     assert "Show the user" not in done.stdout
     assert "/outputs/" not in done.stdout
     assert "get_prediction(" not in done.stdout
+
+
+def test_the_demo_edits_a_picture_given_as_a_data_uri(tmp_path: Path) -> None:
+    uri = "data:image/png;base64," + base64.b64encode(picture(tmp_path / "p.png").read_bytes()).decode()
+    done = demo(tmp_path, "--latency", "0.2", "--image", uri, "--format", "png", "--out", "out")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (saved,) = (tmp_path / "out").glob("edited-*.png")
+    with Image.open(saved) as edited:
+        assert edited.size == (300, 200)
+    assert "Edit completed: prediction " in done.stdout
+    assert uri not in done.stdout  # named by its size, not printed back
+    assert "Editing a data: URI (" in done.stdout
 
 
 def test_the_demo_runs_a_multi_image_model_on_two_pictures(tmp_path: Path) -> None:

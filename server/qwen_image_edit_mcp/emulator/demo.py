@@ -95,7 +95,7 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     async with Client(_server(options, base_url=base_url, key=key)) as client:
         tools = await client.list_tools()
         print(f"Server tools: {', '.join(tool.name for tool in tools.tools)}")
-        what = ", ".join(options.images) or "a generated sample picture"
+        what = ", ".join(map(_named, options.images)) or "a generated sample picture"
         print(f"Editing {what}: {options.prompt} (model {options.model})")
         result = await client.call_tool("edit_image", _arguments(options), progress_callback=show_progress)
     elapsed = time.monotonic() - started
@@ -113,6 +113,11 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     if options.real:
         print(f"Output URL (WaveSpeed keeps it for 7 days): {report.outputs[0]}")
     return await _save(report, options)
+
+
+def _named(image: str) -> str:
+    """How the printout names a picture: its path or URL, but a data: URI by its size, not its megabytes of text."""
+    return f"a data: URI ({len(image):,} characters)" if image[:5].lower() == "data:" else image
 
 
 def finished(result: CallToolResult, elapsed: float) -> PredictionReport | None:

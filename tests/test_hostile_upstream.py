@@ -26,6 +26,7 @@ URL_IMAGE = "https://example.com/street.jpg"
 # (faults, extra arguments, what the text must say)
 OUTPUT_FAULTS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     ({"output_corrupt": "truncated"}, {"output_format": "png"}, "not a readable image"),
+    ({"output_corrupt": "truncated"}, {}, "not a readable image"),  # the default JPEG: verify() alone passes it
     ({"output_corrupt": "not_image"}, {}, "not a readable image"),
     ({"output_corrupt": "bomb"}, {}, "not a readable image"),
     ({"output_corrupt": "empty"}, {}, "not a readable image"),

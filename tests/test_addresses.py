@@ -75,6 +75,10 @@ def test_other_hosts_are_not_loopback(host: str) -> None:
         ("https://user:hunter2@api.example.com/v3", "https://***@api.example.com/v3"),
         ("https://token@api.example.com", "https://***@api.example.com"),
         ("https://api.wavespeed.ai", "https://api.wavespeed.ai"),
+        ("https://api.wavespeed.ai/a@b", "https://api.wavespeed.ai/a@b"),  # an @ in the path is no credential
+        ("htps://deploy:hunter2@host", "htps://***@host"),
+        ("https:/deploy:hunter2@host/v3", "***@host/v3"),  # no authority parsed: whatever precedes @ may be one
+        ("deploy:hunter2@host", "***@host"),
     ],
 )
 def test_credentials_in_a_url_are_never_shown(url: str, shown: str) -> None:

@@ -63,6 +63,8 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "(an invalid URL)"
     if parts.username is None and parts.password is None:
+        if not parts.netloc and "@" in url:  # no authority was parsed ("https:/u:p@host"): what precedes @ may be one
+            return "***@" + url.rsplit("@", 1)[1]
         return url
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))

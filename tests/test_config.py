@@ -54,6 +54,24 @@ def test_unusable_settings_name_the_flag_and_variable(env: dict[str, str], says:
     assert says in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "htps://deploy:hunter2@api.example.com",
+        "https:/deploy:hunter2@api.example.com",
+        "deploy:hunter2@api.example.com",
+        "ftp://deploy:hunter2@api.example.com/v3",
+        "htps://deploy:hunter2@api.example.com@evil",
+    ],
+)
+def test_a_mistyped_api_address_is_named_without_its_password(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_environment({"WAVESPEED_BASE_URL": url})
+    assert "WAVESPEED_BASE_URL must be an http(s) URL" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+    assert "***@" in str(caught.value)
+
+
 def test_allowed_dirs_come_from_the_environment_separated_by_pathsep(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     settings = Settings.from_environment({"QWEN_EDIT_ALLOWED_DIRS": f"{a}{os.pathsep}{b}{os.pathsep}"})

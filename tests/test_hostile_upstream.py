@@ -26,6 +26,7 @@ URL_IMAGE = "https://example.com/street.jpg"
 # (faults, extra arguments, what the text must say)
 OUTPUT_FAULTS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     ({"output_corrupt": "truncated"}, {"output_format": "png"}, "not a readable image"),
+    ({"output_corrupt": "truncated"}, {}, "not a readable image"),  # the default JPEG: verify() alone passes it
     ({"output_corrupt": "not_image"}, {}, "not a readable image"),
     ({"output_corrupt": "bomb"}, {}, "not a readable image"),
     ({"output_corrupt": "empty"}, {}, "not a readable image"),
@@ -71,6 +72,52 @@ async def test_an_output_that_cannot_be_used_still_returns_the_id_the_url_and_wh
         assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)  # fetching again may work
     saved = list((tmp_path / "outputs").glob("*")) if (tmp_path / "outputs").exists() else []
     assert saved == [], "nothing that is not an image is ever saved"
+
+
+class PrivateOutputs(httpx.AsyncBaseTransport):
+    """The API stays public, but its answers point output URLs at the cloud's metadata address, which (were it
+    fetched) would answer with the image: what a server inside a cloud network would see."""
+
+    PRIVATE = "http://169.254.169.254"
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.fetched: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host == "169.254.169.254":
+            self.fetched.append(str(request.url))
+            request = httpx.Request(request.method, request.url.copy_with(host="emulator.test"))
+        response = await self._inner.handle_async_request(request)
+        if request.url.path.endswith("/result"):
+            body = (await response.aread()).replace(
+                b"http://emulator.test/outputs/", self.PRIVATE.encode() + b"/outputs/"
+            )
+            return httpx.Response(response.status_code, content=body, headers={"Content-Type": "application/json"})
+        return response
+
+
+async def test_an_output_url_on_a_private_host_is_not_fetched_and_the_id_and_url_say_why(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    transports: list[PrivateOutputs] = []
+
+    def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        transports.append(PrivateOutputs(inner))
+        return transports[0]
+
+    world = make_world(clock, tmp_path, wrap=wrap)
+    result = await edit(world)
+    prediction_id = the_job(world, result)
+    assert result.structured_content is not None
+    assert result.structured_content["status"] == "completed"
+    (url,) = result.structured_content["outputs"]
+    assert url.startswith("http://169.254.169.254/outputs/")
+    assert url in text_of(result)  # the output URL as WaveSpeed gave it
+    assert "169.254.169.254, a local or private address, which this server will not fetch" in text_of(result)
+    assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
+    assert transports[0].fetched == []
+    assert not (tmp_path / "outputs").exists() or list((tmp_path / "outputs").glob("*")) == []
 
 
 @pytest.mark.parametrize("faults", POLL_FAULTS)

@@ -1,16 +1,22 @@
 """Which hosts are this machine or a private network: one answer for the whole server; and URLs fit to log.
 
 A host is read the way an HTTP client and the C resolver read it, not the way it looks: percent-escapes are
-undone, a trailing dot is dropped, and the legacy IPv4 spellings that `inet_aton` accepts (`2130706433`, `0x7f000001`,
-`0177.0.0.1`, `127.1`, `0`) are the addresses they name. IPv6 addresses that carry an IPv4 one (mapped `::ffff:`,
-NAT64 `64:ff9b::/96`, 6to4) are judged by the address they carry. Anything not globally routable counts as private:
-loopback, RFC 1918, link-local, carrier-grade NAT (100.64.0.0/10), unspecified, reserved.
+undone, full-width characters and ideographic full stops read as IDNA reads them (NFKC: `１２７.０.０.１` is
+127.0.0.1), an internationalised name as its punycode, a trailing dot is dropped, and the legacy IPv4 spellings that
+`inet_aton` accepts (`2130706433`, `0x7f000001`, `0177.0.0.1`, `127.1`, `0`) are the addresses they name. IPv6
+addresses that carry an IPv4 one (mapped `::ffff:`, translated `::ffff:0:`, compatible `::a.b.c.d`, NAT64
+`64:ff9b::/96`, 6to4) are judged by the address they carry. Anything not globally routable counts as private:
+loopback, RFC 1918, link-local, carrier-grade NAT (100.64.0.0/10), multicast, unspecified, reserved; and so does a
+host with characters no host name holds (`127.0.0.1%2f`), since what a client would make of it is anyone's guess.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import re
 import socket
+import unicodedata
 from typing import Final
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -18,6 +24,9 @@ _LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain", "ip6-l
 _PRIVATE_SUFFIXES: Final = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan", ".intranet")
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
 _NAT64_LOCAL: Final = ipaddress.IPv6Network("64:ff9b:1::/48")
+_TRANSLATED: Final = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_IDEOGRAPHIC_STOPS: Final = str.maketrans("\u3002\uff61", "..")  # IDNA's other label separators
+_UNREADABLE: Final = re.compile(r"[^a-z0-9._:%-]")  # a zone id (fe80::1%eth0) keeps its %
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -52,8 +61,10 @@ def is_private_host(host: str) -> bool:
     name = _normalised(host)
     if name in _LOOPBACK_NAMES or name.endswith(_PRIVATE_SUFFIXES) or ("." not in name and host_address(name) is None):
         return True  # a single-label name ("intranet", "nas") only resolves inside a network
+    if _UNREADABLE.search(name):
+        return True
     address = host_address(name)
-    return address is not None and not address.is_global
+    return address is not None and (not address.is_global or address.is_multicast)
 
 
 def redact_url(url: str) -> str:
@@ -63,13 +74,20 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "(an invalid URL)"
     if parts.username is None and parts.password is None:
+        if not parts.netloc and "@" in url:  # no authority was parsed ("https:/u:p@host"): what precedes @ may be one
+            return "***@" + url.rsplit("@", 1)[1]
         return url
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
 
 
 def _normalised(host: str) -> str:
-    return unquote(host).strip().strip("[]").lower().rstrip(".")
+    name = unicodedata.normalize("NFKC", unquote(host)).translate(_IDEOGRAPHIC_STOPS)
+    name = name.strip().strip("[]").lower().rstrip(".")
+    if not name.isascii():
+        with contextlib.suppress(UnicodeError):  # if IDNA refuses it, its characters mark it unreadable
+            name = name.encode("idna").decode("ascii")
+    return name
 
 
 def _carried(address: Address) -> Address:
@@ -79,6 +97,7 @@ def _carried(address: Address) -> Address:
             return address.ipv4_mapped
         if address.sixtofour is not None:
             return address.sixtofour
-        if address in _NAT64 or address in _NAT64_LOCAL:
+        compatible = int(address) >> 32 == 0 and int(address) > 1  # ::a.b.c.d, but not :: or ::1
+        if compatible or address in _TRANSLATED or address in _NAT64 or address in _NAT64_LOCAL:
             return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address

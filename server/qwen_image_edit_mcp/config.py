@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from .addresses import redact_url
 from .spend_config import LIMIT_NAMES, NEVER_ASK, ConfirmSpend, parse_confirm_spend, usd
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
@@ -94,7 +95,7 @@ class Settings:
         if self.inline_max_bytes < 0:
             raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
         if not self.base_url.startswith(("http://", "https://")):
-            raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {self.base_url!r}")
+            raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {redact_url(self.base_url)!r}")
         if self.ledger_url is not None:
             check_ledger_url(self.ledger_url.get_secret_value())
 

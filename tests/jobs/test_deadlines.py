@@ -4,6 +4,8 @@ abandoned submits leave the id (or the time of the attempt) where a caller can u
 from __future__ import annotations
 
 import logging
+import threading
+from decimal import Decimal
 from pathlib import Path
 
 import anyio
@@ -17,10 +19,12 @@ from fakes import API_KEY, FakeClock
 from harness import World, make_world, text_of
 from qwen_image_edit_mcp.jobs import edit as edit_case
 from qwen_image_edit_mcp.jobs import follow as follow_case
+from qwen_image_edit_mcp.jobs.ledger import Reservation
+from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
 from qwen_image_edit_mcp.jobs.waiting import wait_for_prediction
 from qwen_image_edit_mcp.models import Prediction
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
-from qwen_image_edit_mcp.wavespeed.endpoints import SUBMIT_PATH
+from qwen_image_edit_mcp.wavespeed.endpoints import PRICE_PATH, SUBMIT_PATH
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -34,8 +38,11 @@ class Stall(httpx.AsyncBaseTransport):
         self.stalled = anyio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if (self._stalls == "submit" and request.url.path == SUBMIT_PATH) or (
-            self._stalls == "outputs" and not request.url.path.startswith("/api/")
+        path = request.url.path
+        if (
+            (self._stalls == "submit" and path == SUBMIT_PATH)
+            or (self._stalls == "price" and path == PRICE_PATH)
+            or (self._stalls == "outputs" and not path.startswith("/api/"))
         ):
             self.stalled.set()
             await anyio.sleep_forever()
@@ -70,6 +77,42 @@ async def test_a_stalled_submit_answers_by_the_margin_says_a_job_may_exist_and_l
     assert "may have created a job" in text_of(result)
     assert "list_predictions" in text_of(result)
     assert "abandoned a submit of unknown outcome at 20" in caplog.text
+
+
+async def test_a_stalled_price_lookup_ends_with_the_call_and_the_documented_price_is_reserved(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    world, stall = stalling(clock, tmp_path, "price")
+    with caplog.at_level(logging.WARNING):
+        result = await edit(world, wait_seconds=0)  # the look-up's own bounds (30 s, 10 s) are past the test's 10 s
+    assert stall.stalled.is_set()
+    assert "price lookup for wavespeed-ai/qwen-image/edit took longer than 1.0 s" in caplog.text
+    assert result.structured_content is not None
+    assert result.structured_content["prediction_id"] in text_of(result)  # submitted after all, and said
+    assert result.structured_content["cost_usd"] == 0.02  # the documented price
+
+
+async def test_a_stalled_ledger_commit_ends_with_the_call_and_keeps_the_id(
+    clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    held = threading.Event()  # a lock the ledger's file never gets: another process stuck holding it
+
+    def stuck_commit(self: FileLedger, reservation: Reservation, prediction_id: str) -> None:
+        held.wait(30)
+
+    monkeypatch.setattr(FileLedger, "_commit", stuck_commit)
+    world = make_world(clock, tmp_path, max_spend_usd=Decimal("1"))
+    try:
+        with caplog.at_level(logging.WARNING):
+            result = await edit(world, wait_seconds=0)
+    finally:
+        held.set()
+    assert result.structured_content is not None
+    prediction_id = result.structured_content["prediction_id"]
+    assert prediction_id in text_of(result)
+    assert f"did not record prediction {prediction_id} within 1.0 s" in caplog.text
 
 
 async def test_a_cancel_during_a_stalled_sync_submit_logs_that_a_job_may_exist_and_when(

@@ -41,7 +41,7 @@ async def test_a_created_job_is_committed_with_its_id_and_its_price(tmp_path: Pa
     paid = await money.paid(REQUEST, send)
     assert (paid.prediction.id, paid.price_usd) == (PREDICTION.id, Decimal("0.02"))
     assert (await status(money)).reserved_usd == Decimal("0.02")  # counted all along, committed beside the follow-up
-    await paid.commit()
+    await paid.commit(5.0)
     assert ((await status(money)).spent_usd, (await status(money)).reserved_usd) == (Decimal("0.02"), 0)
     assert PREDICTION.id in (tmp_path / "spend.json").read_text()
 
@@ -89,7 +89,7 @@ async def test_a_cancel_while_the_answer_arrives_still_commits(tmp_path: Path) -
 
         paid = await money.paid(REQUEST, send)
         async with anyio.create_task_group() as beside:  # as run_edit does: commit beside the follow-up
-            beside.start_soon(paid.commit)
+            beside.start_soon(paid.commit, 5.0)
             await anyio.lowlevel.checkpoint()
             reached = True
     assert not reached
@@ -104,7 +104,7 @@ async def test_over_the_limit_nothing_is_sent(tmp_path: Path) -> None:
         sent.append(1)
         return PREDICTION
 
-    await (await money.paid(REQUEST, send)).commit()
+    await (await money.paid(REQUEST, send)).commit(5.0)
     with pytest.raises(SpendRefused, match="Refused before any paid request"):
         await money.paid(REQUEST, send)
     assert sent == [1]

@@ -30,6 +30,16 @@ def test_a_right_signature_on_broken_bytes_is_not_an_image() -> None:
     assert verified_image_type(b"<html>") is None
 
 
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+@pytest.mark.parametrize("kept", [0.9, 0.5, 0.1])
+def test_a_truncated_image_is_not_an_image_however_much_of_it_is_left(fmt: str, kept: float) -> None:
+    buffer = io.BytesIO()
+    Image.effect_noise((256, 192), 60).convert("RGB").save(buffer, fmt)  # noise: no format compresses it to nothing
+    whole = buffer.getvalue()
+    assert verified_image_type(whole) is not None
+    assert verified_image_type(whole[: int(len(whole) * kept)]) is None
+
+
 def test_base64_outputs_decode_with_or_without_a_data_prefix() -> None:
     raw = encoded("JPEG")
     text = base64.b64encode(raw).decode()

@@ -137,6 +137,7 @@ async def test_the_second_edit_of_a_file_reuses_its_upload(setup: Setup) -> None
         ("traversal", "outside the folders"),
         ("symlink", "outside the folders"),
         ("text", "not a readable image"),
+        ("truncated", "not a readable image"),
         ("missing", "no file at"),
         ("huge", "the limit is 20 MiB"),
     ],
@@ -149,6 +150,7 @@ async def test_a_refused_file_is_never_uploaded(setup: Setup, tmp_path: Path, ma
         "traversal": setup.folder / ".." / "outside.png",
         "symlink": setup.folder / "link.png",
         "text": setup.folder / "notes.png",
+        "truncated": setup.folder / "cut.jpg",
         "missing": setup.folder / "missing.png",
         "huge": setup.folder / "huge.png",
     }[make]
@@ -156,6 +158,9 @@ async def test_a_refused_file_is_never_uploaded(setup: Setup, tmp_path: Path, ma
         target.symlink_to(outside)
     if make == "text":
         target.write_text("not an image")
+    if make == "truncated":  # WaveSpeed would be paid for it and fail: a JPEG that verify() alone passes
+        whole = encoded("JPEG", (256, 192), noisy=True)
+        target.write_bytes(whole[: len(whole) // 2])
     if make == "huge":
         with target.open("wb") as handle:
             handle.truncate(25 * 1024 * 1024)

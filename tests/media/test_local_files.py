@@ -107,6 +107,13 @@ def test_a_directory_is_not_a_file(allowed: Path) -> None:
         read_local_image(str(allowed / "album"), [allowed])
 
 
+def test_a_symlink_loop_is_a_clear_refusal_naming_the_field(allowed: Path) -> None:
+    (allowed / "a").symlink_to(allowed / "b")
+    (allowed / "b").symlink_to(allowed / "a")
+    with pytest.raises(InputError, match=r"^mask: .* (not a usable path|no file at|cannot be read)"):
+        read_local_image(str(allowed / "a" / "cat.png"), [allowed], field="mask")
+
+
 def test_relative_paths_and_other_hosts_are_refused() -> None:
     with pytest.raises(InputError, match="relative path"):
         to_path("./cat.png")

@@ -99,6 +99,21 @@ async def test_a_download_refuses_redirect_loops_and_private_targets(location: s
         await client.download("https://cdn.example.com/o.png", max_bytes=10**6, seconds=5)
 
 
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/final.png", "http://169.254.169.254/latest/meta-data", "http://[::1]/final.png"]
+)
+async def test_a_download_refuses_a_private_first_url_without_a_request(url: str) -> None:
+    asked: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        return httpx.Response(200, content=png())
+
+    with pytest.raises(UnexpectedResponseError, match="local or private address, which this server will not fetch"):
+        await client_for(handler).download(url, max_bytes=10**6, seconds=5)
+    assert asked == []
+
+
 async def test_a_local_emulator_may_redirect_to_loopback() -> None:
     client = client_for(redirecting("http://127.0.0.1:8080/final.png"))
     data = await client.download("http://127.0.0.1:8080/o.png", max_bytes=10**6, seconds=5, allow_private=True)

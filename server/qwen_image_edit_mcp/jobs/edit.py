@@ -98,7 +98,7 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
     outcome: Outcome | None = None
     async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
-        beside.start_soon(paid.commit)
+        beside.start_soon(paid.commit, max(deadline + ANSWER_MARGIN - clock.now(), 1.0))
         outcome = await follow(
             runtime,
             prediction,
@@ -149,13 +149,14 @@ def _first_input_error(group: ExceptionGroup) -> Exception:
 
 async def _submit(runtime: Runtime, request: EditRequest, *, deadline: float, wait_seconds: float) -> Paid:
     """The submit, inside the spend ledger's reservation (see spending.py)."""
-    sync = request.enable_sync_mode
+    sync, answer_by = request.enable_sync_mode, deadline + ANSWER_MARGIN
     try:
         return await runtime.spending.paid(
             request,
             lambda: submit_once(
-                runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=deadline + ANSWER_MARGIN
+                runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=answer_by
             ),
+            quote_seconds=max(answer_by - runtime.clock.now(), 1.0),
         )
     except SpendRefused:
         raise

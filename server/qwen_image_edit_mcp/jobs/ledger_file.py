@@ -110,7 +110,10 @@ class FileLedger:
         return await anyio.to_thread.run_sync(self._reserve, micros, label, limiter=self._threads)
 
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
-        await anyio.to_thread.run_sync(self._commit, reservation, prediction_id, limiter=self._threads)
+        # A call that must answer may stop waiting (see spending.py): the thread then finishes the write on its own.
+        await anyio.to_thread.run_sync(
+            self._commit, reservation, prediction_id, limiter=self._threads, abandon_on_cancel=True
+        )
 
     async def release(self, reservation: Reservation) -> None:
         await anyio.to_thread.run_sync(self._release, reservation, limiter=self._threads)

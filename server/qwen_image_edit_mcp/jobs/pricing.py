@@ -24,6 +24,8 @@ TTL_SECONDS = 600.0
 # After a failed lookup the documented price stands for a minute: a broken price endpoint must not add a doomed
 # request (and its timeout) to every edit, yet a live price is back soon after the endpoint is.
 RETRY_SECONDS = 60.0
+# A look-up slower than this is broken: the documented price stands, and the submit keeps the call's time.
+QUOTE_SECONDS = 10.0
 # Qwen-Image-Edit costs $0.02-$0.025 a run; an answer fifty times that is a bug or a unit mix-up, not a price.
 MAX_PLAUSIBLE_USD = Decimal("1.00")
 
@@ -94,23 +96,37 @@ class PriceBook:
         self._cache: dict[str, _Cached] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
-    async def quote(self, model_id: str, inputs: Mapping[str, Any]) -> Quote:
+    async def quote(self, model_id: str, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
+        """Within `seconds` (capped at QUOTE_SECONDS), waiting for another call's look-up included: on time-out the
+        documented price, as when the look-up fails."""
+        seconds = min(seconds, QUOTE_SECONDS)
+        with anyio.move_on_after(seconds):
+            return await self._quote(model_id, inputs)
+        log.warning("price lookup for %s took longer than %.1f s; using the documented price", model_id, seconds)
+        return self._fallback(model_id)
+
+    async def _quote(self, model_id: str, inputs: Mapping[str, Any]) -> Quote:
         # One lookup per model at a time: a burst of edits asks WaveSpeed once, the rest wait for its answer.
         async with self._locks.setdefault(model_id, anyio.Lock()):
             cached = self._cache.get(model_id)
             if cached is not None and cached.until > self._clock():
                 return cached.quote
             live = await self._live(model_id, inputs)
-            if live is not None:
-                quote, keep = Quote(live, "live"), self._ttl
-            elif model_id in self._documented:
-                quote, keep = Quote(self._documented[model_id], "documented"), self._retry
-            else:
-                raise PriceUnknown(
-                    f"No price is known for {model_id}: WaveSpeed's price lookup failed and none is documented."
-                )
-            self._cache[model_id] = _Cached(quote, self._clock() + keep)
+            if live is None:
+                return self._fallback(model_id)
+            quote = Quote(live, "live")
+            self._cache[model_id] = _Cached(quote, self._clock() + self._ttl)
             return quote
+
+    def _fallback(self, model_id: str) -> Quote:
+        """The documented price, kept for a minute so that the next edits do not wait for a broken look-up too."""
+        if model_id not in self._documented:
+            raise PriceUnknown(
+                f"No price is known for {model_id}: WaveSpeed's price lookup failed and none is documented."
+            )
+        quote = Quote(self._documented[model_id], "documented")
+        self._cache[model_id] = _Cached(quote, self._clock() + self._retry)
+        return quote
 
     async def _live(self, model_id: str, inputs: Mapping[str, Any]) -> Decimal | None:
         try:

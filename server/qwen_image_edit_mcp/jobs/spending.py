@@ -30,7 +30,7 @@ from ..models import EditRequest, Prediction
 from ..variants import VARIANTS, Variant
 from ..wavespeed.client import WaveSpeedClient
 from .ledger import LedgerStatus, LedgerUnavailable, Reservation, SpendLedger, SpendLimitExceeded, open_ledger
-from .pricing import PriceBook, Quote, parse_price
+from .pricing import QUOTE_SECONDS, PriceBook, Quote, parse_price
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +39,19 @@ class SpendRefused(InputError):
     """The spend limit refused the run (or could not be checked): nothing was sent, nothing was paid."""
 
 
-async def _nothing_to_commit() -> None:
+async def _nothing_to_commit(seconds: float) -> None:
     pass
 
 
 @dataclass(frozen=True)
 class Paid:
-    """A submit that created `prediction`. Its reservation is still to be committed: `commit()` (shielded, never
-    raises) may run beside the job's follow-up, since a reservation already counts against the limit."""
+    """A submit that created `prediction`. Its reservation is still to be committed: `commit(seconds)` (shielded,
+    never raises, given up after `seconds`) may run beside the job's follow-up, since a reservation already counts
+    against the limit."""
 
     prediction: Prediction
     price_usd: Decimal
-    commit: Callable[[], Coroutine[Any, Any, None]] = _nothing_to_commit
+    commit: Callable[[float], Coroutine[Any, Any, None]] = _nothing_to_commit
 
 
 def documented_prices() -> dict[str, Decimal]:
@@ -117,17 +118,19 @@ class Spending:
 
         return cls(PriceBook(documented, prices), ledger)
 
-    async def quote(self, variant: Variant, inputs: Mapping[str, Any]) -> Quote:
-        return await self._prices.quote(variant.model_id, inputs)
+    async def quote(self, variant: Variant, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
+        return await self._prices.quote(variant.model_id, inputs, seconds=seconds)
 
     async def status(self) -> LedgerStatus | None:
         return None if self.ledger is None else await self.ledger.status()
 
-    async def paid(self, request: EditRequest, send: Callable[[], Awaitable[Prediction]]) -> Paid:
-        """Quote, reserve, `send()` the submit; release the room if it provably created nothing. The caller commits
-        (Paid.commit). Raises SpendRefused before sending when the limit says no."""
+    async def paid(
+        self, request: EditRequest, send: Callable[[], Awaitable[Prediction]], *, quote_seconds: float = QUOTE_SECONDS
+    ) -> Paid:
+        """Quote (within `quote_seconds`), reserve, `send()` the submit; release the room if it provably created
+        nothing. The caller commits (Paid.commit). Raises SpendRefused before sending when the limit says no."""
         variant, ledger = request.variant, self.ledger
-        quote = await self.quote(variant, price_inputs(request))
+        quote = await self.quote(variant, price_inputs(request), seconds=quote_seconds)
         if ledger is None:
             return Paid(await send(), quote.price_usd)
         reservation = await _reserve(ledger, quote.price_usd, variant.model_id)
@@ -160,13 +163,22 @@ async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str) -> Reser
     return reservation
 
 
-async def _settle(ledger: SpendLedger, reservation: Reservation, prediction_id: str | None) -> None:
+async def _settle(
+    ledger: SpendLedger, reservation: Reservation, prediction_id: str | None, seconds: float | None = None
+) -> None:
     try:
-        with anyio.CancelScope(shield=True):
+        with anyio.move_on_after(seconds, shield=True) as scope:  # the call answers on time, settled or not
             if prediction_id is None:
                 await ledger.release(reservation)
             else:
                 await ledger.commit(reservation, prediction_id)
+        if scope.cancelled_caught:
+            log.warning(
+                "the spend ledger did not record prediction %s within %.1f s; its reservation counts as spent once "
+                "its lease ends",
+                prediction_id,
+                seconds,
+            )
     except Exception:
         # The job exists (or provably does not) whatever the ledger says: never turn that into a failed call.
         # An unsettled reservation is counted as spent once its lease ends, so the cap still holds.

@@ -56,7 +56,13 @@ def to_path(value: str, *, field: str = "image") -> Path:
             )
         path = Path(url2pathname(unquote(parts.path)))
     else:
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # `~name` for a user this machine does not know, or `~` with no home set
+            raise InputError(
+                f"{field}: {_shown(value)} starts with ~, but this server cannot tell which home folder that is (no "
+                "such user here, or no home set); give the absolute path."
+            ) from None
     if not path.is_absolute():
         raise InputError(
             f"{field}: {_shown(value)} is a relative path. The server does not know which folder it is relative to; "
@@ -78,7 +84,7 @@ def resolve_allowed(value: str, allowed_dirs: Sequence[Path], *, field: str = "i
         raise InputError(f"{field}: the path contains a NUL character; no file can have that name.")
     try:
         resolved = to_path(value, field=field).resolve(strict=False)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RuntimeError) as exc:  # RuntimeError: a symlink loop, before Python 3.13
         raise InputError(f"{field}: {_shown(value)} is not a usable path ({exc}).") from None
     if not _inside(resolved, allowed_dirs):
         folders = ", ".join(str(folder) for folder in allowed_dirs)

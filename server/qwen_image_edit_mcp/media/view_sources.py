@@ -51,7 +51,7 @@ async def load_view_preview(
 ) -> ViewPreview:
     """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason."""
     data = await _read_source(client, settings, source.strip(), known_url=known_url)
-    mime = verified_image_type(data)
+    mime = await anyio.to_thread.run_sync(verified_image_type, data)  # a full decode: off the event loop
     if mime is None:
         raise PreviewRefused("source: what it points at is not a readable image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
     budget = (settings.inline_max_bytes or DEFAULT_INLINE_MAX_BYTES) - _TEXT_RESERVE

@@ -13,7 +13,6 @@ is the server's own, and it is masked in the logs.
 from __future__ import annotations
 
 import hmac
-import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from .. import __version__
 from ..addresses import is_loopback_host
 from ..config import HttpSettings, SettingsError
 from .disconnects import CancelOnDisconnect
+from .tokens import token_weakness
 
 HEALTH_PATH = "/healthz"
 
@@ -50,20 +50,6 @@ def check_exposure(options: HttpSettings) -> None:
         "on your WaveSpeed key. Set --auth-token / QWEN_EDIT_AUTH_TOKEN (e.g. `openssl rand -hex 32`), or "
         "listen on 127.0.0.1 behind a proxy that authenticates."
     )
-
-
-MIN_DISTINCT_TOKEN_CHARACTERS = 8
-
-
-def token_weakness(token: str) -> str | None:
-    """Why a token is too easy to guess for a public address, or None. Random tokens pass easily: 16 hex characters
-    show about 10 distinct ones, `openssl rand -hex 32` all 16."""
-    if len(set(token)) < MIN_DISTINCT_TOKEN_CHARACTERS:
-        return f"only {len(set(token))} distinct characters"
-    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(token)}
-    if len(steps) == 1:
-        return "a simple sequence"
-    return None
 
 
 def transport_security(options: HttpSettings) -> TransportSecuritySettings:

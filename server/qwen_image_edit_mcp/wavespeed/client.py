@@ -199,7 +199,12 @@ class WaveSpeedClient:
     async def download(self, url: str, *, max_bytes: int, seconds: float, allow_private: bool = False) -> bytes | None:
         """Fetch an output the API returned: capped, bounded in time, sent without credentials. None when it is
         larger than `max_bytes`. Redirects are followed by hand, a few at most, and never to this machine or a private
-        network (unless `allow_private`, for a local emulator): a CDN may redirect, nothing else has reason to."""
+        network (unless `allow_private`, for a local emulator): a CDN may redirect, nothing else has reason to. The
+        first URL is held to the same rule: an answer pointing at this machine's services is not WaveSpeed's CDN."""
+        try:
+            url = _fetchable(httpx.URL(url), allow_private=allow_private, what="points at")
+        except httpx.InvalidURL:
+            raise UnexpectedResponseError("the output URL is not a valid address") from None
         try:
             with anyio.fail_after(seconds):
                 for _ in range(MAX_REDIRECTS + 1):
@@ -279,10 +284,14 @@ def _redirect_target(response: httpx.Response, *, allow_private: bool) -> str:
         target = response.url.join(location)
     except httpx.InvalidURL:
         raise UnexpectedResponseError("the output URL redirected to an invalid address") from None
+    return _fetchable(target, allow_private=allow_private, what="redirected to")
+
+
+def _fetchable(target: httpx.URL, *, allow_private: bool, what: str) -> str:
     if target.scheme not in ("http", "https") or not target.host:
-        raise UnexpectedResponseError("the output URL redirected to something that is not an http(s) address")
+        raise UnexpectedResponseError(f"the output URL {what} something that is not an http(s) address")
     if not allow_private and is_private_host(target.host):
         raise UnexpectedResponseError(
-            f"the output URL redirected to {target.host}, a local or private address, which this server will not fetch"
+            f"the output URL {what} {target.host}, a local or private address, which this server will not fetch"
         )
     return str(target)

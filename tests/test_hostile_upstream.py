@@ -115,6 +115,7 @@ async def test_an_output_url_on_a_private_host_is_not_fetched_and_the_id_and_url
     assert url.startswith("http://169.254.169.254/outputs/")
     assert url in text_of(result)  # the output URL as WaveSpeed gave it
     assert "169.254.169.254, a local or private address, which this server will not fetch" in text_of(result)
+    assert "may still work" not in text_of(result)  # a private address stays refused: no point trying later
     assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
     assert transports[0].fetched == []
     assert not (tmp_path / "outputs").exists() or list((tmp_path / "outputs").glob("*")) == []

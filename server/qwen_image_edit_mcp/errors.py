@@ -100,6 +100,12 @@ class UnexpectedResponseError(WaveSpeedError):
     retryable = True
 
 
+class RefusedAddressError(UnexpectedResponseError):
+    """An output URL (or its redirect) that points at a local or private address: never fetched, now or later."""
+
+    retryable = False
+
+
 class InputError(ValueError):
     """An argument the server refuses itself, before any paid request; the message names the field and the fix."""
 

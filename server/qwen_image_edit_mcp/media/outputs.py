@@ -14,7 +14,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from ..errors import WaveSpeedError
+from ..errors import RefusedAddressError, WaveSpeedError
 from ..models import Prediction
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
@@ -86,6 +86,9 @@ async def _download(client: WaveSpeedClient, output: Output, prediction_id: str,
         data = await client.download(
             output.url, max_bytes=MAX_OUTPUT_BYTES, seconds=fetching.seconds, allow_private=fetching.allow_private
         )
+    except RefusedAddressError as exc:
+        output.note = f"not fetched: {exc.message}"
+        return
     except WaveSpeedError as exc:
         output.note = f"no preview: fetching the output failed ({exc.message}); the URL may still work, later too"
         return

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from .. import __version__
 from ..addresses import is_private_host, redact_url
-from ..errors import ConnectionFailedError, MissingApiKeyError, UnexpectedResponseError, WaveSpeedError, api_error
+from ..errors import (
+    ConnectionFailedError,
+    MissingApiKeyError,
+    RefusedAddressError,
+    UnexpectedResponseError,
+    WaveSpeedError,
+    api_error,
+)
 from ..models import EditRequest, Prediction
 from .endpoints import (
     BALANCE_PATH,
@@ -291,7 +298,7 @@ def _fetchable(target: httpx.URL, *, allow_private: bool, what: str) -> str:
     if target.scheme not in ("http", "https") or not target.host:
         raise UnexpectedResponseError(f"the output URL {what} something that is not an http(s) address")
     if not allow_private and is_private_host(target.host):
-        raise UnexpectedResponseError(
+        raise RefusedAddressError(
             f"the output URL {what} {target.host}, a local or private address, which this server will not fetch"
         )
     return str(target)

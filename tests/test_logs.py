@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -44,14 +45,19 @@ def test_a_line_break_in_logged_data_cannot_forge_a_log_line(caplog: pytest.LogC
     assert "\x1b" not in caplog.text
 
 
-def test_the_startup_log_never_shows_credentials_in_the_api_address() -> None:
+def test_the_startup_log_never_shows_credentials_in_the_api_address(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "qwen_image_edit_mcp", "--log-level", "INFO"],
         input="",
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "WAVESPEED_BASE_URL": "https://deploy:hunter2-secret@api.example.com"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path / "home"),
+            "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache"),
+            "WAVESPEED_BASE_URL": "https://deploy:hunter2-secret@api.example.com",
+        },
         cwd="/",
         check=False,
     )

@@ -21,8 +21,8 @@ from fakes import API_KEY, APP_TOOLS, MODEL_TOOLS, AppsSupport
 from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
+from qwen_image_edit_mcp.folders import default_cache_dir
 from qwen_image_edit_mcp.surface.server import create_server
-from qwen_image_edit_mcp.wavespeed.uploads import default_cache_dir
 from tooling import REPO, host_env, require
 
 MANIFEST: dict[str, Any] = json.loads((REPO / "manifest.json").read_text())

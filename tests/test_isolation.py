@@ -17,7 +17,7 @@ from PIL import Image
 from fakes import API_KEY
 from harness import pictures_dir, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.wavespeed.uploads import default_cache_dir
+from qwen_image_edit_mcp.folders import default_cache_dir
 from stdio_harness import stdio_server
 from tooling import host_env
 

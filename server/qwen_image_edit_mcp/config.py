@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from pydantic import SecretStr
 
 from .addresses import redact_url
+from .folders import default_output_dir
 from .spend_config import LIMIT_NAMES, NEVER_ASK, ConfirmSpend, parse_confirm_spend, usd
 
 DEFAULT_BASE_URL = "https://api.wavespeed.ai"
@@ -137,8 +138,6 @@ def money_flags(max_spend_usd: str | None, confirm_spend: str | None) -> dict[st
 def default_allowed_dirs(output_dir: Path | None) -> tuple[Path, ...]:
     """Where people keep the pictures they want edited, plus where this server saves its outputs (so an output
     can be edited again). Only folders that exist; never the whole home folder, which holds keys and documents."""
-    from .media.saving import default_output_dir
-
     home = Path.home()
     found = [home / name for name in ("Pictures", "Desktop", "Downloads", "Documents") if (home / name).is_dir()]
     # The output folder counts even before its first image is saved there.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from qwen_image_edit_mcp.wavespeed.uploads import default_cache_dir
+from qwen_image_edit_mcp.folders import default_cache_dir
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -15,10 +15,11 @@ import anyio
 import anyio.to_thread
 
 from ..errors import InputError, WaveSpeedError
+from ..folders import default_output_dir
 from ..media.inputs import ResolvedImage, read_image
 from ..media.masks import Composite, Region, composite, prepare_region
 from ..media.outputs import Output, fit_previews
-from ..media.saving import default_output_dir, save_output
+from ..media.saving import save_output
 from ..models import OutputFormat
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
 from .follow import Finish

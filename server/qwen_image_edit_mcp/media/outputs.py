@@ -15,12 +15,13 @@ from pathlib import Path
 import anyio.to_thread
 
 from ..errors import RefusedAddressError, WaveSpeedError
+from ..folders import default_output_dir
 from ..models import Prediction
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
 from .image_bytes import EXTENSIONS, decode_base64, verified_image_type
 from .previews import Preview, base64_size, make_preview
-from .saving import default_output_dir, save_output
+from .saving import save_output
 
 log = logging.getLogger(__name__)
 

@@ -6,28 +6,12 @@ so they are always kept: in the output directory, or else in a per-user default.
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from pathlib import Path
 
 from ..atomic import write_atomically
 
-APP_NAME = "qwen-image-edit-mcp"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def default_output_dir() -> Path:
-    """~/Pictures/qwen-image-edit-mcp where a Pictures folder exists (macOS, Windows, desktop Linux), else the
-    platform's per-user data folder; absolute either way, since GUI hosts start servers in `/`."""
-    home = Path.home()
-    if (home / "Pictures").is_dir():
-        return home / "Pictures" / APP_NAME
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / APP_NAME / "outputs"
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support" / APP_NAME / "outputs"
-    return Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / APP_NAME / "outputs"
 
 
 def output_filename(prediction_id: str, index: int, extension: str) -> str:

@@ -18,13 +18,13 @@ import anyio.to_thread
 from ..addresses import is_private_host
 from ..config import DEFAULT_INLINE_MAX_BYTES, Settings
 from ..errors import InputError, WaveSpeedError
+from ..folders import default_output_dir
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import MAX_OUTPUT_BYTES
 from .image_bytes import verified_image_type
 from .inline_images import looks_like_base64
 from .local_files import read_local_image
 from .previews import Preview, make_preview
-from .saving import default_output_dir
 
 FETCH_TIMEOUT: Final = 20.0  # a preview is for a person looking at the view: it must not hang for a minute
 _TEXT_RESERVE: Final = 2_000  # the result's text and structured content

@@ -21,13 +21,14 @@ from pydantic import ValidationError
 from .. import __version__
 from ..clock import Clock, SystemClock
 from ..config import Settings
+from ..folders import default_cache_dir
 from ..jobs.runtime import Runtime
 from ..jobs.schedule import DurationHistory
 from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
-from ..wavespeed.uploads import UploadCache, Uploader, default_cache_dir
+from ..wavespeed.uploads import UploadCache, Uploader
 from . import texts, tools
 from .argument_errors import describe_invalid_arguments
 from .prompts import add_prompts

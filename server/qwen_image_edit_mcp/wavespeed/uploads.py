@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,15 +29,6 @@ log = logging.getLogger(__name__)
 REUSE_SECONDS = 6 * 24 * 3600
 # Failures that would fail the multipart upload just the same: no point trying it.
 _NO_FALLBACK = (AuthenticationError, RateLimitError, MissingApiKeyError, ConnectionFailedError)
-
-
-def default_cache_dir() -> Path:
-    home = Path.home()
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "qwen-image-edit-mcp" / "Cache"
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "qwen-image-edit-mcp"
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "qwen-image-edit-mcp"
 
 
 class UploadCache:

@@ -3,6 +3,7 @@ SDK's Client) and the emulator behind it: every picture, resume and edit goes th
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from view_support import SHIPPED_VIEWER, Host, build_view, open_host, require_br
 
 from fakes import FakeClock
 from harness import World, make_world, pictures_dir
+from qwen_image_edit_mcp.emulator.demo import sample_image_uri
 
 pytestmark = pytest.mark.anyio
 
@@ -114,6 +116,29 @@ async def test_a_real_edit_shows_before_and_after_and_the_slider_moves_by_mouse_
             assert backend.errors == []
             sizes = [entry for entry in await host.log("sizechange") if entry.get("height")]
             assert sizes, "the view told the host its height"
+            host.assert_clean()
+
+
+async def test_the_readme_screenshot_shows_a_real_picture_before_and_after(
+    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+) -> None:
+    """docs/viewer.png comes from here: the demo's sample picture, with the emulator's inverted edit beside it."""
+    path = pictures_dir(tmp_path) / "sign.png"
+    path.write_bytes(base64.b64decode(sample_image_uri().split(",", 1)[1]))
+    world = make_world(clock, tmp_path)
+    async with Client(world.server) as client:
+        backend = ServerBackend(client)
+        async with open_host(host_page, viewer_html, backend) as host:
+            await host_runs(host, client, {"prompt": "Invert the colours of the whole picture", "image": str(path)})
+            view = host.view
+            await view.locator("#stage.comparing").wait_for()
+            await view.locator("#after-img[src^='data:image/']").wait_for()
+            pixels = await host.stage_pixels()
+            sky = (135, 190, 235)
+            assert near(pixels.at(0.05, 0.5), sky), "the input's sky on the left"
+            assert near(pixels.at(0.95, 0.5), (255 - sky[0], 255 - sky[1], 255 - sky[2]), 40), "inverted on the right"
+            await host.screenshot("readme-viewer")
+            assert backend.errors == []
             host.assert_clean()
 
 

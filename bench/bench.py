@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/bench.py            # the full run, a few minutes
     .venv/bin/python bench/bench.py --quick    # a smoke run, seconds (what the test suite runs)
+    .venv/bin/python bench/bench.py --only overhead-async --only overhead-sync --max-spend-usd 1000
+                                               # the overhead with the spend limit on (a file ledger)
 
 The emulator runs on loopback; our server runs as its own process, over stdio as desktop hosts start it (and over
 streamable HTTP for the concurrency rows), driven by the MCP SDK's client. Every number is measured from the caller's
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import partial
 from pathlib import Path
 
@@ -65,8 +67,10 @@ def machine() -> str:
 
 
 def table(results: Results) -> str:
+    limits = sorted({r["spend_limit_usd"] for r in results.overhead if r.get("spend_limit_usd") is not None})
     lines = [
-        f"qwen-image-edit-mcp {results.version}; {results.machine}",
+        f"qwen-image-edit-mcp {results.version}; {results.machine}"
+        + "".join(f"; with a spend limit of ${limit:g}" for limit in limits),
         "",
         "| emulator latency | mode | edits | median overhead | p95 overhead | polls per job |",
         "|---|---|---|---|---|---|",
@@ -191,8 +195,25 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smoke run with tiny numbers (seconds, not minutes)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
     parser.add_argument("--only", action="append", choices=list(SECTIONS), help="run only this section; repeatable")
+    parser.add_argument(
+        "--max-spend-usd",
+        metavar="USD",
+        help="run every server with this spend limit (QWEN_EDIT_MAX_SPEND_USD; a file ledger in its cache folder): "
+        "make it large enough for every edit of the run, e.g. 1000",
+    )
+    parser.add_argument(
+        "--ledger-url",
+        metavar="URL",
+        help="with --max-spend-usd: keep the ledger there (QWEN_EDIT_LEDGER_URL=redis://...)",
+    )
     args = parser.parse_args()
-    anyio.run(main_async, QUICK if args.quick else FULL, args.out, args.only)
+    if args.ledger_url is not None and args.max_spend_usd is None:
+        parser.error("--ledger-url needs --max-spend-usd: without a limit there is no ledger")
+    env = {"QWEN_EDIT_MAX_SPEND_USD": args.max_spend_usd} if args.max_spend_usd is not None else {}
+    if args.ledger_url is not None:
+        env["QWEN_EDIT_LEDGER_URL"] = args.ledger_url
+    plan = replace(QUICK if args.quick else FULL, env=env)
+    anyio.run(main_async, plan, args.out, args.only)
 
 
 if __name__ == "__main__":

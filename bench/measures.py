@@ -40,6 +40,8 @@ class Plan:
     levels: list[int]
     cold_runs: int
     memory_edits: int
+    # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
+    env: dict[str, str] = field(default_factory=dict[str, str])
 
 
 @dataclass
@@ -54,13 +56,16 @@ class Results:
     inputs: dict[str, float] = field(default_factory=dict[str, float])
 
 
-def server_env(emulator: RunningEmulator, workdir: Path) -> dict[str, str]:
+def server_env(emulator: RunningEmulator, workdir: Path, plan: Plan) -> dict[str, str]:
+    """The server's environment: the emulator's address, folders in `workdir` (the file ledger lives in its cache
+    folder), and the plan's own settings."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "WAVESPEED_API_KEY": KEY,
         "WAVESPEED_BASE_URL": emulator.base_url,
         "QWEN_EDIT_CACHE_DIR": str(workdir / "cache"),
         "QWEN_EDIT_OUTPUT_DIR": str(workdir / "outputs"),
+        **plan.env,
     }
 
 
@@ -140,19 +145,27 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+async def spend_status(client: Client) -> dict[str, Any]:
+    """The server's spend limit and what it recorded as spent, as get_balance reports them (after the timed edits):
+    what shows that a row ran with the limit on."""
+    report: dict[str, Any] = (await client.call_tool("get_balance", {})).structured_content or {}
+    return {"spend_limit_usd": report.get("spend_limit_usd"), "spent_usd": report.get("spent_usd")}
+
+
 async def bench_overhead(
     plan: Plan, results: Results, workdir: Path, modes: tuple[str, ...] = ("async", "sync")
 ) -> None:
     for latency in plan.latencies:
         for mode in modes:
             async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
-                env = server_env(emulator, workdir)
+                env = server_env(emulator, workdir, plan)
                 async with stdio_session(env, workdir / f"overhead-{latency}-{mode}.log") as client:
                     samples: list[tuple[float, int]] = []
                     arguments: dict[str, Any] = {"enable_sync_mode": mode == "sync"}
                     for _ in range(0, plan.edits, plan.wave):
                         wave = await gather([lambda a=arguments: timed_edit(client, a)] * plan.wave)
                         samples += [(elapsed, r.structured_content["polls"]) for elapsed, r in wave]
+                    spend = await spend_status(client)
             overheads = [elapsed - latency for elapsed, _ in samples]
             row = {
                 "latency": latency,
@@ -161,6 +174,7 @@ async def bench_overhead(
                 "median": statistics.median(overheads),
                 "p95": p95(overheads),
                 "polls": statistics.mean(p for _, p in samples),
+                **spend,
             }
             results.overhead.append(row)
             print(
@@ -175,7 +189,7 @@ async def bench_concurrency(
     latency = plan.latencies[min(1, len(plan.latencies) - 1)]
     for transport in transports:
         async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
-            env = server_env(emulator, workdir)
+            env = server_env(emulator, workdir, plan)
             session = (
                 stdio_session(env, workdir / "concurrency.log") if transport == "stdio" else http_session(env, workdir)
             )
@@ -218,7 +232,7 @@ async def bench_memory(plan: Plan, results: Results, workdir: Path) -> None:
         emulator.state.update_faults({"noisy_output": True})
         errlog = workdir / "memory.log"
         largest = 0
-        async with stdio_session(server_env(emulator, workdir), errlog) as client:
+        async with stdio_session(server_env(emulator, workdir, plan), errlog) as client:
             arguments = {"size": "1536*1536", "output_format": "png", "enable_base64_output": True}
             for _ in range(plan.memory_edits):
                 _, result = await timed_edit(client, arguments)

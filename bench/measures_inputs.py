@@ -47,7 +47,7 @@ async def bench_uploads(plan: Plan, results: Results, workdir: Path) -> None:
     pictures = workdir / "pictures"
     pictures.mkdir(exist_ok=True)
     async with running_emulator(EmulatorConfig(api_key=KEY, latency=0.2)) as emulator:
-        env = {**server_env(emulator, workdir), "QWEN_EDIT_ALLOWED_DIRS": str(pictures)}
+        env = {**server_env(emulator, workdir, plan), "QWEN_EDIT_ALLOWED_DIRS": str(pictures)}
         one: list[float] = []
         three: list[float] = []
         async with stdio_session(env, workdir / "uploads.log") as client:
@@ -72,7 +72,7 @@ async def bench_bystander(plan: Plan, results: Results, workdir: Path) -> None:
 
     async with (
         running_emulator(EmulatorConfig(api_key=KEY, latency=0.2)) as emulator,
-        http_server(server_env(emulator, workdir)) as port,
+        http_server(server_env(emulator, workdir, plan)) as port,
         http_client(port) as attacker,
         http_client(port) as bystander,
     ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,10 +20,12 @@ from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.surface.server import create_server
+from qwen_image_edit_mcp.variants import VARIANTS
 
 EMULATOR_URL = "http://emulator.test"
 SUBMIT_PATH = "/api/v3/wavespeed-ai/qwen-image/edit"
 FAMILY_SUBMIT_PREFIX = "/api/v3/wavespeed-ai/qwen-image/"
+ONE_LORA: list[dict[str, Any]] = [{"path": "owner/warm-light"}]
 
 
 @dataclass
@@ -112,3 +114,20 @@ def png_data_uri(size: tuple[int, int] = (64, 48)) -> str:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 40, 40)).save(buffer, "PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def family_arguments(
+    model: str, images: Sequence[str], *, loras: list[dict[str, Any]] | None = None, **more: Any
+) -> dict[str, Any]:
+    """edit_image's arguments for one model of the family, as its row in VARIANTS takes them: `image` (the first of
+    `images`) for a single-image model, `images` for a multi-image one, and `loras` (one unless given) for a -lora
+    model. `more` adds the prompt and any other argument."""
+    variant = VARIANTS[model]
+    arguments: dict[str, Any] = {"model": model, **more}
+    if variant.max_images > 1:
+        arguments["images"] = list(images)
+    else:
+        arguments["image"] = images[0]
+    if variant.loras:
+        arguments["loras"] = ONE_LORA if loras is None else loras
+    return arguments

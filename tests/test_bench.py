@@ -56,3 +56,23 @@ def test_every_section_of_the_benchmark_is_tested() -> None:
     choices = re.search(r"--only \{([^}]*)\}", done.stdout)
     assert choices is not None
     assert set(choices.group(1).split(",")) == set(SECTIONS)
+
+
+@pytest.mark.timeout(300)
+def test_the_spend_limit_option_reaches_the_servers_it_starts(tmp_path: Path) -> None:
+    command = [sys.executable, BENCH, "--quick", "--only", "overhead-async", "--max-spend-usd", "1000"]
+    done = subprocess.run([*command, "--out", str(tmp_path)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    (raw,) = tmp_path.glob("*.json")
+    (row,) = json.loads(raw.read_text())["overhead"]
+    assert row["spend_limit_usd"] == 1000  # as the server's get_balance reported it
+    assert row["spent_usd"] == pytest.approx(0.02 * row["edits"])  # every edit went through its ledger
+    assert "with a spend limit of $1000" in (tmp_path / "latest.md").read_text()
+
+
+def test_a_ledger_url_without_a_spend_limit_is_refused() -> None:
+    done = subprocess.run(
+        [sys.executable, BENCH, "--ledger-url", "redis://127.0.0.1:1"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "--ledger-url needs --max-spend-usd" in done.stderr

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from fakes import API_KEY
-from harness import pictures_dir, png_data_uri, text_of
+from harness import family_arguments, pictures_dir, png_data_uri, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
@@ -36,15 +36,12 @@ def local_png(tmp_path: Path, colour: str, size: tuple[int, int] = (96, 64)) -> 
 
 
 def arguments_for(name: str, tmp_path: Path) -> dict[str, Any]:
-    variant = VARIANTS[name]
-    arguments: dict[str, Any] = {"prompt": "put the hat from image 2 on the cat in image 1", "model": name}
-    if variant.max_images > 1:
-        arguments["images"] = [str(local_png(tmp_path, "navy")), URL_IMAGE, png_data_uri((40, 40))]
-    else:
-        arguments["image"] = str(local_png(tmp_path, "navy"))
-    if variant.loras:
-        arguments["loras"] = [{"path": "owner/warm-light", "scale": 0.8}, {"path": "https://x.test/angle.safetensors"}]
-    return arguments
+    return family_arguments(
+        name,
+        [str(local_png(tmp_path, "navy")), URL_IMAGE, png_data_uri((40, 40))],
+        loras=[{"path": "owner/warm-light", "scale": 0.8}, {"path": "https://x.test/angle.safetensors"}],
+        prompt="put the hat from image 2 on the cat in image 1",
+    )
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

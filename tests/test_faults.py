@@ -20,12 +20,14 @@ from mcp.types import CallToolResult
 from pydantic import SecretStr
 
 from fakes import API_KEY, FakeClock
-from harness import World, images_of, make_world, text_of
+from harness import World, family_arguments, images_of, make_world, text_of
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.jobs import follow as results
 from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.surface.server import create_server
+from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
 URL_IMAGE = "https://example.com/street.jpg"
@@ -37,8 +39,8 @@ def world(clock: FakeClock, tmp_path: Path) -> World:
 
 
 async def call(server: MCPServer[Runtime], tool: str = "edit_image", **arguments: Any) -> CallToolResult:
-    if tool == "edit_image":
-        arguments = {"prompt": "x", "image": URL_IMAGE, **arguments}
+    if tool == "edit_image":  # as the model given (edit unless said) takes its image and LoRAs
+        arguments = family_arguments(arguments.pop("model", "edit"), [URL_IMAGE], prompt="x", **arguments)
     async with Client(server) as client:
         return await client.call_tool(tool, arguments)
 
@@ -55,14 +57,29 @@ def completed(result: CallToolResult) -> dict[str, Any]:
     return result.structured_content
 
 
+@pytest.mark.parametrize("model", list(VARIANTS))
 @pytest.mark.parametrize("retry_after", [0.1, 1.0])
 async def test_rate_limited_submits_are_retried_after_retry_after_and_create_exactly_one_prediction(
-    world: World, retry_after: float
+    world: World, retry_after: float, model: str
 ) -> None:
-    completed(await edit(world, {"submit_429": 2, "retry_after": retry_after}))
+    report = completed(await edit(world, {"submit_429": 2, "retry_after": retry_after}, model=model))
+    assert report["variant"] == model
     assert len(world.submits()) == 3
+    assert {submit["path"] for submit in world.submits()} == {submit_path(VARIANTS[model].model_id)}
     assert len(world.emulator.predictions) == 1
     assert world.clock.sleeps[:2] == [retry_after, retry_after]
+
+
+@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_server_error_on_submit_is_never_resent_and_says_a_job_may_exist(
+    world: World, status: int, model: str
+) -> None:
+    result = await edit(world, {"submit_error_status": status, "submit_error_count": 1}, model=model)
+    assert result.is_error
+    assert "may or may not have been created" in text_of(result)
+    assert "list_predictions" in text_of(result)
+    assert len(world.submits()) == 1
 
 
 @pytest.mark.parametrize(
@@ -168,8 +185,9 @@ async def test_a_sync_504_that_carries_the_id_continues_by_polling(world: World)
     assert len(world.polls()) >= 1
 
 
-async def test_a_sync_504_without_an_id_says_what_happened_and_how_to_find_the_job(world: World) -> None:
-    result = await edit(world, {"sync_504": 1}, enable_sync_mode=True)
+@pytest.mark.parametrize("model", list(VARIANTS))
+async def test_a_sync_504_without_an_id_says_what_happened_and_how_to_find_the_job(world: World, model: str) -> None:
+    result = await edit(world, {"sync_504": 1}, enable_sync_mode=True, model=model)
     assert result.is_error
     text = text_of(result)
     assert "may still have been created" in text

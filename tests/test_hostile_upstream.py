@@ -14,11 +14,13 @@ from mcp.types import CallToolResult
 from pydantic import SecretStr
 
 from fakes import API_KEY, FakeClock
-from harness import World, make_world, pictures_dir, text_of
+from harness import World, family_arguments, make_world, pictures_dir, text_of
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
 from qwen_image_edit_mcp.jobs import edit as edit_case
 from qwen_image_edit_mcp.surface.server import create_server
+from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -38,9 +40,11 @@ OUTPUT_FAULTS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
 POLL_FAULTS: list[dict[str, Any]] = [{"poll_deep_json": 2}, {"poll_bad_encoding": 2}, {"poll_wrong_id": 2}]
 
 
-async def edit(world: World, **arguments: Any) -> CallToolResult:
+async def edit(world: World, model: str = "edit", **arguments: Any) -> CallToolResult:
     async with Client(world.server) as client:
-        return await client.call_tool("edit_image", {"prompt": "add a kite", "image": URL_IMAGE, **arguments})
+        return await client.call_tool(
+            "edit_image", family_arguments(model, [URL_IMAGE], prompt="add a kite", **arguments)
+        )
 
 
 def the_job(world: World, result: CallToolResult) -> str:
@@ -147,13 +151,14 @@ async def test_a_poll_answer_that_stays_malformed_ends_pending_with_the_id(
     assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
 
 
+@pytest.mark.parametrize("model", list(VARIANTS))
 async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, model: str
 ) -> None:
 
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.3)
     async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.2)) as emulator:
-        emulator.state.update_faults({"submit_stall_seconds": 5})
+        emulator.state.update_faults({"submit_stall_seconds": 1})  # well past the 0.3 s the call may take
         settings = Settings(
             api_key=SecretStr(API_KEY),
             base_url=emulator.base_url,
@@ -162,39 +167,47 @@ async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
         )
         with caplog.at_level(logging.WARNING):
             async with Client(create_server(settings)) as client:
-                result = await client.call_tool("edit_image", {"prompt": "p", "image": URL_IMAGE, "wait_seconds": 0})
+                arguments = family_arguments(model, [URL_IMAGE], prompt="p", wait_seconds=0)
+                result = await client.call_tool("edit_image", arguments)
         assert result.is_error
         assert "may have created a job" in text_of(result)
         assert "list_predictions" in text_of(result)
         assert len(emulator.state.predictions) == 1  # the job exists; the caller is told to look for it
         submits = [e for e in emulator.state.request_log() if e["method"] == "POST" and "qwen-image" in e["path"]]
-        assert len(submits) == 1
+        assert [submit["path"] for submit in submits] == [submit_path(VARIANTS[model].model_id)]
     assert "abandoned a submit of unknown outcome at" in caplog.text
 
 
-class UnreadableSubmit(httpx.AsyncBaseTransport):
-    """The submit reaches the emulator (the job exists), and its answer arrives as a body that cannot be decoded."""
+class BrokenSubmit(httpx.AsyncBaseTransport):
+    """The submit reaches the emulator (the job exists), and its answer is lost: a body that cannot be decoded, or
+    the connection reset before the answer is read."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
+    def __init__(self, inner: httpx.AsyncBaseTransport, breaks: str) -> None:
+        self._inner, self._breaks = inner, breaks
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
         if request.method == "POST" and "/qwen-image/" in request.url.path:
             await response.aread()
+            if self._breaks == "reset":
+                raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
             return httpx.Response(
                 200, stream=httpx.ByteStream(b"\x1f\x8b broken"), headers={"Content-Encoding": "gzip"}
             )
         return response
 
 
-async def test_a_submit_whose_answer_cannot_be_read_says_a_job_may_exist_and_where_to_look(
-    clock: FakeClock, tmp_path: Path
+@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize(
+    ("breaks", "said"), [("unreadable", "may or may not have been created"), ("reset", "It may have created a job")]
+)
+async def test_a_submit_whose_answer_is_lost_says_a_job_may_exist_and_where_to_look(
+    clock: FakeClock, tmp_path: Path, breaks: str, said: str, model: str
 ) -> None:
-    world = make_world(clock, tmp_path, wrap=UnreadableSubmit)
-    result = await edit(world)
+    world = make_world(clock, tmp_path, wrap=lambda inner: BrokenSubmit(inner, breaks))
+    result = await edit(world, model)
     assert result.is_error
-    assert "may or may not have been created" in text_of(result)
+    assert said in text_of(result)
     assert "list_predictions" in text_of(result)
     assert len(world.submits()) == 1
     assert len(world.emulator.predictions) == 1  # it did exist: the caller was right to be told to look

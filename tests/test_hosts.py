@@ -171,3 +171,10 @@ def test_the_readme_links_every_host_config_and_marks_the_pypi_form_as_for_a_rel
     rows = [line for line in readme.splitlines() if line.startswith("|") and ".pypi.json" in line]
     assert rows
     assert all("once published" in row for row in rows)
+
+
+@pytest.mark.parametrize(("file", "servers_key"), CONFIGS)
+def test_each_host_config_shows_the_optional_spend_limit_and_confirm_mode(file: str, servers_key: str) -> None:
+    (entry,) = json.loads((HOSTS / file).read_text())[servers_key].values()
+    assert entry["env"]["QWEN_EDIT_MAX_SPEND_USD"] == "5"
+    assert entry["env"]["QWEN_EDIT_CONFIRM_SPEND"] == "above:0.02"

@@ -62,6 +62,12 @@ def variant_of_model(model_id: str) -> Variant | None:
     return VARIANTS.get(name)
 
 
+def price_range_text() -> str:
+    """What a run of the family costs, lowest to highest price, as the texts state it: "$0.02-0.025"."""
+    prices = sorted({variant.price_estimate for variant in VARIANTS.values()})
+    return f"${prices[0]}" if len(prices) == 1 else f"${prices[0]}-{prices[-1]}"
+
+
 def multi_image_names() -> str:
     return " or ".join(name for name, variant in VARIANTS.items() if variant.max_images > 1 and not variant.loras)
 

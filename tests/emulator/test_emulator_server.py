@@ -91,8 +91,10 @@ def test_the_cli_refuses_a_non_loopback_host(capsys: pytest.CaptureFixture[str])
     assert "loopback" in capsys.readouterr().err
 
 
-def test_the_cli_prints_its_url_when_ready_and_serves_requests() -> None:
-    code = "from qwen_image_edit_mcp.emulator import main; main(['--port', '0', '--latency', '0.1'])"
+def test_the_cli_prints_its_url_when_ready_and_serves_requests_from_the_balance_given() -> None:
+    code = (
+        "from qwen_image_edit_mcp.emulator import main; main(['--port', '0', '--latency', '0.1', '--balance', '2.5'])"
+    )
     with subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:
@@ -106,6 +108,8 @@ def test_the_cli_prints_its_url_when_ready_and_serves_requests() -> None:
 
             assert response.status_code == 200
             assert "EMULATOR" in response.text
+            balance = httpx.get(f"{base_url}/api/v3/balance", headers=AUTH, trust_env=False, timeout=10)
+            assert balance.json()["data"]["balance"] == 2.5
         finally:
             process.terminate()
             _, stderr = process.communicate(timeout=10)
@@ -121,3 +125,14 @@ def test_the_cli_refuses_invalid_faults(capsys: pytest.CaptureFixture[str], faul
 
     assert exited.value.code == 2
     assert "--faults" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("balance", ["-1", "inf", "nan", "lots"])
+def test_the_cli_refuses_a_balance_that_is_not_a_non_negative_amount(
+    capsys: pytest.CaptureFixture[str], balance: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--port", "0", "--balance", balance])
+
+    assert exited.value.code == 2
+    assert "--balance" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from qwen_image_edit_mcp.errors import InputError
 from qwen_image_edit_mcp.jobs.family import checked_loras, chosen_inputs
@@ -45,7 +46,9 @@ def test_wrong_image_combinations_say_what_to_use_instead(
         chosen_inputs(model, image, images)
 
 
-@pytest.mark.parametrize(("model", "twin"), [("edit", "edit-lora"), ("edit-plus", "edit-plus-lora")])
+@pytest.mark.parametrize(
+    ("model", "twin"), [("edit", "edit-lora"), ("edit-plus", "edit-plus-lora"), ("edit-2511", "edit-2511-lora")]
+)
 def test_loras_on_a_model_without_them_name_its_lora_twin(model: str, twin: str) -> None:
     with pytest.raises(InputError, match=f"use model {twin}"):
         checked_loras(VARIANTS[model], [Lora(path="owner/name")])
@@ -57,3 +60,9 @@ def test_lora_models_send_their_loras_and_an_empty_list_when_none_are_given() ->
     assert request.payload()["loras"] == [{"path": "owner/name", "scale": 0.5}]
     assert EditRequest(prompt="p", model="edit-2511-lora", images=(A,)).payload()["loras"] == []
     assert "loras" not in EditRequest(prompt="p", model="edit-2511", images=(A,)).payload()
+
+
+@pytest.mark.parametrize("scale", [-0.5, -1e-9, 4.01])
+def test_a_lora_scale_outside_0_to_4_is_refused_naming_the_bounds(scale: float) -> None:
+    with pytest.raises(ValidationError, match="between 0 and 4"):
+        Lora(path="owner/name", scale=scale)

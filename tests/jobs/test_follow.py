@@ -18,7 +18,7 @@ from mcp.types import CallToolResult
 from PIL import UnidentifiedImageError
 
 from fakes import FakeClock
-from harness import World, make_world, text_of
+from harness import World, family_arguments, make_world, text_of
 from qwen_image_edit_mcp.media import outputs
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed import client as wavespeed_client
@@ -44,7 +44,7 @@ class Saboteur(httpx.AsyncBaseTransport):
 
 async def edit(world: World, model: str = "edit") -> CallToolResult:
     async with Client(world.server) as client:
-        return await client.call_tool("edit_image", {"prompt": "add a kite", "image": URL_IMAGE, "model": model})
+        return await client.call_tool("edit_image", family_arguments(model, [URL_IMAGE], prompt="add a kite"))
 
 
 def assert_resumable(world: World, result: CallToolResult) -> str:

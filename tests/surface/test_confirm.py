@@ -12,9 +12,10 @@ import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
+from PIL import Image
 
 from fakes import FakeClock
-from harness import make_world, text_of
+from harness import make_world, pictures_dir, png_data_uri, text_of
 from qwen_image_edit_mcp.spend_config import parse_confirm_spend
 
 pytestmark = pytest.mark.anyio
@@ -116,6 +117,45 @@ async def test_the_limit_refuses_without_asking_first(clock: FakeClock, tmp_path
     assert result.is_error
     assert "Refused before any paid request" in text_of(result)
     assert user.asked == []
+    assert world.submits() == []
+
+
+BAD_EDITS: list[tuple[dict[str, Any], str]] = [
+    ({**EDIT, "image": "/etc/passwd"}, "outside the folders this server may read"),
+    ({**EDIT, "image": "data:image/png;base64,aGVsbG8="}, "readable image"),
+    ({**PLUS, "images": [EDIT["image"], "/etc/passwd"]}, "images[1]: "),
+    ({**EDIT, "loras": [{"path": "owner/name"}]}, "use model edit-lora"),
+    ({**EDIT, "enable_sync_mode": True, "wait_seconds": 2}, "at least 10"),
+    ({**EDIT, "image": png_data_uri((64, 48)), "mask": png_data_uri((100, 100))}, "the mask is 100x100"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "said"), BAD_EDITS)
+async def test_an_edit_that_a_free_check_refuses_is_refused_without_asking(
+    clock: FakeClock, tmp_path: Path, mode: str, arguments: dict[str, Any], said: str
+) -> None:
+    world = make_world(clock, tmp_path, confirm_spend=parse_confirm_spend("always"))
+    user = User("accept")
+    async with Client(world.server, mode=mode, elicitation_callback=user) as client:
+        result = await client.call_tool("edit_image", arguments)
+    assert result.is_error
+    assert said in text_of(result)
+    assert user.asked == []
+    assert world.submits() == []
+
+
+async def test_a_local_picture_is_read_before_asking_and_not_uploaded_when_declined(
+    clock: FakeClock, tmp_path: Path, mode: str
+) -> None:
+    world = make_world(clock, tmp_path, confirm_spend=parse_confirm_spend("always"))
+    picture = pictures_dir(tmp_path) / "cat.png"
+    Image.new("RGB", (64, 48), "navy").save(picture)
+    user = User("decline")
+    async with Client(world.server, mode=mode, elicitation_callback=user) as client:
+        result = await client.call_tool("edit_image", {**EDIT, "image": str(picture)})
+    assert not result.is_error
+    assert user.asked
+    assert [entry["path"] for entry in world.emulator.request_log() if "/media/" in entry["path"]] == []
     assert world.submits() == []
 
 

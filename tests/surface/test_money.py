@@ -70,7 +70,13 @@ async def test_get_balance_reports_the_balance_and_without_a_limit_says_so(
         tool = next(t for t in (await client.list_tools()).tools if t.name == "get_balance")
         result = await client.call_tool("get_balance", {})
     assert tool.annotations is not None
-    assert tool.annotations.read_only_hint is True
+    hints = tool.annotations
+    assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint) == (
+        True,
+        False,
+        True,
+        True,
+    )
     assert tool.input_schema.get("properties", {}) == {}
     assert not result.is_error
     assert result.structured_content == {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,8 @@ from mcp import Client
 
 from fakes import MODEL_TOOLS, AppsSupport, FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, png_data_uri, text_of
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp import variants
+from qwen_image_edit_mcp.variants import VARIANTS, price_range_text
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -255,3 +258,24 @@ async def test_the_whole_tools_list_stays_under_20_kb_of_every_turns_context(wor
         listing = await client.list_tools()
     size = len(listing.model_dump_json(by_alias=True, exclude_none=True).encode())
     assert size < 20_000, f"tools/list is {size} bytes"
+
+
+async def test_the_texts_state_the_prices_and_multi_image_models_of_the_variants_table(world: World) -> None:
+    prices = sorted(variant.price_estimate for variant in VARIANTS.values())
+    stated = f"${prices[0]}-{prices[-1]}"
+    multi = [name for name, variant in VARIANTS.items() if variant.max_images > 1 and not variant.loras]
+    async with Client(world.server) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        instructions = client.instructions or ""
+    edit = tools["edit_image"]
+    for text in (instructions, edit.description or "", tools["get_balance"].description or ""):
+        assert stated in text
+    for text in (instructions, edit.input_schema["properties"]["images"]["description"]):
+        assert " or ".join(multi) in text
+
+
+def test_a_new_row_of_the_variants_table_changes_the_stated_prices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(VARIANTS, "edit-max", replace(VARIANTS["edit-lora"], documented_price=Decimal("0.03")))
+    assert price_range_text() == "$0.02-0.03"
+    monkeypatch.setattr(variants, "VARIANTS", {"edit": VARIANTS["edit"]})
+    assert price_range_text() == "$0.02"

@@ -13,7 +13,8 @@ from mcp import Client
 from PIL import Image
 
 from fakes import API_KEY, MODEL_TOOLS, AppsSupport, FakeClock
-from harness import World, make_world, png_data_uri, text_of
+from harness import World, family_arguments, make_world, png_data_uri, text_of
+from qwen_image_edit_mcp.variants import VARIANTS
 
 pytestmark = pytest.mark.anyio
 
@@ -94,6 +95,13 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {**X, "model": "edit-plus", "loras": [{"path": "a/b"}]}, "loras", "use model edit-plus-lora"),
     ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": "a/b"}] * 4}, "loras", "at most 3"),
     ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": "a/b", "scale": 4.5}]}, "loras", "between 0 and 4"),
+    ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": "a/b", "scale": -0.5}]}, "loras", "between 0 and 4"),
+    (
+        "edit_image",
+        {"prompt": "x", "images": [URL_IMAGE], "model": "edit-2511", "loras": [{"path": "a/b"}]},
+        "loras",
+        "use model edit-2511-lora",
+    ),
     ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": ""}]}, "loras", "LoRA path is empty"),
     ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": "just-a-name"}]}, "loras", "'owner/name'"),
     ("edit_image", {**X, "model": "edit-lora", "loras": [{"path": "https://x.io/a.bin"}]}, "loras", ".safetensors"),
@@ -198,6 +206,20 @@ async def test_malformed_arguments_are_refused_before_any_request_and_the_server
         assert world.emulator.request_log() == []
         works = await client.call_tool("edit_image", {"prompt": "add a hat", "image": URL_IMAGE})
     assert not works.is_error
+
+
+@pytest.mark.parametrize("model", list(VARIANTS))
+async def test_every_model_refuses_a_bad_image_before_any_request(world: World, model: str) -> None:
+    arguments = family_arguments(model, [URL_IMAGE, "/etc/passwd"], prompt="x")
+    if "image" in arguments:  # a single-image model: the bad one is its only image
+        arguments["image"] = "/etc/passwd"
+    async with Client(world.server) as client:
+        refused = await client.call_tool("edit_image", arguments)
+    assert refused.is_error
+    field = "image" if "image" in arguments else "images[1]"
+    assert f"{field}: " in text_of(refused)
+    assert "outside the folders this server may read" in text_of(refused)
+    assert world.emulator.request_log() == []
 
 
 async def test_the_api_key_appears_in_no_result(world: World) -> None:

@@ -15,7 +15,17 @@ from mcp import Client
 from PIL import Image, ImageDraw
 
 from fakes import FakeClock
-from harness import EMULATOR_URL, World, images_of, links_of, make_world, pictures_dir, png_data_uri, text_of
+from harness import (
+    EMULATOR_URL,
+    World,
+    family_arguments,
+    images_of,
+    links_of,
+    make_world,
+    pictures_dir,
+    png_data_uri,
+    text_of,
+)
 from qwen_image_edit_mcp.errors import ConnectionFailedError
 from qwen_image_edit_mcp.jobs import region as region_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
@@ -234,11 +244,8 @@ async def test_base64_output_is_composited_and_the_unmasked_edit_is_its_saved_fi
 async def test_every_model_of_the_family_takes_a_mask_on_its_first_image(
     world: World, tmp_path: Path, name: str
 ) -> None:
-    arguments = masked_call(tmp_path, model=name)
-    if VARIANTS[name].max_images > 1:
-        arguments["images"] = [arguments.pop("image"), png_data_uri((40, 40))]
-    if VARIANTS[name].loras:
-        arguments["loras"] = [{"path": "owner/warm-light"}]
+    call = masked_call(tmp_path)
+    arguments = {**family_arguments(name, [call.pop("image"), png_data_uri((40, 40))]), **call}
     async with Client(world.server) as client:
         result = await client.call_tool("edit_image", arguments)
     assert not result.is_error, text_of(result)

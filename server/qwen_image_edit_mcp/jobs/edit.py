@@ -1,6 +1,7 @@
 """The edit use case: validate, resolve the image, submit once, follow the job to an outcome.
 
-Everything the server can refuse itself is refused before the submit (a refusal costs the user nothing). The submit
+Everything the server can refuse itself is refused before the submit (a refusal costs the user nothing), and
+`check_edit` makes the same refusals before the user is asked to approve a spend. The submit
 is sent once; from the moment WaveSpeed answers with an id, `follow` owns the job and every outcome carries it.
 """
 
@@ -21,9 +22,10 @@ from ..errors import (
     UnexpectedResponseError,
     WaveSpeedError,
 )
-from ..media.inputs import ResolvedImage, resolve_image
+from ..media.inputs import ResolvedImage, read_image, resolve_image
 from ..media.masks import DEFAULT_FEATHER
 from ..models import EditRequest, Lora, OutputFormat
+from ..variants import Variant
 from .family import checked_loras, chosen_inputs
 from .follow import follow
 from .outcome import NoPrediction, Outcome
@@ -61,16 +63,9 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     """One paid job, start to outcome. Raises InputError or NoPrediction while no job exists; never after."""
     clock = runtime.clock
     started = clock.now()
-    if args.enable_sync_mode and args.wait_seconds < MIN_SYNC_WAIT_SECONDS:
-        raise InputError(
-            f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
-            f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
-        )
-    variant, given = chosen_inputs(args.model, args.image, args.images)
-    loras = checked_loras(variant, args.loras)
+    variant, given, loras = _checked(args)
     deadline = started + args.wait_seconds
-    fields = [f"images[{index}]" for index in range(len(given))] if args.images else ["image"]
-    resolved = await _prepare(runtime, given, fields, answer_by=deadline + ANSWER_MARGIN)
+    resolved = await _prepare(runtime, given, _fields(args, given), answer_by=deadline + ANSWER_MARGIN)
     for note in (item.note for item in resolved if item.note):
         log.info("edit_image input: %s", note)
         await progress(f"image ready: {note}")
@@ -113,6 +108,36 @@ async def run_edit(runtime: Runtime, args: EditArgs, progress: ProgressFn) -> Ou
     assert outcome is not None  # follow returns or raises
     outcome = replace(outcome, cost_usd=paid.price_usd)
     return outcome if region is None else region.labelled(outcome)
+
+
+async def check_edit(runtime: Runtime, args: EditArgs) -> None:
+    """Every refusal `run_edit` makes before paying, made without uploading or sending anything (InputError): what
+    runs before the user is asked to approve the spend, so that nobody approves an edit that is then refused."""
+    _, given, _ = _checked(args)
+    answer_by = runtime.clock.now() + args.wait_seconds + ANSWER_MARGIN
+    fields = _fields(args, given)
+    read = [await read_image(value, runtime.inputs, field=field) for value, field in zip(given, fields, strict=True)]
+    if args.mask is not None:
+        masking = MaskArgs(args.mask, args.feather, args.output_format or "png")
+        first = ResolvedImage(given[0], data=read[0])
+        seconds = answer_by - runtime.clock.now()
+        await prepare_region_edit(runtime, masking, first, given[0], size=args.size, seconds=seconds)
+
+
+def _checked(args: EditArgs) -> tuple[Variant, list[str], tuple[Lora, ...]]:
+    """The variant, its images and its LoRAs, from arguments that are consistent; InputError otherwise."""
+    if args.enable_sync_mode and args.wait_seconds < MIN_SYNC_WAIT_SECONDS:
+        raise InputError(
+            f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
+            f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
+        )
+    variant, given = chosen_inputs(args.model, args.image, args.images)
+    return variant, given, checked_loras(variant, args.loras)
+
+
+def _fields(args: EditArgs, given: list[str]) -> list[str]:
+    """How each image's refusal names it."""
+    return [f"images[{index}]" for index in range(len(given))] if args.images else ["image"]
 
 
 async def _prepare(runtime: Runtime, given: list[str], fields: list[str], *, answer_by: float) -> list[ResolvedImage]:

@@ -2,10 +2,13 @@
 
 edit_image takes a parameter filled by `spend_approval` (the SDK's `Resolve`), which is never in its input schema.
 The SDK asks the client in either protocol era: mid-call in the legacy one, by an input-required round in 2026-07-28.
-The resolver runs before the handler, so the user is asked before anything is prepared or sent:
+The resolver runs before the handler, so the user is asked before anything is uploaded or sent, but only about an
+edit that would run: every free check comes first, so nobody approves an edit that is then refused.
 
 - mode `never`, no API key (the handler then says to set one), or a price at or under `above:USD`: no question;
 - the spend limit would refuse the run anyway: no question (the handler refuses with the limit's message);
+- the arguments, an image (read and verified, not uploaded) or the mask would be refused (`check_edit`): no
+  question (the handler refuses with the same message);
 - a client that cannot be asked (no form elicitation): refused, saying why, since the setting asks for a question;
 - otherwise: "This edit runs edit-plus for $0.02; balance $12.34. Go ahead?". A decline (or a dismissed question)
   is a normal result that says nothing was submitted and nothing was paid.
@@ -14,21 +17,23 @@ The resolver runs before the handler, so the user is asked before anything is pr
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import Elicit
+from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from ..errors import WaveSpeedError
+from ..errors import InputError, WaveSpeedError
 from ..jobs.balance import read_balance
+from ..jobs.edit import EditArgs, check_edit
 from ..jobs.ledger import LedgerError
 from ..jobs.runtime import Runtime
 from ..reports import PredictionReport
 from ..variants import VARIANTS, VariantName
+from .edit_args import edit_arguments
 
 
 class SpendApproval(BaseModel):
@@ -47,15 +52,17 @@ def can_ask(ctx: Context[Runtime, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-async def spend_approval(ctx: Context[Runtime, Any], model: VariantName) -> SpendApproval | Elicit[SpendApproval]:
+async def spend_approval(
+    ctx: Context[Runtime, Any], args: Annotated[EditArgs, Resolve(edit_arguments)]
+) -> SpendApproval | Elicit[SpendApproval]:
     runtime = ctx.request_context.lifespan_context
     confirm = runtime.settings.confirm_spend
     if confirm.mode == "never" or not runtime.wavespeed.has_api_key:
         return APPROVED
-    variant = VARIANTS[model]
+    variant = VARIANTS[args.model]
     price = (await runtime.spending.quote(variant, {})).price_usd
-    if not confirm.asks_for(price) or await _limit_refuses(runtime, price):
-        return APPROVED
+    if not confirm.asks_for(price) or await _limit_refuses(runtime, price) or await _refused(runtime, args):
+        return APPROVED  # not a question worth asking: the handler runs the edit, or refuses it in its own words
     if not can_ask(ctx):
         raise ToolError(
             f"Not submitted, nothing paid: this server asks the user before paying for an edit "
@@ -63,7 +70,16 @@ async def spend_approval(ctx: Context[Runtime, Any], model: VariantName) -> Spen
             "(it does not support MCP elicitation). Ask the server's operator to change QWEN_EDIT_CONFIRM_SPEND, "
             "or use a client that supports elicitation."
         )
-    return Elicit(f"This edit runs {model} for ${price}; {await _balance_text(runtime)}. Go ahead?", SpendApproval)
+    return Elicit(f"This edit runs {args.model} for ${price}; {await _balance_text(runtime)}. Go ahead?", SpendApproval)
+
+
+async def _refused(runtime: Runtime, args: EditArgs) -> bool:
+    """Whether the edit fails a free check (its arguments, images, mask): then nobody is asked to pay for it."""
+    try:
+        await check_edit(runtime, args)
+    except InputError:
+        return True
+    return False
 
 
 def approved(approval: ElicitationResult[SpendApproval]) -> bool:

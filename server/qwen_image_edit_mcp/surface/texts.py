@@ -6,7 +6,10 @@ context on every turn) in one place.
 
 from __future__ import annotations
 
-from ..variants import MAX_IMAGES, MAX_LORA_SCALE, MAX_LORAS, VARIANTS
+from ..variants import MAX_IMAGES, MAX_LORA_SCALE, MAX_LORAS, VARIANTS, multi_image_names, price_range_text
+
+PRICES = price_range_text()  # "$0.02-0.025": every text that states a price says this one
+MULTI = multi_image_names()  # "edit-plus or edit-2511": the models that take several pictures
 
 
 def _model_lines() -> str:
@@ -19,7 +22,7 @@ MODEL_DESCRIPTION = (
     "-lora models take loras."
 )
 IMAGES_DESCRIPTION = (
-    f"1-{MAX_IMAGES} pictures, in order, for a multi-image model (edit-plus, edit-2511 and their -lora twins), each "
+    f"1-{MAX_IMAGES} pictures, in order, for a multi-image model ({MULTI}, or a -lora twin), each "
     "in any form image takes. The first is the one edited; refer to the others by position in the prompt, e.g. "
     "'put the dress from image 2 on the person in image 1'. Use instead of image, not with it."
 )
@@ -34,7 +37,7 @@ MASK_DESCRIPTION = (
 )
 FEATHER_DESCRIPTION = "With mask: the soft edge's width in px, inside the white (0: hard)."
 
-INSTRUCTIONS = """\
+INSTRUCTIONS = f"""\
 Edits images with Qwen-Image-Edit (a 20B model on WaveSpeedAI): appearance edits (add, remove or change an \
 element while the rest stays untouched), semantic edits (style transfer, new viewpoint, turning a subject into \
 a character) and precise text edits in English or Chinese that keep the original font and style.
@@ -42,9 +45,9 @@ a character) and precise text edits in English or Chinese that keep the original
 How to use the tools:
 1. edit_image(image, prompt): `image` is a public http(s) URL, a local file path (absolute or ~, inside the \
 folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
-change. Each call starts one paid job ($0.02-0.025); do not repeat a call just to check on it. To combine \
-pictures ("the dress from image 2 on the person in image 1") use model="edit-plus" (or the newer, more \
-consistent "edit-2511") with images=[...]; for LoRAs use a -lora model with loras=[{path, scale}].
+change. Each call starts one paid job ({PRICES} by model); do not repeat a call just to check on it. To \
+combine pictures ("the dress from image 2 on the person in image 1") use model {MULTI} with images=[...]; \
+for LoRAs use a -lora model with loras=[{{path, scale}}].
 2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview that fits the \
 host (downscaled when the image is large), any saved file, and a structured report. If the job is still \
 running when the wait ends, the result says pending=true and gives a prediction_id: then call \
@@ -56,13 +59,13 @@ request: that pays for a second job.
 list_predictions shows the recent jobs with their ids; resume one with get_prediction instead of editing again.
 """
 
-EDIT_DESCRIPTION = """\
+EDIT_DESCRIPTION = f"""\
 Edit an image with Qwen-Image-Edit on WaveSpeedAI, following a natural-language instruction in English or \
 Chinese. Good at: adding, removing or replacing objects; changing colours, materials, backgrounds or style; \
 rewriting text inside the image (quote the exact new text); rotating a subject or changing the viewpoint.
 
 Returns the edited image's URL, an inline preview when it fits, and a structured report with its \
-cost_usd. Costs one paid job per call ($0.02-0.025 by model). If the job outlives wait_seconds, the result is \
+cost_usd. Costs one paid job per call ({PRICES} by model). If the job outlives wait_seconds, the result is \
 pending with a prediction_id: call get_prediction with it instead of calling edit_image again."""
 
 GET_DESCRIPTION = """\
@@ -77,6 +80,6 @@ List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest firs
 their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
 call), then resume it with get_prediction. Read-only and free."""
 
-BALANCE_DESCRIPTION = """\
+BALANCE_DESCRIPTION = f"""\
 The WaveSpeed account's balance in USD, and this server's spend limit per rolling 24 h with what is left of it \
-(when one is set). Read-only and free; each edit_image costs $0.02-0.025."""
+(when one is set). Read-only and free; each edit_image costs {PRICES}."""

@@ -35,6 +35,7 @@ from ..models import (
 from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
 from .confirm import SpendApproval, approved, declined, spend_approval
+from .edit_args import edit_arguments
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_balance, render_listing
@@ -60,6 +61,7 @@ WaitSeconds = Annotated[
 async def edit_image(
     prompt: Prompt,
     ctx: Context[Runtime, Any],
+    args: Annotated[EditArgs, Resolve(edit_arguments)],  # the arguments below, as the use case takes them
     approval: Annotated[ElicitationResult[SpendApproval], Resolve(spend_approval)],  # not in the schema
     image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
     images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
@@ -89,24 +91,11 @@ async def edit_image(
     mask: Annotated[ImageRef | None, Field(description=MASK_DESCRIPTION)] = None,
     feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
 ) -> Annotated[CallToolResult, PredictionReport]:
+    # The parameters after `approval` are the tool's schema; `args` holds them all, built once by `edit_arguments`
+    # for this body and for the question about the spend.
     async with guarded(ctx, "edit the image") as runtime:
         if not approved(approval):
             return await declined(runtime, model)
-        args = EditArgs(
-            prompt=prompt,
-            image=image,
-            images=tuple(images) if images is not None else None,
-            model=model,
-            loras=tuple(loras) if loras is not None else None,
-            size=size,
-            seed=seed,
-            output_format=output_format,
-            enable_base64_output=enable_base64_output,
-            enable_sync_mode=enable_sync_mode,
-            wait_seconds=runtime.settings.wait_seconds if wait_seconds is None else wait_seconds,
-            mask=mask,
-            feather=feather,
-        )
         outcome = await run_edit(runtime, args, Progress(ctx, runtime.clock))
         return render(outcome, resume_wait=runtime.resume_wait)
 

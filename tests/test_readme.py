@@ -48,6 +48,21 @@ def runnable(block: str, ports: dict[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_bash(script: str, cwd: Path, path: str, home: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """The script in bash with only PATH and HOME set, as a fresh shell would have; its output joins the leak scan."""
+    done = subprocess.run(
+        ["/bin/bash", "-c", script],
+        cwd=cwd,
+        env={"PATH": path, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    SCAN.add(done.stdout + done.stderr)
+    return done
+
+
 def test_the_examples_block_runs_as_written(tmp_path: Path) -> None:
     home = tmp_path / "home"
     (home / "Pictures").mkdir(parents=True)
@@ -57,16 +72,7 @@ def test_the_examples_block_runs_as_written(tmp_path: Path) -> None:
     (tmp_path / "examples").symlink_to(REPO / "examples")
     (tmp_path / ".venv").symlink_to(VENV_BIN.parent)
     script = runnable(bash_block("## Examples"), {"8765": free_port(), "8000": free_port()})
-    done = subprocess.run(
-        ["/bin/bash", "-c", script],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    SCAN.add(done.stdout + done.stderr)
+    done = run_bash(script, tmp_path, "/usr/bin:/bin", home, 120)
     assert done.returncode == 0, script + done.stdout + done.stderr
     assert "assistant: Done! Your edited image: http://127.0.0.1:" in done.stdout
     for saved, size in (("edited.jpeg", (160, 120)), ("kite.jpeg", None)):
@@ -82,16 +88,8 @@ def test_the_quick_start_run_line_works_as_written_in_a_fresh_copy(tmp_path: Pat
     copy = tmp_path / "checkout"
     leave_out = shutil.ignore_patterns(".venv", ".git", ".node", "node_modules", "__pycache__", "*.egg-info", "build")
     shutil.copytree(REPO, copy, ignore=leave_out, symlinks=True)
-    done = subprocess.run(
-        ["/bin/bash", "-c", f"set -euo pipefail\n{run_line}\n"],
-        cwd=copy,
-        env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path / "home")},
-        capture_output=True,
-        text=True,
-        timeout=540,
-        check=False,
-    )
-    SCAN.add(done.stdout + done.stderr)
+    python_only = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    done = run_bash(f"set -euo pipefail\n{run_line}\n", copy, python_only, tmp_path / "home", 540)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Edit completed: prediction" in done.stdout
     (saved,) = copy.glob("edited-*.jpeg")
@@ -106,16 +104,7 @@ def test_the_inspector_block_runs_as_written(tmp_path: Path) -> None:
     # The block's own comment says to start the emulator first; the lines after it run as written.
     block = f".venv/bin/qwen-image-edit-mcp emulator --port {port} &\n" + bash_block("## Debugging with the Inspector")
     script = runnable(block, {"8765": port})
-    done = subprocess.run(
-        ["/bin/bash", "-c", script],
-        cwd=tmp_path,
-        env={"PATH": f"{npx.parent}:/usr/bin:/bin", "HOME": str(tmp_path / "home")},
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    SCAN.add(done.stdout + done.stderr)
+    done = run_bash(script, tmp_path, f"{npx.parent}:/usr/bin:/bin", tmp_path / "home", 240)
     assert done.returncode == 0, script + done.stdout + done.stderr
     assert '"name": "edit_image"' in done.stdout  # the listing
     assert '"status": "completed"' in done.stdout  # the edit

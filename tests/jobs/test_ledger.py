@@ -4,6 +4,7 @@ threads and processes. Time is a fake wall clock: nothing here sleeps."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from datetime import UTC, datetime
@@ -157,6 +158,28 @@ async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
     assert (status.spent_usd, status.reserved_usd) == (Decimal("0.02"), Decimal("0.03"))
     await after.release(held)  # a reservation made before the restart can still be settled
     assert (await after.status()).remaining_usd == Decimal("0.08")
+
+
+async def test_only_a_reservation_waits_for_the_disk_a_commit_or_a_release_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A lost commit or release leaves the reservation, which its lease turns into a spend: less room, never more.
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def counting_fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    ledger = ledger_at(tmp_path, wall_clock())
+    first = await ledger.reserve(Decimal("0.02"), label="a")
+    second = await ledger.reserve(Decimal("0.02"), label="b")
+    assert len(synced) == 2
+    await ledger.commit(first, "p")
+    await ledger.release(second)
+    assert len(synced) == 2
+    assert (await ledger.status()).spent_usd == Decimal("0.02")
 
 
 @pytest.mark.parametrize("content", [b"{not json", b"", b'{"version": 2, "entries": []}', b'{"entries": [{"id": 1}]}'])

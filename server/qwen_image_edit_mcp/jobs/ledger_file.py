@@ -133,13 +133,13 @@ class FileLedger:
         return to_reservation(entry)
 
     def _commit(self, reservation: Reservation, prediction_id: str) -> None:
-        with self._transaction() as (entries, now):
+        with self._transaction(durable=False) as (entries, now):
             # Replaced whatever its state, and added back even if already pruned: money was spent either way.
             entries[:] = [entry for entry in entries if entry.id != reservation.id]
             entries.append(spent_entry(reservation, prediction_id, now, window=self._window))
 
     def _release(self, reservation: Reservation) -> None:
-        with self._transaction() as (entries, _):
+        with self._transaction(durable=False) as (entries, _):
             entries[:] = [entry for entry in entries if not (entry.id == reservation.id and entry.state == "reserved")]
 
     def _status(self) -> LedgerStatus:
@@ -147,8 +147,12 @@ class FileLedger:
             return summarize(self._limit, entries, now)
 
     @contextmanager
-    def _transaction(self) -> Generator[tuple[list[Entry], float]]:
-        """The live entries, under the lock; written back (pruned) if the body changed them or pruning did."""
+    def _transaction(self, *, durable: bool = True) -> Generator[tuple[list[Entry], float]]:
+        """The live entries, under the lock; written back (pruned) if the body changed them or pruning did.
+
+        Only a change that adds room-taking money must reach the disk before the paid request (`durable`): a commit
+        or a release that a crash loses leaves the reservation, which its lease turns into a spend, and a file a crash
+        empties is quarantined as the whole limit spent. Either errs towards less room, never more."""
         try:
             self._directory.mkdir(parents=True, exist_ok=True)
             with _exclusive(self._lock_path):
@@ -157,7 +161,7 @@ class FileLedger:
                 entries = counted(stored, now)
                 yield entries, now
                 if entries != stored:
-                    self._store(entries)
+                    self._store(entries, durable=durable)
         except OSError as exc:
             raise LedgerUnavailable(
                 f"The spend ledger {self.path} could not be read or written ({exc.strerror or exc}), so the spend "
@@ -201,5 +205,5 @@ class FileLedger:
         self._store(entries)  # written now: the next reader must not find no file and start from nothing
         return entries
 
-    def _store(self, entries: list[Entry]) -> None:
-        write_atomically(self.path, _LedgerFile(entries=entries).model_dump_json().encode(), durable=True)
+    def _store(self, entries: list[Entry], *, durable: bool = True) -> None:
+        write_atomically(self.path, _LedgerFile(entries=entries).model_dump_json().encode(), durable=durable)

@@ -1,7 +1,7 @@
-"""Data flows downward only: surface -> jobs -> media -> wavespeed -> the ground floor (the package's own modules).
-
-A module may import from its own floor or any floor below, never above; the dev wing (emulator) is outside the
-building, and `__main__` is the entrance that may reach every floor.
+"""The house rules. Data flows downward only: surface -> jobs -> media -> wavespeed -> the ground floor (the
+package's own modules). A module may import from its own floor or any floor below, never above; the dev wing
+(emulator) is outside the building, and `__main__` is the entrance that may reach every floor. And every module, the
+emulator's included, stays small: at most 300 lines, no function longer than 60.
 """
 
 from __future__ import annotations
@@ -48,3 +48,21 @@ def test_an_upward_import_is_found(tmp_path: Path) -> None:
     (tmp_path / "config.py").write_text("from .media.saving import save_output\n")
     (tmp_path / "media" / "saving.py").write_text("from ..jobs import edit\nfrom . import previews\n")
     assert upward_imports(tmp_path) == ["config -> media.saving", "media.saving -> jobs"]
+
+
+def test_every_module_is_at_most_300_lines_and_every_function_at_most_60() -> None:
+    package = REPO / "server" / "qwen_image_edit_mcp"
+    too_long: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(package))
+        if len(source.splitlines()) > 300:
+            too_long.append(f"{name}: {len(source.splitlines())} lines")
+        too_long.extend(
+            f"{name}:{node.lineno} {node.name}: {node.end_lineno - node.lineno + 1} lines"
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and node.end_lineno is not None
+            and node.end_lineno - node.lineno + 1 > 60
+        )
+    assert too_long == []

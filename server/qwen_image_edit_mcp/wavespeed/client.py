@@ -17,15 +17,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from .. import __version__
-from ..addresses import is_private_host, redact_url
-from ..errors import (
-    ConnectionFailedError,
-    MissingApiKeyError,
-    RefusedAddressError,
-    UnexpectedResponseError,
-    WaveSpeedError,
-    api_error,
-)
+from ..addresses import redact_url
+from ..errors import ConnectionFailedError, MissingApiKeyError, UnexpectedResponseError, WaveSpeedError, api_error
 from ..models import EditRequest, Prediction
 from .endpoints import (
     BALANCE_PATH,
@@ -38,6 +31,7 @@ from .endpoints import (
 )
 from .envelope import envelope_data, prediction_from, prediction_or_none
 from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
+from .output_fetch import bounded_body, fetchable, redirect_target
 
 
 @dataclass(frozen=True)
@@ -209,7 +203,7 @@ class WaveSpeedClient:
         network (unless `allow_private`, for a local emulator): a CDN may redirect, nothing else has reason to. The
         first URL is held to the same rule: an answer pointing at this machine's services is not WaveSpeed's CDN."""
         try:
-            url = _fetchable(httpx.URL(url), allow_private=allow_private, what="points at")
+            url = fetchable(httpx.URL(url), allow_private=allow_private, what="points at")
         except httpx.InvalidURL:
             raise UnexpectedResponseError("the output URL is not a valid address") from None
         try:
@@ -217,8 +211,8 @@ class WaveSpeedClient:
                 for _ in range(MAX_REDIRECTS + 1):
                     async with self._http.stream("GET", url) as response:
                         if not response.is_redirect:
-                            return await _bounded_body(response, max_bytes)
-                        url = _redirect_target(response, allow_private=allow_private)
+                            return await bounded_body(response, max_bytes)
+                        url = redirect_target(response, allow_private=allow_private)
                 raise UnexpectedResponseError(f"the output URL redirected more than {MAX_REDIRECTS} times")
         except TimeoutError:
             raise ConnectionFailedError(
@@ -269,36 +263,3 @@ def _connection_error(exc: httpx.TransportError, *, where: str) -> WaveSpeedErro
     else:
         what = f"dropped the connection ({type(exc).__name__})"
     return ConnectionFailedError(f"{where} {what}.", request_sent=sent)
-
-
-async def _bounded_body(response: httpx.Response, max_bytes: int) -> bytes | None:
-    if response.status_code != 200:
-        raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        return None
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            return None
-    return bytes(body)
-
-
-def _redirect_target(response: httpx.Response, *, allow_private: bool) -> str:
-    location = response.headers.get("location", "")
-    try:
-        target = response.url.join(location)
-    except httpx.InvalidURL:
-        raise UnexpectedResponseError("the output URL redirected to an invalid address") from None
-    return _fetchable(target, allow_private=allow_private, what="redirected to")
-
-
-def _fetchable(target: httpx.URL, *, allow_private: bool, what: str) -> str:
-    if target.scheme not in ("http", "https") or not target.host:
-        raise UnexpectedResponseError(f"the output URL {what} something that is not an http(s) address")
-    if not allow_private and is_private_host(target.host):
-        raise RefusedAddressError(
-            f"the output URL {what} {target.host}, a local or private address, which this server will not fetch"
-        )
-    return str(target)

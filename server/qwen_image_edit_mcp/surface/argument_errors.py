@@ -27,7 +27,7 @@ def describe_invalid_arguments(tool: str, error: ValidationError) -> str:
 
 
 def _problem(detail: ErrorDetails) -> str:
-    where = ".".join(str(part) for part in detail["loc"]) or "arguments"
+    where = ".".join(str(part) for part in detail["loc"])[:100] or "arguments"  # keys can be the caller's
     reason = detail["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if detail["type"] == "missing":
         reason = "Field required"

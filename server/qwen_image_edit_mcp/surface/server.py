@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, ToolAnnotations
 from pydantic import ValidationError
@@ -47,7 +47,8 @@ class EditServer(MCPServer[Runtime]):
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
             cause = exc.__cause__
-            if not isinstance(cause, ValidationError):
+            # Only the arguments' own validation: a ValidationError inside the tool (after a submit, say) is a crash.
+            if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
                 raise
             # Chained to the ValidationError, so the SDK still logs only the field names.
             raise ToolError(describe_invalid_arguments(name, cause)) from cause

@@ -15,6 +15,11 @@
 
     InputError                    an argument the server refuses itself, before anything is paid (names the field)
 
+What a failed submit means is decided once, where the answer was read, and carried by the error: `outcome` is
+"nothing_created" (a 4xx refusal, a connection that never opened, no key) or "unknown" (sent, then a 5xx, no answer,
+or an answer that is not WaveSpeed's: a job may exist), and `may_resend` says whether sending the same submit again
+is safe and may help (a 429, a connection that never opened). Everything that acts on a failed submit reads these two.
+
 "The API refused" (ApiError) is kept apart from "the job ran and failed", which is not an exception at all but an
 outcome carrying the prediction (`jobs.outcome.Failed`; its words come from `describe_failure`), as replicate-python
 keeps them apart. Every message is written for the model that called the tool: it says what happened and what to do,
@@ -24,23 +29,34 @@ and never contains the API key or any request header.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .models import Prediction
 
+SubmitOutcome = Literal["nothing_created", "unknown"]
+
 
 class WaveSpeedError(Exception):
-    """Base class. `retryable` marks failures worth another try of the same read-only request."""
+    """Base class. `retryable` marks failures worth another try of the same read-only request; `outcome` and
+    `may_resend` say what the failure means for a submit (unknown, unless the subclass knows better)."""
 
     retryable: bool = False
+    outcome: SubmitOutcome = "unknown"
+    may_resend: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
+    @property
+    def created_nothing(self) -> bool:
+        return self.outcome == "nothing_created"
+
 
 class MissingApiKeyError(WaveSpeedError):
+    outcome: SubmitOutcome = "nothing_created"
+
     def __init__(self) -> None:
         super().__init__(
             "No WaveSpeed API key is configured. Set the environment variable WAVESPEED_API_KEY in this MCP "
@@ -53,6 +69,9 @@ class ApiError(WaveSpeedError):
         super().__init__(message)
         self.status_code = status_code
         self.api_message = api_message
+        # A 4xx refusal is WaveSpeed saying no: nothing was created. Anything else that is not a success (a 5xx, or
+        # an envelope whose code is no HTTP refusal) leaves the outcome unknown.
+        self.outcome = "nothing_created" if 400 <= status_code < 500 else "unknown"
 
 
 class BadRequestError(ApiError):
@@ -78,6 +97,7 @@ class InsufficientBalanceError(ApiError):
 
 class RateLimitError(ApiError):
     retryable = True
+    may_resend = True  # refused before anything was created, and it may pass a moment later
 
     def __init__(self, message: str, *, status_code: int, api_message: str = "", retry_after: float | None) -> None:
         super().__init__(message, status_code=status_code, api_message=api_message)
@@ -87,6 +107,10 @@ class RateLimitError(ApiError):
 class ServerError(ApiError):
     retryable = True
 
+    def __init__(self, message: str, *, status_code: int, api_message: str = "") -> None:
+        super().__init__(message, status_code=status_code, api_message=api_message)
+        self.outcome = "unknown"  # a 5xx may come after the job was made
+
 
 class ConnectionFailedError(WaveSpeedError):
     retryable = True
@@ -94,6 +118,9 @@ class ConnectionFailedError(WaveSpeedError):
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)
         self.request_sent = request_sent
+        # Only a connection that never opened proves the request never arrived.
+        self.outcome = "unknown" if request_sent else "nothing_created"
+        self.may_resend = not request_sent
 
 
 class UnexpectedResponseError(WaveSpeedError):

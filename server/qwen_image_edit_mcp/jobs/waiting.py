@@ -69,8 +69,8 @@ async def submit_once(
         try:
             with anyio.CancelScope(shield=not request.enable_sync_mode):
                 return await _within(client.submit(request, timeout=timeout), timeout)
-        except (RateLimitError, ConnectionFailedError) as exc:
-            if isinstance(exc, ConnectionFailedError) and exc.request_sent:
+        except WaveSpeedError as exc:
+            if not exc.may_resend:  # decided where the answer was read (errors.py): never resend an unknown outcome
                 raise
             attempt += 1
             delay = retry_delay(attempt, exc.retry_after if isinstance(exc, RateLimitError) else None)

@@ -1,14 +1,20 @@
-"""What one run costs, for the spend ledger to reserve: WaveSpeed's live price, cached, else the documented one.
+"""What one run costs, for the spend ledger to reserve and the result to state: WaveSpeed's live quote for the run's
+own inputs, cached, else the most the run may cost as far as this server knows.
 
 The live price comes from `POST /api/v3/model/price` (`{"model_id", "inputs"}` → `data.price`, and
 `data.discounted_price` when a discount applies); `parse_price` reads that answer, and the caller's `fetch` does the
-request. Qwen-Image-Edit is priced per run, not by its inputs, so one price is kept per model id (variant).
+request. A quote may depend on the inputs (the image count, the size), so quotes are cached per model and inputs.
+Whatever the live answer is, a positive finite number is the price: reserving less than the platform may charge would
+let the limit be passed. Without a live answer, the fallback is the larger of the documented price and the last live
+quote seen for that model.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -24,10 +30,10 @@ TTL_SECONDS = 600.0
 # After a failed lookup the documented price stands for a minute: a broken price endpoint must not add a doomed
 # request (and its timeout) to every edit, yet a live price is back soon after the endpoint is.
 RETRY_SECONDS = 60.0
-# A look-up slower than this is broken: the documented price stands, and the submit keeps the call's time.
+# A look-up slower than this is broken: the fallback price stands, and the submit keeps the call's time.
 QUOTE_SECONDS = 10.0
-# Qwen-Image-Edit costs $0.02-$0.025 a run; an answer fifty times that is a bug or a unit mix-up, not a price.
-MAX_PLAUSIBLE_USD = Decimal("1.00")
+# Quotes kept for distinct inputs: a few per model is all a session uses; the bound keeps a long-lived server small.
+MAX_CACHED_QUOTES = 256
 
 
 class PriceUnknown(Exception):
@@ -37,7 +43,7 @@ class PriceUnknown(Exception):
 @dataclass(frozen=True)
 class Quote:
     price_usd: Decimal
-    source: Literal["live", "documented"]
+    source: Literal["live", "documented", "last live"]  # "last live": an earlier quote that was above the table's
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def parse_price(body: object) -> Decimal:
 
 
 class PriceBook:
-    """Quotes one run of a model: live when WaveSpeed answers sensibly, the documented price when it does not."""
+    """Quotes one run: live when WaveSpeed answers with a price, else the most the run may cost as far as known."""
 
     def __init__(
         self,
@@ -85,63 +91,73 @@ class PriceBook:
         clock: Callable[[], float] = time.monotonic,
         ttl_seconds: float = TTL_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
-        max_plausible_usd: Decimal = MAX_PLAUSIBLE_USD,
     ) -> None:
         self._fetch = fetch
         self._documented = dict(documented)
         self._clock = clock
         self._ttl = ttl_seconds
         self._retry = retry_seconds
-        self._max = max_plausible_usd
-        self._cache: dict[str, _Cached] = {}
+        self._cache: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
+        self._last_live: dict[str, Decimal] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
     async def quote(self, model_id: str, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
         """Within `seconds` (capped at QUOTE_SECONDS), waiting for another call's look-up included: on time-out the
-        documented price, as when the look-up fails."""
+        fallback, as when the look-up fails."""
         seconds = min(seconds, QUOTE_SECONDS)
+        key = (model_id, json.dumps(inputs, sort_keys=True, default=str))
         with anyio.move_on_after(seconds):
-            return await self._quote(model_id, inputs)
-        log.warning("price lookup for %s took longer than %.1f s; using the documented price", model_id, seconds)
-        return self._fallback(model_id)
+            return await self._quote(key, inputs)
+        log.warning("price lookup for %s took longer than %.1f s; using the fallback price", model_id, seconds)
+        return self._fallback(key)
 
-    async def _quote(self, model_id: str, inputs: Mapping[str, Any]) -> Quote:
+    async def _quote(self, key: tuple[str, str], inputs: Mapping[str, Any]) -> Quote:
+        model_id = key[0]
         # One lookup per model at a time: a burst of edits asks WaveSpeed once, the rest wait for its answer.
         async with self._locks.setdefault(model_id, anyio.Lock()):
-            cached = self._cache.get(model_id)
+            cached = self._cache.get(key)
             if cached is not None and cached.until > self._clock():
                 return cached.quote
             live = await self._live(model_id, inputs)
             if live is None:
-                return self._fallback(model_id)
+                return self._fallback(key)
+            self._last_live[model_id] = live
             quote = Quote(live, "live")
-            self._cache[model_id] = _Cached(quote, self._clock() + self._ttl)
+            self._remember(key, quote, self._ttl)
             return quote
 
-    def _fallback(self, model_id: str) -> Quote:
-        """The documented price, kept for a minute so that the next edits do not wait for a broken look-up too."""
-        if model_id not in self._documented:
+    def _fallback(self, key: tuple[str, str]) -> Quote:
+        """The larger of the documented price and the last live quote for the model, kept for a minute so that the
+        next edits do not wait for a broken look-up too. Never less than the platform was last seen to charge."""
+        model_id = key[0]
+        documented, last = self._documented.get(model_id), self._last_live.get(model_id)
+        if documented is None and last is None:
             raise PriceUnknown(
                 f"No price is known for {model_id}: WaveSpeed's price lookup failed and none is documented."
             )
-        quote = Quote(self._documented[model_id], "documented")
-        self._cache[model_id] = _Cached(quote, self._clock() + self._retry)
+        if documented is None or (last is not None and last > documented):
+            quote = Quote(cast(Decimal, last), "last live")
+        else:
+            quote = Quote(documented, "documented")
+        self._remember(key, quote, self._retry)
         return quote
+
+    def _remember(self, key: tuple[str, str], quote: Quote, seconds: float) -> None:
+        self._cache[key] = _Cached(quote, self._clock() + seconds)
+        self._cache.move_to_end(key)
+        while len(self._cache) > MAX_CACHED_QUOTES:
+            self._cache.popitem(last=False)
 
     async def _live(self, model_id: str, inputs: Mapping[str, Any]) -> Decimal | None:
         try:
             price = await self._fetch(model_id, inputs)
-        except Exception as exc:  # any failure of this lookup has the same answer: the documented price
+        except Exception as exc:  # any failure of this lookup has the same answer: the fallback price
             log.warning(
-                "price lookup for %s failed (%s: %s); using the documented price", model_id, type(exc).__name__, exc
+                "price lookup for %s failed (%s: %s); using the fallback price", model_id, type(exc).__name__, exc
             )
             return None
         answered = cast(object, price)  # from an injected fetch: checked as it arrives, whatever its annotation says
-        if not isinstance(answered, Decimal) or not answered.is_finite() or not 0 < answered <= self._max:
-            log.warning(
-                "price lookup for %s answered %r, which is not a plausible price; using the documented one",
-                model_id,
-                price,
-            )
+        if not isinstance(answered, Decimal) or not answered.is_finite() or answered <= 0:
+            log.warning("price lookup for %s answered %r, which is not a price; using the fallback", model_id, price)
             return None
         return price

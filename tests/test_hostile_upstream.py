@@ -17,7 +17,8 @@ from fakes import API_KEY, FakeClock
 from harness import World, family_arguments, make_world, pictures_dir, text_of
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
-from qwen_image_edit_mcp.jobs import edit as edit_case
+from qwen_image_edit_mcp.jobs import prepare as prepare_case
+from qwen_image_edit_mcp.jobs import start as edit_case
 from qwen_image_edit_mcp.surface.server import create_server
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
@@ -157,6 +158,7 @@ async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
 ) -> None:
 
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.3)
+    monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.3)
     async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0.2)) as emulator:
         emulator.state.update_faults({"submit_stall_seconds": 1})  # well past the 0.3 s the call may take
         settings = Settings(

@@ -61,7 +61,7 @@ def serving_modules() -> list[str]:
 
 def test_importing_every_serving_module_loads_no_imaging_and_nothing_of_the_dev_wing() -> None:
     modules = [name for name in serving_modules() if name != "qwen_image_edit_mcp.surface.http"]
-    assert "qwen_image_edit_mcp.jobs.edit" in modules
+    assert "qwen_image_edit_mcp.jobs.start" in modules
     probe = (
         f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\n"
         "print(*sorted(n for n in sys.modules if n == 'PIL' or n.startswith('qwen_image_edit_mcp.emulator')))"

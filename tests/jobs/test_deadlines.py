@@ -17,8 +17,9 @@ from pydantic import SecretStr
 
 from fakes import API_KEY, FakeClock
 from harness import World, make_world, text_of
-from qwen_image_edit_mcp.jobs import edit as edit_case
 from qwen_image_edit_mcp.jobs import follow as follow_case
+from qwen_image_edit_mcp.jobs import prepare as prepare_case
+from qwen_image_edit_mcp.jobs import start as edit_case
 from qwen_image_edit_mcp.jobs.ledger import Reservation
 from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
 from qwen_image_edit_mcp.jobs.waiting import wait_for_prediction
@@ -70,6 +71,7 @@ async def test_a_stalled_submit_answers_by_the_margin_says_a_job_may_exist_and_l
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.2)
     world, _ = stalling(clock, tmp_path, "submit")
     with caplog.at_level(logging.WARNING):
         result = await edit(world, wait_seconds=0)
@@ -83,6 +85,7 @@ async def test_a_stalled_price_lookup_ends_with_the_call_and_the_documented_pric
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.2)
     world, stall = stalling(clock, tmp_path, "price")
     with caplog.at_level(logging.WARNING):
         result = await edit(world, wait_seconds=0)  # the look-up's own bounds (30 s, 10 s) are past the test's 10 s
@@ -97,6 +100,7 @@ async def test_a_stalled_ledger_commit_ends_with_the_call_and_keeps_the_id(
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.2)
     held = threading.Event()  # a lock the ledger's file never gets: another process stuck holding it
 
     def stuck_commit(self: FileLedger, reservation: Reservation, prediction_id: str) -> None:
@@ -127,6 +131,7 @@ async def test_a_cancel_during_a_stalled_submit_logs_that_a_job_may_exist_and_wh
     # The async submit is shielded from the cancel (one quick request, bounded by the call's time): a short margin
     # ends it here in a fraction of a second.
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
+    monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.2)
     world, stall = stalling(clock, tmp_path, "submit")
     with caplog.at_level(logging.INFO):
         async with Client(world.server) as client, anyio.create_task_group() as group:

@@ -1,5 +1,6 @@
-"""The money around one submit, with a real file ledger and a stand-in submit: commit with the id, release only when
-nothing was created, keep the reservation when the outcome is unknown, and settle even when the call is cancelled."""
+"""The money around one submit, with a real file ledger: a booking committed with the id or released, what each
+failure of a submit says it means (the error's own outcome), the room checked before asking, and settling even when
+the call is cancelled."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ import pytest
 from qwen_image_edit_mcp.errors import ApiError, ConnectionFailedError, InsufficientBalanceError, ServerError, api_error
 from qwen_image_edit_mcp.jobs.ledger import LedgerStatus
 from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
-from qwen_image_edit_mcp.jobs.spending import Spending, SpendRefused, created_nothing
-from qwen_image_edit_mcp.models import EditRequest, Prediction
+from qwen_image_edit_mcp.jobs.spending import Spending, SpendRefused
+from qwen_image_edit_mcp.models import Prediction
 
 pytestmark = pytest.mark.anyio
-REQUEST = EditRequest(prompt="add a hat", images=("https://example.com/a.jpg",))
+PRICE = Decimal("0.02")
+LABEL = "wavespeed-ai/qwen-image/edit"
 PREDICTION = Prediction(id="e6832d4abffb4d79bfbca19783fca133")
 
 
@@ -33,78 +35,76 @@ async def status(money: Spending) -> LedgerStatus:
 
 async def test_a_created_job_is_committed_with_its_id_and_its_price(tmp_path: Path) -> None:
     money = spending(tmp_path)
-
-    async def send() -> Prediction:
-        assert (await status(money)).reserved_usd == Decimal("0.02")  # reserved before the request
-        return PREDICTION
-
-    paid = await money.paid(REQUEST, send)
-    assert (paid.prediction.id, paid.price_usd) == (PREDICTION.id, Decimal("0.02"))
-    assert (await status(money)).reserved_usd == Decimal("0.02")  # counted all along, committed beside the follow-up
-    await paid.commit(5.0)
-    assert ((await status(money)).spent_usd, (await status(money)).reserved_usd) == (Decimal("0.02"), 0)
+    booking = await money.reserve(PRICE, label=LABEL)
+    assert (await status(money)).reserved_usd == PRICE  # counted from the booking on, before any request
+    await booking.commit(PREDICTION.id, 5.0)
+    assert ((await status(money)).spent_usd, (await status(money)).reserved_usd) == (PRICE, 0)
     assert PREDICTION.id in (tmp_path / "spend.json").read_text()
 
 
+async def test_a_released_booking_gives_its_room_back(tmp_path: Path) -> None:
+    money = spending(tmp_path)
+    await (await money.reserve(PRICE, label=LABEL)).release()
+    assert (await status(money)).remaining_usd == Decimal("0.05")
+
+
 @pytest.mark.parametrize(
-    ("error", "released"),
+    ("error", "nothing_created", "may_resend"),
     [
-        (api_error(400, "bad size"), True),
-        (api_error(402, ""), True),
-        (api_error(429, ""), True),
-        (ConnectionFailedError("refused", request_sent=False), True),
-        (ConnectionFailedError("timed out", request_sent=True), False),
-        (api_error(503, ""), False),
+        (api_error(400, "bad size"), True, False),
+        (api_error(402, ""), True, False),
+        (api_error(403, "top up"), True, False),
+        (api_error(429, ""), True, True),
+        (ConnectionFailedError("refused", request_sent=False), True, True),
+        (ConnectionFailedError("timed out", request_sent=True), False, False),
+        (api_error(503, ""), False, False),
+        (ServerError("x", status_code=500), False, False),
+        (ApiError("x", status_code=200), False, False),
     ],
 )
-async def test_only_a_submit_that_provably_created_nothing_gives_its_room_back(
-    tmp_path: Path, error: Exception, released: bool
-) -> None:
-    money = spending(tmp_path)
-
-    async def send() -> Prediction:
-        raise error
-
-    with pytest.raises(type(error)):
-        await money.paid(REQUEST, send)
-    assert (await status(money)).remaining_usd == (Decimal("0.05") if released else Decimal("0.03"))
+def test_a_failed_submit_says_once_what_it_means(error: ApiError, nothing_created: bool, may_resend: bool) -> None:
+    assert error.created_nothing is nothing_created
+    assert error.outcome == ("nothing_created" if nothing_created else "unknown")
+    assert error.may_resend is may_resend
 
 
-def test_what_counts_as_created_nothing() -> None:
+def test_an_empty_account_is_its_own_error() -> None:
     assert isinstance(api_error(402, ""), InsufficientBalanceError)
-    assert created_nothing(api_error(403, "top up"))
-    assert not created_nothing(ServerError("x", status_code=500))
-    assert not created_nothing(ApiError("x", status_code=200))
-    assert not created_nothing(RuntimeError("a bug"))
 
 
 async def test_a_cancel_while_the_answer_arrives_still_commits(tmp_path: Path) -> None:
     money = spending(tmp_path)
     reached = False
+    booking = await money.reserve(PRICE, label=LABEL)
     with anyio.CancelScope() as scope:
-
-        async def send() -> Prediction:
-            scope.cancel()  # the caller gives up just as WaveSpeed's answer with the id arrives
-            return PREDICTION
-
-        paid = await money.paid(REQUEST, send)
-        async with anyio.create_task_group() as beside:  # as run_edit does: commit beside the follow-up
-            beside.start_soon(paid.commit, 5.0)
+        scope.cancel()  # the caller gives up just as WaveSpeed's answer with the id arrives
+        async with anyio.create_task_group() as beside:  # as start does: commit beside the follow-up
+            beside.start_soon(booking.commit, PREDICTION.id, 5.0)
             await anyio.lowlevel.checkpoint()
             reached = True
     assert not reached
-    assert (await status(money)).spent_usd == Decimal("0.02")
+    assert (await status(money)).spent_usd == PRICE
 
 
-async def test_over_the_limit_nothing_is_sent(tmp_path: Path) -> None:
+async def test_over_the_limit_nothing_is_booked(tmp_path: Path) -> None:
     money = spending(tmp_path, limit="0.03")
-    sent: list[int] = []
-
-    async def send() -> Prediction:
-        sent.append(1)
-        return PREDICTION
-
-    await (await money.paid(REQUEST, send)).commit(5.0)
+    await (await money.reserve(PRICE, label=LABEL)).commit(PREDICTION.id, 5.0)
     with pytest.raises(SpendRefused, match="Refused before any paid request"):
-        await money.paid(REQUEST, send)
-    assert sent == [1]
+        await money.reserve(PRICE, label=LABEL)
+    assert (await status(money)).reserved_usd == 0
+
+
+async def test_a_limit_that_looks_full_refuses_before_anyone_is_asked(tmp_path: Path) -> None:
+    money = spending(tmp_path, limit="0.03")
+    await money.check_room(PRICE)  # room for one
+    await (await money.reserve(PRICE, label=LABEL)).commit(PREDICTION.id, 5.0)
+    with pytest.raises(SpendRefused, match=r"costs \$0\.02, which would pass the spend limit of \$0\.03"):
+        await money.check_room(PRICE)
+
+
+async def test_without_a_limit_every_booking_is_free_of_the_ledger() -> None:
+    money = Spending.documented()
+    await money.check_room(Decimal(1000))
+    booking = await money.reserve(Decimal(1000), label=LABEL)
+    await booking.commit(PREDICTION.id, 1.0)
+    assert await money.status() is None

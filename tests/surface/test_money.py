@@ -46,8 +46,9 @@ async def test_every_result_states_the_live_price_asked_once_per_variant(
     assert second.structured_content is not None
     assert second.structured_content["pending"] is True
     asked = [entry["json"]["model_id"] for entry in world.requests("POST", PRICE)]
-    assert asked == ["wavespeed-ai/qwen-image/edit", "wavespeed-ai/qwen-image/edit-lora"]  # cached per variant
-    assert all("image" not in entry["json"]["inputs"] for entry in world.requests("POST", PRICE))
+    assert asked == ["wavespeed-ai/qwen-image/edit", "wavespeed-ai/qwen-image/edit-lora"]  # cached per inputs
+    # The quote is for the run's own inputs: its fields and the image URL as given.
+    assert all(entry["json"]["inputs"]["image"] == URL_IMAGE for entry in world.requests("POST", PRICE))
 
 
 async def test_a_failing_price_endpoint_falls_back_to_the_documented_price(clock: FakeClock, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
+from .asked import AskedQuestions
 from .schedule import DurationHistory
 from .spending import Spending
 
@@ -31,6 +32,7 @@ class Runtime:
     inputs: ImageInputs
     durations: DurationHistory  # when recent edits finished, which the poll schedule learns from
     spending: Spending = field(default_factory=Spending.documented)  # prices and the spend limit
+    questions: AskedQuestions = field(default_factory=AskedQuestions)  # spend questions out with a client
 
     @property
     def api_is_local(self) -> bool:

@@ -1,9 +1,11 @@
-"""Money around the one paid request: the run's price, reserved against the spend limit, then committed or released.
+"""Money around the one paid request: the run's price, checked against the spend limit, reserved, then committed
+or released.
 
-    quote      the run's price: WaveSpeed's price endpoint, cached per variant (10 min), else the documented price
-    paid       reserve the price (refused before any paid request when it would pass the limit), submit, release
-               when the submit provably created nothing; else `Paid.commit` records the prediction id, which the
-               edit runs beside following the job (the reservation already counts, so nothing waits for it)
+    quote      the run's price for its own inputs: WaveSpeed's price endpoint, cached, else the fallback (pricing.py)
+    check_room before the user is asked: a limit that already has no room for the price refuses (SpendRefused)
+    reserve    the atomic booking right before the submit (SpendRefused when it would pass the limit); the `Booking`
+               is released when the submit provably created nothing, else committed with the prediction id, which
+               the edit runs beside following the job (the reservation already counts, so nothing waits for it)
 
 A submit whose outcome is unknown (sent, then no answer; a 5xx; an answer that is not WaveSpeed's) neither commits
 nor releases: its reservation is left to its lease, after which the ledger counts it as spent. For a spend cap that
@@ -14,22 +16,30 @@ and releasing are shielded from cancellation, so a cancelled call cannot strand 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from ..config import Settings
-from ..errors import ApiError, ConnectionFailedError, InputError, MissingApiKeyError, ServerError
-from ..models import EditRequest, Prediction
+from ..errors import InputError
 from ..variants import VARIANTS, Variant
 from ..wavespeed.client import WaveSpeedClient
-from .ledger import LedgerStatus, LedgerUnavailable, Reservation, SpendLedger, SpendLimitExceeded, open_ledger
+from .ledger import (
+    LedgerError,
+    LedgerStatus,
+    LedgerUnavailable,
+    Reservation,
+    SpendLedger,
+    SpendLimitExceeded,
+    format_usd,
+    open_ledger,
+    to_micros,
+)
 from .pricing import QUOTE_SECONDS, PriceBook, Quote, parse_price
 
 log = logging.getLogger(__name__)
@@ -39,19 +49,23 @@ class SpendRefused(InputError):
     """The spend limit refused the run (or could not be checked): nothing was sent, nothing was paid."""
 
 
-async def _nothing_to_commit(seconds: float) -> None:
-    pass
-
-
 @dataclass(frozen=True)
-class Paid:
-    """A submit that created `prediction`. Its reservation is still to be committed: `commit(seconds)` (shielded,
-    never raises, given up after `seconds`) may run beside the job's follow-up, since a reservation already counts
-    against the limit."""
+class Booking:
+    """One run's reservation against the limit (`reservation` None when no limit is set). Exactly one of `release`
+    (the submit provably created nothing) or `commit` (it created a prediction) is called, or neither when the
+    outcome is unknown; both are shielded, never raise, and `commit` gives up after `seconds`."""
 
-    prediction: Prediction
     price_usd: Decimal
-    commit: Callable[[float], Coroutine[Any, Any, None]] = _nothing_to_commit
+    ledger: SpendLedger | None = None
+    reservation: Reservation | None = None
+
+    async def release(self) -> None:
+        if self.ledger is not None and self.reservation is not None:
+            await _settle(self.ledger, self.reservation, None)
+
+    async def commit(self, prediction_id: str, seconds: float | None = None) -> None:
+        if self.ledger is not None and self.reservation is not None:
+            await _settle(self.ledger, self.reservation, prediction_id, seconds)
 
 
 def documented_prices() -> dict[str, Decimal]:
@@ -59,26 +73,11 @@ def documented_prices() -> dict[str, Decimal]:
     return {variant.model_id: variant.price_estimate for variant in VARIANTS.values()}
 
 
-def price_inputs(request: EditRequest) -> dict[str, Any]:
-    """What the price endpoint is asked about: the run's fields, without the images (a run's price does not depend
-    on them, and an inline image would send megabytes to a look-up)."""
-    return {name: value for name, value in request.payload().items() if name not in ("image", "images")}
-
-
 def live_prices(client: WaveSpeedClient) -> Callable[[str, Mapping[str, Any]], Awaitable[Decimal]]:
     async def fetch(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
         return parse_price({"data": await client.get_price(model_id, inputs)})
 
     return fetch
-
-
-def created_nothing(exc: BaseException) -> bool:
-    """True when a failed submit provably created no job: a 4xx refusal, or a connection that never opened."""
-    if isinstance(exc, ConnectionFailedError):
-        return not exc.request_sent
-    if isinstance(exc, ApiError):
-        return not isinstance(exc, ServerError) and 400 <= exc.status_code < 500
-    return isinstance(exc, MissingApiKeyError)
 
 
 @asynccontextmanager
@@ -124,27 +123,44 @@ class Spending:
     async def status(self) -> LedgerStatus | None:
         return None if self.ledger is None else await self.ledger.status()
 
-    async def paid(
-        self, request: EditRequest, send: Callable[[], Awaitable[Prediction]], *, quote_seconds: float = QUOTE_SECONDS
-    ) -> Paid:
-        """Quote (within `quote_seconds`), reserve, `send()` the submit; release the room if it provably created
-        nothing. The caller commits (Paid.commit). Raises SpendRefused before sending when the limit says no."""
-        variant, ledger = request.variant, self.ledger
-        quote = await self.quote(variant, price_inputs(request), seconds=quote_seconds)
-        if ledger is None:
-            return Paid(await send(), quote.price_usd)
-        reservation = await _reserve(ledger, quote.price_usd, variant.model_id)
+    async def check_room(self, price_usd: Decimal) -> None:
+        """Before anyone is asked to pay: SpendRefused when the limit already has no room for `price_usd`, or cannot
+        be read. The booking itself is `reserve`'s, atomically, right before the submit."""
+        if self.ledger is None:
+            return
         try:
-            prediction = await send()
-        except BaseException as exc:
-            if created_nothing(exc):
-                await _settle(ledger, reservation, None)
-            else:
-                log.warning(
-                    "submit of unknown outcome: its $%s reservation stays until its lease ends", quote.price_usd
-                )
-            raise
-        return Paid(prediction, quote.price_usd, partial(_settle, ledger, reservation, prediction.id))
+            status = await self.ledger.status()
+        except LedgerError as exc:
+            raise _unavailable(exc) from None
+        if status.remaining_usd < price_usd:
+            raise SpendRefused(_looks_full(status, price_usd))
+
+    async def reserve(self, price_usd: Decimal, *, label: str) -> Booking:
+        """Book `price_usd` against the limit (SpendRefused, nothing booked, when it would pass it)."""
+        if self.ledger is None:
+            return Booking(price_usd)
+        return Booking(price_usd, self.ledger, await _reserve(self.ledger, price_usd, label))
+
+
+def _looks_full(status: LedgerStatus, price_usd: Decimal) -> str:
+    def usd(amount: Decimal) -> str:
+        return format_usd(to_micros(amount))
+
+    reserved = f", plus {usd(status.reserved_usd)} reserved by edits in progress" if status.reserved_usd else ""
+    frees = f" Some room frees up at {status.frees_at:%Y-%m-%dT%H:%M:%SZ}." if status.frees_at is not None else ""
+    return (
+        f"Refused before any paid request: this edit costs {usd(price_usd)}, which would pass the spend limit of "
+        f"{usd(status.limit_usd)} per rolling 24 h (--max-spend-usd / QWEN_EDIT_MAX_SPEND_USD). Spent in the last "
+        f"24 h: {usd(status.spent_usd)}{reserved}; {usd(status.remaining_usd)} left. Nothing was submitted and "
+        f"nobody was asked to pay.{frees}"
+    )
+
+
+def _unavailable(exc: LedgerError) -> SpendRefused:
+    return SpendRefused(
+        f"Refused before any paid request: the spend limit cannot be checked ({exc.message}). "
+        "Nothing was submitted; try again once the ledger is reachable."
+    )
 
 
 async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str) -> Reservation:
@@ -155,10 +171,7 @@ async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str) -> Reser
     except SpendLimitExceeded as exc:
         raise SpendRefused(exc.message) from None
     except LedgerUnavailable as exc:
-        raise SpendRefused(
-            f"Refused before any paid request: the spend limit cannot be checked ({exc.message}). "
-            "Nothing was submitted; try again once the ledger is reachable."
-        ) from None
+        raise _unavailable(exc) from None
     assert reservation is not None  # the shield never swallows an exception
     return reservation
 

@@ -57,29 +57,51 @@ class _Bytes:
     path: Path | None = None
 
 
-async def resolve_image(value: str, inputs: ImageInputs, *, field: str = "image") -> ResolvedImage:
-    """What to send to WaveSpeed for one image argument, or InputError. Submits nothing; may upload."""
+@dataclass(frozen=True)
+class ReadImage:
+    """One image argument checked and read, with nothing sent anywhere yet: an http(s) URL (passed to WaveSpeed
+    untouched), or verified bytes (`deliver` sends them inline or uploads them)."""
+
+    argument: str  # how refusals name it: "image", "images[1]"
+    url: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+    mime: str = ""
+    what: str = ""  # "the data: URI", "the base64 string (N bytes)" or the file's path
+    path: Path | None = None
+
+
+async def read_input(value: str, inputs: ImageInputs, *, field: str = "image") -> ReadImage:
+    """The argument checked (a URL) or read and verified (bytes), or InputError naming the field. Sends nothing."""
     text = value.strip()
     if text[:8].lower().startswith(("http://", "https://")):
-        return ResolvedImage(checked_url(text, api_base_url=inputs.api_base_url, field=field))
+        return ReadImage(field, url=checked_url(text, api_base_url=inputs.api_base_url, field=field))
     found = await anyio.to_thread.run_sync(_read_bytes, text, tuple(inputs.allowed_dirs), field)
-    if found.path is None and (len(found.data) <= UPLOAD_ABOVE_BYTES or inputs.uploader is None):
+    return ReadImage(field, data=found.data, mime=found.mime, what=found.what, path=found.path)
+
+
+async def deliver(image: ReadImage, inputs: ImageInputs) -> ResolvedImage:
+    """What WaveSpeed receives for a read image: the URL, the bytes inline when small, else an upload (reused by
+    content). InputError when an upload fails: nothing was submitted."""
+    if image.url is not None or image.data is None:
+        return ResolvedImage(image.url or "")
+    if image.path is None and (len(image.data) <= UPLOAD_ABOVE_BYTES or inputs.uploader is None):
         # Re-labelled with what the bytes really are: a PNG declared as image/jpeg would confuse the decoder upstream.
-        inline = f"data:{found.mime};base64,{base64.b64encode(found.data).decode('ascii')}"
-        return ResolvedImage(inline, None, found.data)
-    name = found.path.name if found.path else f"image.{EXTENSIONS.get(found.mime, 'bin')}"
-    url, reused = await _upload(found.data, name, found.mime, inputs, field)
-    return ResolvedImage(url, f"{'reused the upload of' if reused else 'uploaded'} {found.what}", found.data)
+        inline = f"data:{image.mime};base64,{base64.b64encode(image.data).decode('ascii')}"
+        return ResolvedImage(inline, None, image.data)
+    name = image.path.name if image.path else f"image.{EXTENSIONS.get(image.mime, 'bin')}"
+    url, reused = await _upload(image.data, name, image.mime, inputs, image.argument)
+    return ResolvedImage(url, f"{'reused the upload of' if reused else 'uploaded'} {image.what}", image.data)
+
+
+async def resolve_image(value: str, inputs: ImageInputs, *, field: str = "image") -> ResolvedImage:
+    """What to send to WaveSpeed for one image argument, or InputError. Submits nothing; may upload."""
+    return await deliver(await read_input(value, inputs, field=field), inputs)
 
 
 async def read_image(value: str, inputs: ImageInputs, *, field: str) -> bytes | None:
     """The verified bytes of a local file, data: URI or base64 image, read as `resolve_image` reads them; None for
     an http(s) URL, once checked (the caller fetches it). Sends nothing to WaveSpeed."""
-    text = value.strip()
-    if text[:8].lower().startswith(("http://", "https://")):
-        checked_url(text, api_base_url=inputs.api_base_url, field=field)
-        return None
-    return (await anyio.to_thread.run_sync(_read_bytes, text, tuple(inputs.allowed_dirs), field)).data
+    return (await read_input(value, inputs, field=field)).data
 
 
 def _read_bytes(text: str, allowed_dirs: tuple[Path, ...], field: str) -> _Bytes:

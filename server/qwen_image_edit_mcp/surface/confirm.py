@@ -1,48 +1,66 @@
 """Asking before paying (`--confirm-spend always|above:USD|never`, off by default), through MCP elicitation.
 
-edit_image takes a parameter filled by `spend_approval` (the SDK's `Resolve`), which is never in its input schema.
-The SDK asks the client in either protocol era: mid-call in the legacy one, by an input-required round in 2026-07-28.
-The resolver runs before the handler, so the user is asked before anything is uploaded or sent, but only about an
-edit that would run: every free check comes first, so nobody approves an edit that is then refused.
+edit_image takes a parameter filled by `spend_consent` (the SDK's `Resolve`), which is never in its input schema. It
+reads the one `Preparation` the body runs (edit_args.py), so the user is asked about exactly the edit that runs, after
+every free check and before anything is uploaded or sent. Only an explicit accept with `go_ahead: true` leads to a
+paid submit; everything else is a "no":
 
-- mode `never`, no API key (the handler then says to set one), or a price at or under `above:USD`: no question;
-- the spend limit would refuse the run anyway: no question (the handler refuses with the limit's message);
-- the arguments, an image (read and verified, not uploaded) or the mask would be refused (`check_edit`): no
-  question (the handler refuses with the same message);
+- the edit failed a free check, or the limit has no room for it: never a question, never approval: the body refuses
+  it in its own words;
+- mode `never`, or a price at or under `above:USD`: no question, the edit runs;
 - a client that cannot be asked (no form elicitation): refused, saying why, since the setting asks for a question;
-- otherwise: "This edit runs edit-plus for $0.02; balance $12.34. Go ahead?". A decline (or a dismissed question)
-  is a normal result that says nothing was submitted and nothing was paid.
+- otherwise: "This edit runs edit-plus for $0.02; balance $12.34. Go ahead?". A decline, a dismissed question, an
+  answer that is not a boolean `true`, or no answer within the call's time (wait_seconds + 10 s from its start) is a
+  normal result that says nothing was submitted and nothing was paid.
+
+The legacy era asks mid-call, and this resolver bounds the wait itself; the 2026-07-28 era asks by an input-required
+round, and the second round finds the first one's preparation and deadline in `runtime.questions`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
+import anyio
 from mcp.server.elicitation import AcceptedElicitation, ElicitationResult
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Elicit, Resolve
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, Field
+from mcp_types.version import is_version_at_least
+from pydantic import BaseModel, Field, StrictBool
 
-from ..errors import InputError, WaveSpeedError
+from ..errors import WaveSpeedError
+from ..jobs.asked import question_key
 from ..jobs.balance import read_balance
-from ..jobs.edit import EditArgs, check_edit
-from ..jobs.ledger import LedgerError
+from ..jobs.prepare import PreparedEdit
 from ..jobs.runtime import Runtime
 from ..reports import PredictionReport
-from ..variants import VARIANTS, VariantName
-from .edit_args import edit_arguments
+from ..variants import VARIANTS
+from .edit_args import Preparation, prepared_edit
+
+# The first protocol revision that asks by an input-required round instead of a request mid-call.
+INPUT_REQUIRED_ERA: Final = "2026-07-28"
+BALANCE_SECONDS: Final = 5.0  # the balance is a courtesy in the question: never worth more of the user's time
 
 
 class SpendApproval(BaseModel):
-    """What the user is asked: one yes/no."""
+    """What the user is asked: one yes/no. Strict: `"yes"` or `1` is not a yes."""
 
-    go_ahead: bool = Field(title="Go ahead", description="Run this paid edit now.")
+    go_ahead: StrictBool = Field(title="Go ahead", description="Run this paid edit now.")
 
 
-APPROVED = SpendApproval(go_ahead=True)
+@dataclass(frozen=True)
+class Verdict:
+    """What became of the question: `go` only for no question needed or an explicit accept of `go_ahead: true`."""
+
+    go: bool
+    why: Literal["not asked", "accepted", "declined", "expired", "malformed", "refused"]
+
+
+GO: Final = Verdict(True, "not asked")
 
 
 def can_ask(ctx: Context[Runtime, Any]) -> bool:
@@ -52,63 +70,80 @@ def can_ask(ctx: Context[Runtime, Any]) -> bool:
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
-async def spend_approval(
-    ctx: Context[Runtime, Any], args: Annotated[EditArgs, Resolve(edit_arguments)]
-) -> SpendApproval | Elicit[SpendApproval]:
+async def spend_consent(
+    ctx: Context[Runtime, Any], preparation: Annotated[Preparation, Resolve(prepared_edit)]
+) -> Verdict | Elicit[SpendApproval]:
     runtime = ctx.request_context.lifespan_context
+    edit = preparation.edit
+    if edit is None:
+        return Verdict(False, "expired" if preparation.late is not None else "refused")
     confirm = runtime.settings.confirm_spend
-    if confirm.mode == "never" or not runtime.wavespeed.has_api_key:
-        return APPROVED
-    variant = VARIANTS[args.model]
-    price = (await runtime.spending.quote(variant, {})).price_usd
-    if not confirm.asks_for(price) or await _limit_refuses(runtime, price) or await _refused(runtime, args):
-        return APPROVED  # not a question worth asking: the handler runs the edit, or refuses it in its own words
+    if confirm.mode == "never" or not confirm.asks_for(edit.price_usd):
+        return GO
     if not can_ask(ctx):
         raise ToolError(
             f"Not submitted, nothing paid: this server asks the user before paying for an edit "
-            f"(--confirm-spend {confirm}; this one costs ${price}), and this client cannot ask the user "
+            f"(--confirm-spend {confirm}; this one costs ${edit.price_usd}), and this client cannot ask the user "
             "(it does not support MCP elicitation). Ask the server's operator to change QWEN_EDIT_CONFIRM_SPEND, "
             "or use a client that supports elicitation."
         )
-    return Elicit(f"This edit runs {args.model} for ${price}; {await _balance_text(runtime)}. Go ahead?", SpendApproval)
+    version = ctx.protocol_version
+    if version is not None and is_version_at_least(version, INPUT_REQUIRED_ERA):
+        # Asked by a round trip: the answer comes with the next round, which must ask the very same question.
+        now = runtime.clock.now()
+        key = question_key(edit.args)
+        asked = runtime.questions.find(key, now)
+        question = asked.question if asked is not None else await _question(runtime, edit)
+        asked = runtime.questions.remember(key, edit, question, runtime.clock.now())
+        return Verdict(False, "expired") if asked.late(runtime.clock.now()) else Elicit(question, SpendApproval)
+    return await _ask_now(ctx, runtime, edit)
 
 
-async def _refused(runtime: Runtime, args: EditArgs) -> bool:
-    """Whether the edit fails a free check (its arguments, images, mask): then nobody is asked to pay for it."""
-    try:
-        await check_edit(runtime, args)
-    except InputError:
-        return True
-    return False
+async def _ask_now(ctx: Context[Runtime, Any], runtime: Runtime, edit: PreparedEdit) -> Verdict:
+    """The legacy era's question, mid-call, answered within the call's time or not at all."""
+    question = await _question(runtime, edit)
+    with anyio.move_on_after(max(edit.answer_by - runtime.clock.now(), 0.0)):
+        try:
+            answer = await ctx.elicit(question, SpendApproval)
+        except ValueError:  # accepted, but with content that is not the schema's (a "yes" string, say)
+            return Verdict(False, "malformed")
+        return verdict_of(answer)
+    return Verdict(False, "expired")
 
 
-def approved(approval: ElicitationResult[SpendApproval]) -> bool:
-    return isinstance(approval, AcceptedElicitation) and approval.data.go_ahead
+async def _question(runtime: Runtime, edit: PreparedEdit) -> str:
+    return f"This edit runs {edit.variant.name} for ${edit.price_usd}; {await _balance_text(runtime)}. Go ahead?"
+
+
+def verdict_of(answer: ElicitationResult[Any]) -> Verdict:
+    """The resolver's own verdict, or the user's answer: only an accepted, strictly boolean `true` is a yes."""
+    if not isinstance(answer, AcceptedElicitation):
+        return Verdict(False, "declined")
+    data: object = answer.data
+    if isinstance(data, Verdict):
+        return data
+    if isinstance(data, SpendApproval):
+        return Verdict(True, "accepted") if data.go_ahead is True else Verdict(False, "declined")
+    return Verdict(False, "malformed")
 
 
 async def _balance_text(runtime: Runtime) -> str:
-    try:
-        return f"balance ${(await read_balance(runtime)).quantize(Decimal('0.01'))}"
-    except WaveSpeedError:
-        return "balance unknown (WaveSpeed did not say)"
+    with anyio.move_on_after(BALANCE_SECONDS):
+        try:
+            return f"balance ${(await read_balance(runtime)).quantize(Decimal('0.01'))}"
+        except WaveSpeedError:
+            pass
+    return "balance unknown (WaveSpeed did not say)"
 
 
-async def _limit_refuses(runtime: Runtime, price: Decimal) -> bool:
-    try:
-        status = await runtime.spending.status()
-    except LedgerError:
-        return False  # the handler refuses with the ledger's own words
-    return status is not None and status.remaining_usd < price
-
-
-async def declined(runtime: Runtime, model: VariantName) -> CallToolResult:
-    """The user said no: a normal result, not an error, with nothing submitted and nothing paid."""
-    variant = VARIANTS[model]
-    price = (await runtime.spending.quote(variant, {})).price_usd
+def not_submitted(verdict: Verdict, *, model: str, price_usd: Decimal, waited: float) -> CallToolResult:
+    """The user said no, or nobody said yes in time: a normal result, not an error, with nothing submitted and
+    nothing paid."""
+    variant = VARIANTS.get(model)
     report = PredictionReport(
         prediction_id=None,
         status=None,
-        model=variant.model_id,
+        model=variant.model_id if variant is not None else model,
         variant=model,
         pending=False,
         elapsed_seconds=0.0,
@@ -116,10 +151,20 @@ async def declined(runtime: Runtime, model: VariantName) -> CallToolResult:
         cost_usd=0.0,
         next_step="Do not call edit_image again for this edit unless the user asks for it.",
     )
-    text = (
-        f"Not submitted: the user declined to pay ${price} for this edit ({model}). Nothing was sent to WaveSpeed "
-        f"and nothing was paid.\n{report.next_step}"
-    )
+    if verdict.why == "expired":
+        said = (
+            f"Not submitted, nothing paid: nobody answered the question about paying ${price_usd} for this edit "
+            f"({model}) within {waited:g} s (the call's wait_seconds plus 10 s)."
+        )
+        report = report.model_copy(update={"next_step": "Call edit_image again when the user is there to answer."})
+    elif verdict.why == "malformed":
+        said = (
+            f"Not submitted, nothing paid: the answer to the question about paying ${price_usd} for this edit "
+            f"({model}) was not an explicit yes (go_ahead must be the boolean true)."
+        )
+    else:
+        said = f"Not submitted: the user declined to pay ${price_usd} for this edit ({model})."
+    text = f"{said} Nothing was sent to WaveSpeed and nothing was paid.\n{report.next_step}"
     return CallToolResult(
         content=[TextContent(type="text", text=text), TextContent(type="text", text=report.model_dump_json())],
         structured_content=report.model_dump(mode="json"),

@@ -1,13 +1,18 @@
-"""edit_image's arguments as the use case takes them, built once per call (a resolver the SDK runs before the tool's
-body): the body runs the edit with them, and the question about the spend checks them first."""
+"""edit_image's arguments as the use case takes them, and the edit prepared from them: resolvers the SDK runs once
+per call (per round, in the 2026-07-28 era) before the tool's body. The question about the spend and the body both
+take the one `Preparation`, so what the user is asked about is exactly what runs, and nothing is checked twice."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.resolve import Resolve
 
-from ..jobs.edit import EditArgs
+from ..errors import InputError, MissingApiKeyError, WaveSpeedError
+from ..jobs.asked import Asked, question_key
+from ..jobs.prepare import EditArgs, PreparedEdit, prepare_edit
 from ..jobs.runtime import Runtime
 from ..models import Lora, OutputFormat
 from ..variants import VariantName
@@ -46,3 +51,36 @@ def edit_arguments(
         mask=mask,
         feather=feather,
     )
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """The prepared edit, or why it is refused: a refusal is a value here, raised by the tool's body (where every
+    error becomes the tool error it should be), and never mistaken for consent by the question."""
+
+    edit: PreparedEdit | None
+    refusal: Exception | None = None
+    late: Asked | None = None  # a second round that came after its question's time ran out: nothing may run
+
+    def ready(self) -> PreparedEdit:
+        if self.edit is None:
+            raise self.refusal or InputError("the edit could not be prepared")
+        return self.edit
+
+
+async def prepared_edit(ctx: Context[Runtime, Any], args: Annotated[EditArgs, Resolve(edit_arguments)]) -> Preparation:
+    """Every free check, once (jobs/prepare.py). A second round of a call whose question is out reuses the first
+    round's preparation: nothing is fetched again, and the question stays the same."""
+    runtime = ctx.request_context.lifespan_context
+    if not runtime.wavespeed.has_api_key:
+        return Preparation(None, MissingApiKeyError())  # nothing to check for an edit that cannot be sent
+    now = runtime.clock.now()
+    asked = runtime.questions.find(question_key(args), now)
+    if asked is not None and asked.late(now):
+        return Preparation(None, late=asked)
+    if asked is not None and asked.edit is not None:
+        return Preparation(asked.edit)
+    try:
+        return Preparation(await prepare_edit(runtime, args))
+    except (InputError, WaveSpeedError) as exc:
+        return Preparation(None, exc)

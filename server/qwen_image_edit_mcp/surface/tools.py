@@ -15,11 +15,13 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..config import MAX_WAIT_SECONDS
+from ..jobs.asked import question_key
 from ..jobs.balance import run_balance
-from ..jobs.edit import MIN_SYNC_WAIT_SECONDS, EditArgs, run_edit
 from ..jobs.listing import ListArgs, run_list
+from ..jobs.prepare import MIN_SYNC_WAIT_SECONDS
 from ..jobs.read import run_read
-from ..jobs.runtime import Runtime
+from ..jobs.runtime import ANSWER_MARGIN, Runtime
+from ..jobs.start import start
 from ..media.masks import DEFAULT_FEATHER, MAX_FEATHER
 from ..models import (
     IMAGE_DESCRIPTION,
@@ -34,8 +36,8 @@ from ..models import (
 )
 from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
-from .confirm import SpendApproval, approved, declined, spend_approval
-from .edit_args import edit_arguments
+from .confirm import SpendApproval, not_submitted, spend_consent, verdict_of
+from .edit_args import Preparation, prepared_edit
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_balance, render_listing
@@ -61,8 +63,8 @@ WaitSeconds = Annotated[
 async def edit_image(
     prompt: Prompt,
     ctx: Context[Runtime, Any],
-    args: Annotated[EditArgs, Resolve(edit_arguments)],  # the arguments below, as the use case takes them
-    approval: Annotated[ElicitationResult[SpendApproval], Resolve(spend_approval)],  # not in the schema
+    preparation: Annotated[Preparation, Resolve(prepared_edit)],  # the arguments below, every free check made
+    approval: Annotated[ElicitationResult[SpendApproval], Resolve(spend_consent)],  # not in the schema
     image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
     images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
     model: Annotated[VariantName, Field(description=MODEL_DESCRIPTION)] = "edit",
@@ -91,12 +93,19 @@ async def edit_image(
     mask: Annotated[ImageRef | None, Field(description=MASK_DESCRIPTION)] = None,
     feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
 ) -> Annotated[CallToolResult, PredictionReport]:
-    # The parameters after `approval` are the tool's schema; `args` holds them all, built once by `edit_arguments`
-    # for this body and for the question about the spend.
+    # The parameters after `approval` are the tool's schema; `preparation` holds them all, checked once by
+    # `prepared_edit` for this body and for the question about the spend: nothing here checks or fetches again.
     async with guarded(ctx, "edit the image") as runtime:
-        if not approved(approval):
-            return await declined(runtime, model)
-        outcome = await run_edit(runtime, args, Progress(ctx, runtime.clock))
+        late = preparation.late
+        if late is not None:
+            return not_submitted(verdict_of(approval), model=late.model, price_usd=late.price_usd, waited=late.seconds)
+        edit = preparation.ready()  # a refusal is raised here, in its own words
+        runtime.questions.forget(question_key(edit.args))  # this call's question, if any, is answered now
+        verdict = verdict_of(approval)
+        if not verdict.go:
+            waited = edit.args.wait_seconds + ANSWER_MARGIN
+            return not_submitted(verdict, model=edit.variant.name, price_usd=edit.price_usd, waited=waited)
+        outcome = await start(runtime, edit, Progress(ctx, runtime.clock))
         return render(outcome, resume_wait=runtime.resume_wait)
 
 

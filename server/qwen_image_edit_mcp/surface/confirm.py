@@ -61,6 +61,10 @@ class Verdict:
 
 
 GO: Final = Verdict(True, "not asked")
+MALFORMED_ANSWER: Final = (
+    "Not submitted, nothing paid: the answer to the question about paying for this edit was not an explicit yes "
+    "(go_ahead must be the boolean true). Call edit_image again if the user wants the edit."
+)
 
 
 def can_ask(ctx: Context[Runtime, Any]) -> bool:
@@ -107,7 +111,8 @@ async def _ask_now(ctx: Context[Runtime, Any], runtime: Runtime, edit: PreparedE
             answer = await ctx.elicit(question, SpendApproval)
         except ValueError:  # accepted, but with content that is not the schema's (a "yes" string, say)
             return Verdict(False, "malformed")
-        return verdict_of(answer)
+        # The runtime's clock has the last word: an answer that comes after the call's time is a late one.
+        return verdict_of(answer) if runtime.clock.now() <= edit.answer_by else Verdict(False, "expired")
     return Verdict(False, "expired")
 
 
@@ -157,11 +162,6 @@ def not_submitted(verdict: Verdict, *, model: str, price_usd: Decimal, waited: f
             f"({model}) within {waited:g} s (the call's wait_seconds plus 10 s)."
         )
         report = report.model_copy(update={"next_step": "Call edit_image again when the user is there to answer."})
-    elif verdict.why == "malformed":
-        said = (
-            f"Not submitted, nothing paid: the answer to the question about paying ${price_usd} for this edit "
-            f"({model}) was not an explicit yes (go_ahead must be the boolean true)."
-        )
     else:
         said = f"Not submitted: the user declined to pay ${price_usd} for this edit ({model})."
     text = f"{said} Nothing was sent to WaveSpeed and nothing was paid.\n{report.next_step}"

@@ -31,6 +31,7 @@ from ..wavespeed.http_client import open_http_client
 from ..wavespeed.uploads import UploadCache, Uploader
 from . import texts, tools
 from .argument_errors import describe_invalid_arguments
+from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 
@@ -46,6 +47,8 @@ class EditServer(MCPServer[Runtime]):
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
+            if _a_malformed_answer(exc):  # the SDK's words for it in the 2026-07-28 era; ours say what it means
+                raise ToolError(MALFORMED_ANSWER) from None
             cause = exc.__cause__
             # Only the arguments' own validation: a ValidationError inside the tool (after a submit, say) is a crash.
             if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
@@ -65,6 +68,12 @@ class EditServer(MCPServer[Runtime]):
         if missing:
             raise MCPError(code=INVALID_PARAMS, message=f"Prompt {name} needs the argument(s): {', '.join(missing)}")
         return await super().get_prompt(name, arguments, context)
+
+
+def _a_malformed_answer(exc: ToolError) -> bool:
+    """The SDK refused the client's answer to the spend question as not the question's schema (`go_ahead: "yes"`)."""
+    text = str(exc)
+    return "Resolver 'qwen_image_edit_mcp.surface.confirm:spend_consent'" in text and "elicitation" in text
 
 
 def create_server(

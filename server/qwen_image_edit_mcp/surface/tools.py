@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.elicitation import ElicitationResult
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import Resolve
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -36,7 +37,7 @@ from ..models import (
 )
 from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
-from .confirm import SpendApproval, not_submitted, spend_consent, verdict_of
+from .confirm import MALFORMED_ANSWER, SpendApproval, not_submitted, spend_consent, verdict_of
 from .edit_args import Preparation, prepared_edit
 from .guard import guarded
 from .progress import Progress
@@ -102,6 +103,8 @@ async def edit_image(
         edit = preparation.ready()  # a refusal is raised here, in its own words
         runtime.questions.forget(question_key(edit.args))  # this call's question, if any, is answered now
         verdict = verdict_of(approval)
+        if verdict.why == "malformed":
+            raise ToolError(MALFORMED_ANSWER)
         if not verdict.go:
             waited = edit.args.wait_seconds + ANSWER_MARGIN
             return not_submitted(verdict, model=edit.variant.name, price_usd=edit.price_usd, waited=waited)

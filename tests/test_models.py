@@ -5,7 +5,7 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from qwen_image_edit_mcp.models import SIZE_PATTERN, TERMINAL_STATUSES, EditRequest, Prediction, parse_size
+from qwen_image_edit_mcp.models import SIZE_PATTERN, TERMINAL_STATUSES, EditRequest, Lora, Prediction, parse_size
 
 
 @pytest.mark.parametrize(
@@ -71,3 +71,68 @@ def test_a_prediction_tolerates_fields_it_does_not_know_and_knows_its_terminal_s
         assert Prediction(id="abc", status=status).is_terminal
     assert Prediction(id="abc", status="completed").succeeded
     assert not Prediction(id="abc", status="failed").succeeded
+
+
+def lora_refusal(path: str) -> str:
+    """What the caller is told about a LoRA path: the reasons only, as the tools word them (no input echoed)."""
+    with pytest.raises(ValidationError) as caught:
+        Lora.model_validate({"path": path})
+    return " ".join(error["msg"] for error in caught.value.errors(include_input=False, include_url=False))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "https://user:pw@example.com/x.safetensors",
+        "https://user@example.com/x.safetensors",
+        "https://:pw@example.com/x.safetensors",
+        "HTTPS://user:pw@example.com/x.safetensors",
+        "http://user:pw@example.com/x.safetensors",
+        "user:pw@example.com/x.safetensors",
+    ],
+)
+def test_a_lora_url_with_credentials_is_refused_without_echoing_them(path: str) -> None:
+    text = lora_refusal(path)
+    assert "LoRA URL" in text
+    assert "user" not in text
+    assert "pw" not in text
+    assert "example.com" not in text
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("http://example.com/x.safetensors", "https"),
+        ("ftp://example.com/x.safetensors", "https"),
+        ("https:///x.safetensors", "host name"),
+        ("https://example.com/my lora.safetensors", "spaces"),
+        ("https://example.com/x\tlora.safetensors", "spaces"),
+        ("https://example.com/x\x00.safetensors", "control characters"),
+        ("https://example.com/x\x7f.safetensors", "control characters"),
+        ("https://example.com:99999/x.safetensors", "not a valid URL"),
+        ("https://example.com/x.bin", ".safetensors"),
+        ("https://example.com/x.bin?name=x.safetensors", ".safetensors"),
+    ],
+)
+def test_a_lora_url_follows_the_image_url_rules_and_is_never_echoed(path: str, reason: str) -> None:
+    text = lora_refusal(path)
+    assert reason in text
+    assert "example.com" not in text
+
+
+def test_an_over_long_lora_url_is_refused_by_its_length() -> None:
+    text = lora_refusal("https://example.com/" + "a" * 2048 + ".safetensors")
+    assert "2048" in text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "owner/name",
+        "https://huggingface.co/owner/name/resolve/main/lora.safetensors",
+        "https://example.com/x.safetensors?download=1",
+        " https://example.com/X.SAFETENSORS ",
+    ],
+)
+def test_a_repository_name_or_a_plain_https_safetensors_url_is_accepted(path: str) -> None:
+    assert Lora.model_validate({"path": path}).path == path.strip()

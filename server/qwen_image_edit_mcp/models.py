@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Final, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -147,16 +148,38 @@ def _lora_path(value: str) -> str:
         raise ValueError(
             "a LoRA path is empty; give a Hugging Face 'owner/name' or an https URL of a .safetensors file"
         )
-    if value.lower().startswith("https://"):
-        if not value.lower().split("?", 1)[0].endswith(".safetensors") or any(ch.isspace() for ch in value):
-            raise ValueError(f"a LoRA URL must be an https URL of a .safetensors file; got {quoted(value)}")
-        return value
+    if ":" in value or "@" in value:  # a URL, or meant as one: no repository name holds either
+        return _lora_url(value)
     if not _HF_REPO.fullmatch(value):
         raise ValueError(
             "a LoRA path must be a Hugging Face 'owner/name' or an https URL of a .safetensors file; "
             f"got {quoted(value)}"
         )
     return value
+
+
+def _lora_url(url: str) -> str:
+    """The URL, if it follows the image URL rules that need no lookup (private hosts are refused where the server's
+    own address is known); a refusal never echoes it, since it may hold a password."""
+    if any(ch.isspace() for ch in url):
+        raise ValueError("a LoRA URL contains spaces; percent-encode them (%20)")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise ValueError("a LoRA URL contains control characters (such as NUL); remove them")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ValueError("a LoRA URL is not a valid URL; give an https URL of a .safetensors file") from None
+    if "@" in parts.netloc or parts.username or parts.password:
+        raise ValueError(
+            "a LoRA URL carries credentials (a name or password before '@'); WaveSpeed fetches the file itself and "
+            "would see them. Use a public or pre-signed URL instead"
+        )
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        raise ValueError("a LoRA URL must be an https:// URL with a host name (http is not accepted)")
+    if not parts.path.lower().endswith(".safetensors"):
+        raise ValueError("a LoRA URL must be an https URL of a .safetensors file")
+    return url
 
 
 def _lora_scale(value: float) -> float:

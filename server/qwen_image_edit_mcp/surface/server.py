@@ -30,7 +30,7 @@ from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import open_http_client
 from ..wavespeed.uploads import UploadCache, Uploader
 from . import texts, tools
-from .argument_errors import describe_invalid_arguments
+from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
 from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
@@ -39,7 +39,8 @@ from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 class EditServer(MCPServer[Runtime]):
     """MCPServer, with the spec's answer to a prompt request it cannot serve: invalid params (-32602), naming the
     unknown prompt or the missing argument (the SDK answers those with error code 0 and logs a traceback), and tool
-    arguments that fail the schema said in a line per argument instead of pydantic's dump."""
+    arguments that fail the schema (an unknown name among them, which the SDK would drop: `refuse_unknown_arguments`)
+    said in a line per argument instead of pydantic's dump."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Runtime, Any] | None = None
@@ -54,7 +55,20 @@ class EditServer(MCPServer[Runtime]):
             if isinstance(exc, UnexpectedToolError) or not isinstance(cause, ValidationError):
                 raise
             # Chained to the ValidationError, so the SDK still logs only the field names.
-            raise ToolError(describe_invalid_arguments(name, cause)) from cause
+            raise ToolError(describe_invalid_arguments(name, cause, self._argument_names(name))) from cause
+
+    def refuse_unknown_arguments(self) -> None:
+        """Make every tool registered so far refuse argument names outside its input schema, before it runs.
+
+        The SDK's argument models ignore them: `negative_prompt` (no tool takes it) or a misspelled `promt` would
+        vanish and the edit run, and be paid, without it. The published schemas say so too, for hosts that check."""
+        for tool in self._tool_manager.list_tools():
+            tool.fn_metadata.arg_model = refusing_unknown(tool.fn_metadata.arg_model)
+            tool.parameters = {**tool.parameters, "additionalProperties": False}
+
+    def _argument_names(self, tool: str) -> list[str]:
+        found = self._tool_manager.get_tool(tool)
+        return argument_names(found.parameters) if found else []
 
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Context[Runtime, Any] | None = None
@@ -127,6 +141,7 @@ def create_server(
     server.middleware.append(hide_app_only_tools)
     _add_lookups(server)
     add_prompts(server)
+    server.refuse_unknown_arguments()  # last: every tool is registered by now
     return server
 
 

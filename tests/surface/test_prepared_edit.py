@@ -140,6 +140,7 @@ async def test_a_limit_that_looks_full_refuses_without_a_question(clock: FakeClo
     assert "nobody was asked to pay" in text_of(result)
     assert user.asked == []
     assert world.submits() == []
+    assert host.fetches == 1  # refused after the free checks, which read the inputs first
     await other.release(held)
 
 

@@ -185,16 +185,23 @@ async def test_only_a_boolean_true_is_consent(
 
 async def test_an_answer_after_the_call_s_time_is_refused_unpaid(clock: FakeClock, tmp_path: Path, mode: str) -> None:
     world = make_world(clock, tmp_path, confirm_spend=parse_confirm_spend("always"))
-    user = User(content=YES, before=lambda: clock.advance(61))  # the user answers yes, a minute later
+    delays = [61.0, 0.0]  # the user answers yes a minute later, then, to the same edit asked again, at once
+    user = User(content=YES, before=lambda: clock.advance(delays.pop(0)))
+    edit = {"prompt": "add a hat", "image": IMAGE_URL, "wait_seconds": 50}
     async with Client(world.server, mode=mode, elicitation_callback=user) as client:
-        result = await client.call_tool("edit_image", {"prompt": "add a hat", "image": IMAGE_URL, "wait_seconds": 50})
-    assert not result.is_error, text_of(result)
-    assert "nobody answered the question about paying $0.02" in text_of(result)
-    assert "within 60 s" in text_of(result)
-    assert "nothing was paid" in text_of(result)
-    assert result.structured_content is not None
-    assert result.structured_content["prediction_id"] is None
-    assert world.submits() == []
+        late = await client.call_tool("edit_image", edit)
+        again = await client.call_tool("edit_image", edit)
+    assert not late.is_error, text_of(late)
+    assert "nobody answered the question about paying $0.02" in text_of(late)
+    assert "within 60 s" in text_of(late)
+    assert "nothing was paid" in text_of(late)
+    assert late.structured_content is not None
+    assert late.structured_content["prediction_id"] is None
+    assert not again.is_error, text_of(again)  # a new call is a new question, not the late one
+    assert again.structured_content is not None
+    assert again.structured_content["prediction_id"]
+    assert len(user.asked) == 2
+    assert len(world.submits()) == 1
 
 
 async def test_a_question_nobody_answers_ends_the_call_unpaid(

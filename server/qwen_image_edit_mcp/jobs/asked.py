@@ -52,13 +52,15 @@ class AskedQuestions:
         self._expire(now)
         return self._entries.get(key)
 
-    def remember(self, key: str, edit: PreparedEdit, question: str, now: float) -> Asked:
-        """The entry for `key`: the one already out (its deadline and words stand), else this new question."""
-        asked = self.find(key, now)
+    def remember(self, key: str, edit: PreparedEdit, question: str, now: float, *, new_call: bool) -> Asked:
+        """The entry for `key`: for a new call, this question (any older one with the same arguments is over); for
+        a later round of the same call, the one already out (its deadline and words stand), else this one."""
+        asked = None if new_call else self.find(key, now)
         if asked is None:
             seconds = edit.answer_by - edit.started
             asked = Asked(edit, question, edit.answer_by, edit.variant.name, edit.price_usd, seconds)
             self._entries[key] = asked
+            self._entries.move_to_end(key)
             self._bound()
         return asked
 

@@ -39,7 +39,7 @@ from ..jobs.prepare import PreparedEdit
 from ..jobs.runtime import Runtime
 from ..reports import PredictionReport
 from ..variants import VARIANTS
-from .edit_args import Preparation, prepared_edit
+from .edit_args import Preparation, answering_round, prepared_edit
 
 # The first protocol revision that asks by an input-required round instead of a request mid-call.
 INPUT_REQUIRED_ERA: Final = "2026-07-28"
@@ -94,11 +94,10 @@ async def spend_consent(
     version = ctx.protocol_version
     if version is not None and is_version_at_least(version, INPUT_REQUIRED_ERA):
         # Asked by a round trip: the answer comes with the next round, which must ask the very same question.
-        now = runtime.clock.now()
-        key = question_key(edit.args)
-        asked = runtime.questions.find(key, now)
+        now, key, new_call = runtime.clock.now(), question_key(edit.args), not answering_round(ctx)
+        asked = None if new_call else runtime.questions.find(key, now)
         question = asked.question if asked is not None else await _question(runtime, edit)
-        asked = runtime.questions.remember(key, edit, question, runtime.clock.now())
+        asked = runtime.questions.remember(key, edit, question, runtime.clock.now(), new_call=new_call)
         return Verdict(False, "expired") if asked.late(runtime.clock.now()) else Elicit(question, SpendApproval)
     return await _ask_now(ctx, runtime, edit)
 

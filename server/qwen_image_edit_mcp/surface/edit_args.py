@@ -53,6 +53,11 @@ def edit_arguments(
     )
 
 
+def answering_round(ctx: Context[Runtime, Any]) -> bool:
+    """A later round of a call that asked its client something (2026-07-28): it carries the answers, or the state."""
+    return bool(ctx.input_responses) or bool(ctx.request_state)
+
+
 @dataclass(frozen=True)
 class Preparation:
     """The prepared edit, or why it is refused: a refusal is a value here, raised by the tool's body (where every
@@ -75,7 +80,7 @@ async def prepared_edit(ctx: Context[Runtime, Any], args: Annotated[EditArgs, Re
     if not runtime.wavespeed.has_api_key:
         return Preparation(None, MissingApiKeyError())  # nothing to check for an edit that cannot be sent
     now = runtime.clock.now()
-    asked = runtime.questions.find(question_key(args), now)
+    asked = runtime.questions.find(question_key(args), now) if answering_round(ctx) else None
     if asked is not None and asked.late(now):
         return Preparation(None, late=asked)
     if asked is not None and asked.edit is not None:

@@ -40,6 +40,7 @@ class Plan:
     levels: list[int]
     cold_runs: int
     memory_edits: int
+    masked_edits: int = 7  # masked and unmasked edits each, alternated
     # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
     env: dict[str, str] = field(default_factory=dict[str, str])
 
@@ -53,6 +54,7 @@ class Results:
     cold_start: dict[str, float] = field(default_factory=dict[str, float])
     memory: dict[str, float] = field(default_factory=dict[str, float])
     composite: dict[str, float] = field(default_factory=dict[str, float])
+    masked: dict[str, float] = field(default_factory=dict[str, float])
     inputs: dict[str, float] = field(default_factory=dict[str, float])
 
 

@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "uploads": ("call to submit, three local", "inputs"),
     "bystander": ("another session's tools/list", "inputs"),
     "composite": ("masked edit, 1536x1536 RGBA", "composite"),
+    "masked": ("masked edit: extra time after the job", "masked"),
 }
 
 

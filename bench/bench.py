@@ -107,9 +107,10 @@ def table(results: Results) -> str:
     lines += input_rows(results.inputs)
     if c := results.composite:
         lines += [
-            f"| masked edit, 1536x1536 RGBA: mask check and feather (before the submit) | {c['prepare_ms']:.0f} ms |",
-            f"| masked edit: decode the input and the edit / blend / encode PNG | {c['decode_ms']:.0f} ms / "
-            f"{c['blend_ms']:.0f} ms / {c['encode_ms']:.0f} ms |",
+            f"| masked edit, 1536x1536 RGBA: mask check, feather, decode the input (before the submit) | "
+            f"{c['prepare_ms']:.0f} ms |",
+            f"| masked edit: decode the edit / blend / encode PNG / preview from the blend | {c['decode_ms']:.0f} ms / "
+            f"{c['blend_ms']:.0f} ms / {c['encode_ms']:.0f} ms / {c.get('preview_ms', 0):.0f} ms |",
             f"| masked edit: peak memory of the whole composite | {c['peak_mib']:.0f} MiB |",
         ]
     if m := results.masked:

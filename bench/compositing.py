@@ -3,8 +3,9 @@ in a fresh process whose peak memory is then the composite's and nothing else's.
 
     .venv/bin/python bench/compositing.py DIR    # writes the pictures to DIR if missing, prints one JSON line
 
-`bench.py` runs it and adds the figures to its report: the stages' median times (the mask's check and feather, which
-happen before the submit; decoding the input and the edit; the blend itself; the PNG encoding) and the peak memory.
+`bench.py` runs it and adds the figures to its report: the stages' median times (the mask's check and feather and the
+input's decoding, which happen before the submit; decoding the edit; the blend itself; the PNG encoding; the preview,
+made from the blended pixels) and the peak memory.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def _median_ms(step: Callable[[], Any]) -> float:
 
 
 def measure(directory: Path) -> dict[str, float]:
+    from qwen_image_edit_mcp.config import DEFAULT_INLINE_MAX_BYTES
     from qwen_image_edit_mcp.media import masks
+    from qwen_image_edit_mcp.media.previews import preview_of
 
     source, edit, mask = (directory / name for name in NAMES)
     data = [path.read_bytes() for path in (source, edit, mask)]
@@ -63,11 +66,13 @@ def measure(directory: Path) -> dict[str, float]:
     peak_mib = (_peak_kib() - baseline) / 1024
     base, picture = masks.decoded(region, data[1])
     blended = masks.blended(region, base, picture.copy())
+    made = masks.encoded(blended, "png")
     return {
         "prepare_ms": _median_ms(lambda: masks.prepare_region(data[0], data[2], masks.DEFAULT_FEATHER)),
         "decode_ms": _median_ms(lambda: masks.decoded(region, data[1])),
         "blend_ms": _median_ms(lambda: masks.blended(region, base, picture.copy())),
         "encode_ms": _median_ms(lambda: masks.encoded(blended, "png")),
+        "preview_ms": _median_ms(lambda: preview_of(blended, made.data, made.mime, DEFAULT_INLINE_MAX_BYTES)),
         "peak_mib": peak_mib,
     }
 

@@ -4,12 +4,14 @@ edge inside the white region, and every refusal before anything is paid."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 from PIL import Image, ImageDraw
 
 from qwen_image_edit_mcp.errors import InputError
 from qwen_image_edit_mcp.media.masks import composite, prepare_region
+from qwen_image_edit_mcp.models import OutputFormat
 
 SIZE = (120, 80)
 BOX = (40, 20, 89, 59)  # the white rectangle of the mask: x 40..89, y 20..59 inclusive
@@ -136,3 +138,35 @@ def test_what_cannot_be_composited_is_refused_with_the_reason(
     with pytest.raises(InputError, match="mask: ") as refused:
         prepare_region(source, mask, feather)
     assert said in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"), [("RGB", "RGB"), ("RGBA", "RGBA"), ("L", "L"), ("1", "L"), ("P", "RGB"), ("P+alpha", "RGBA")]
+)
+def test_the_input_is_decoded_once_before_the_submit_in_the_mode_the_composite_keeps(given: str, kept: str) -> None:
+    source = noise().convert(given.removesuffix("+alpha"))
+    buffer = io.BytesIO()
+    source.save(buffer, "PNG", **({"transparency": 0} if given == "P+alpha" else {}))
+    region = prepare_region(buffer.getvalue(), encoded(box_mask()), feather=4)
+    source = Image.open(io.BytesIO(buffer.getvalue()))  # as decoded, with its transparency
+    assert (region.base.mode, region.base.size) == (kept, SIZE)
+    assert region.base.tobytes() == source.convert(kept).tobytes()
+    assert region.held_bytes == len(region.source) + SIZE[0] * SIZE[1] * (len(kept) + 1)
+    made = composite(replace(region, source=b""), encoded(edit_of()), "png")  # the encoded input is not read again
+    out = decoded(made.data)
+    assert (out.mode, out.getpixel((0, 0))) == (kept, source.convert(kept).getpixel((0, 0)))
+
+
+def test_an_input_whose_pixels_do_not_decode_is_refused_before_the_submit() -> None:
+    whole = encoded(noise())
+    with pytest.raises(OSError, match="truncated"):  # the tool says so as a refusal: nothing is paid
+        prepare_region(whole[: len(whole) // 2], encoded(box_mask()), feather=4)
+
+
+@pytest.mark.parametrize("output_format", ["png", "webp", "jpeg"])
+def test_the_composite_keeps_its_blended_pixels_for_the_preview(output_format: OutputFormat) -> None:
+    region = prepare_region(encoded(noise(mode="RGBA")), encoded(box_mask()), feather=4)
+    made = composite(region, encoded(edit_of()), output_format)
+    assert (made.picture.mode, made.picture.size) == ("RGBA", SIZE)
+    if made.lossless:  # exactly the pixels encoded; for JPEG, the pixels before its loss
+        assert decoded(made.data).convert("RGBA").tobytes() == made.picture.tobytes()

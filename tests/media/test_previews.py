@@ -5,7 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from qwen_image_edit_mcp.media.previews import base64_size, make_preview
+from qwen_image_edit_mcp.media.previews import base64_size, make_preview, preview_of
 
 
 def encoded(size: tuple[int, int], fmt: str = "PNG", mode: str = "RGB", noisy: bool = False) -> bytes:
@@ -51,3 +51,24 @@ def test_transparency_is_laid_on_white_for_the_jpeg_preview() -> None:
 @pytest.mark.parametrize("budget", [0, 100])
 def test_when_nothing_fits_there_is_no_preview(budget: int) -> None:
     assert make_preview(encoded((600, 600), noisy=True), "image/png", budget) is None
+
+
+def test_a_picture_already_decoded_is_previewed_from_its_pixels_without_decoding_its_bytes() -> None:
+    picture = Image.effect_noise((1536, 1024), 100).convert("RGBA")
+    not_an_image = b"\0" * 400_000  # what the picture was encoded to, as far as the preview cares: only its size
+    budget = 200_000
+    preview = preview_of(picture, not_an_image, "image/png", budget)
+    assert preview is not None
+    assert (preview.mime, preview.original_size) == ("image/jpeg", (1536, 1024))
+    assert base64_size(len(preview.data)) <= budget
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    assert preview == make_preview(buffer.getvalue(), "image/png", budget)  # the same as from the encoded bytes
+
+
+def test_a_decoded_picture_whose_bytes_fit_is_shown_as_those_bytes() -> None:
+    data = encoded((300, 200))
+    with Image.open(io.BytesIO(data)) as picture:
+        preview = preview_of(picture, data, "image/png", base64_size(len(data)))
+    assert preview is not None
+    assert (preview.data, preview.downscaled) == (data, False)

@@ -28,7 +28,10 @@ from harness import (
 )
 from qwen_image_edit_mcp.errors import ConnectionFailedError
 from qwen_image_edit_mcp.jobs import region as region_module
+from qwen_image_edit_mcp.media import outputs as outputs_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
+from qwen_image_edit_mcp.media.previews import base64_size
+from qwen_image_edit_mcp.media.previews import preview_of as real_preview_of
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
@@ -284,3 +287,88 @@ async def test_the_mask_check_and_the_composite_run_off_the_event_loop(
     assert not result.is_error, text_of(result)
     assert set(threads) == {"mask check", "composite"}
     assert loop_thread not in threads.values()
+
+
+async def test_the_preview_is_made_from_the_blended_picture_while_the_composite_uploads(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop_thread = threading.get_ident()
+    previewed = threading.Event()
+    seen: dict[str, Any] = {}
+    real_upload = Uploader.upload
+
+    def recording_preview(picture: Image.Image, data: bytes, mime: str, budget: int) -> Any:
+        seen["thread"], seen["size"] = threading.get_ident(), picture.size
+        made = real_preview_of(picture, data, mime, budget)
+        previewed.set()
+        return made
+
+    def no_decode(*_: object) -> None:
+        raise AssertionError("the encoded composite was decoded again for its preview")
+
+    async def upload_after_the_preview(self: Uploader, data: bytes, *, filename: str, content_type: str) -> Any:
+        if "-masked-" in filename:  # the composite's (the input's went before the submit)
+            with anyio.fail_after(5):  # the preview is made while this upload is under way, not after it
+                while not previewed.is_set():
+                    await anyio.sleep(0.005)
+            seen["uploaded"] = filename
+        return await real_upload(self, data, filename=filename, content_type=content_type)
+
+    monkeypatch.setattr(outputs_module, "preview_of", recording_preview)
+    monkeypatch.setattr(outputs_module, "make_preview", no_decode)
+    monkeypatch.setattr(Uploader, "upload", upload_after_the_preview)
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path))
+    assert not result.is_error, text_of(result)
+    assert seen["size"] == SIZE
+    assert seen["uploaded"].endswith("-masked-1.png")
+    assert seen["thread"] != loop_thread
+    assert result.structured_content is not None
+    (url,) = result.structured_content["outputs"]
+    assert url.startswith(f"{EMULATOR_URL}/media/")
+    (preview,) = images_of(result)
+    assert preview.size == SIZE
+
+
+async def test_a_composite_too_large_to_show_whole_is_previewed_downscaled_within_the_inline_budget(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    world = make_world(clock, tmp_path, inline_max_bytes=40_000)
+    folder = pictures_dir(tmp_path)
+    Image.effect_noise((480, 320), 80).convert("RGB").save(folder / "big.png")
+    mask = Image.new("L", (480, 320), 0)
+    ImageDraw.Draw(mask).rectangle((240, 0, 479, 319), fill=255)
+    mask.save(folder / "big-mask.png")
+    arguments = {"prompt": "invert", "image": str(folder / "big.png"), "mask": str(folder / "big-mask.png")}
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", arguments)
+    assert not result.is_error, text_of(result)
+    report = result.structured_content
+    assert report is not None
+    (saved,) = report["saved_paths"]
+    assert base64_size(Path(saved).stat().st_size) > 40_000  # the composite itself would not fit
+    (preview,) = images_of(result)
+    assert preview.format == "JPEG"
+    assert preview.size[0] < 480
+    assert "scaled down from 480x320" in text_of(result)
+    assert len(result.model_dump_json(by_alias=True, exclude_none=True)) <= 40_000
+
+
+async def test_a_crash_while_previewing_the_composite_still_returns_the_id_and_the_unmasked_url(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*_: object) -> None:
+        raise RuntimeError("a bug in the preview")
+
+    monkeypatch.setattr(outputs_module, "preview_of", crash)
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", masked_call(tmp_path))
+    (prediction_id,) = world.emulator.predictions
+    report = result.structured_content
+    assert report is not None
+    assert report["prediction_id"] == prediction_id
+    assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
+    assert "RuntimeError" in text_of(result)
+    (unmasked,) = report["unmasked_outputs"]
+    assert f"Unmasked edit 1 (as WaveSpeed made it, before the mask): {unmasked}" in text_of(result)
+    assert len(world.submits()) == 1

@@ -18,7 +18,7 @@ from ..errors import InputError, WaveSpeedError
 from ..folders import default_output_dir
 from ..media.inputs import ResolvedImage, read_image
 from ..media.masks import Composite, Region, composite, prepare_region
-from ..media.outputs import Output, fit_previews
+from ..media.outputs import Output, PreviewBudget, fit_preview
 from ..media.saving import save_output
 from ..models import OutputFormat
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
@@ -117,6 +117,7 @@ async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit, *
     previewed); the unmasked outputs stay listed. OutputsUnusable when an output could not be composited."""
     raw = completed.outputs
     composites: list[Output] = []
+    budget = PreviewBudget(runtime.settings.inline_max_bytes, outputs=len(raw), previews=len(raw))
     for output in raw:
         if output.data is None:
             raise OutputsUnusable(
@@ -131,17 +132,43 @@ async def composited(runtime: Runtime, completed: Completed, edit: RegionEdit, *
             ) from None
         output.data = None
         seconds = max(answer_by - runtime.clock.now(), MIN_UPLOAD_SECONDS)
-        composites.append(await _delivered(runtime, completed.prediction_id, output.index, made, seconds))
-    await fit_previews(composites, runtime.settings.inline_max_bytes)
+        composites.append(await _delivered(runtime, completed.prediction_id, output.index, made, seconds, budget))
     return replace(completed, outputs=composites, masked=edit.masked(raw))
 
 
-async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Composite, seconds: float) -> Output:
-    """The composite as an output: uploaded (so any client can fetch it) and saved where outputs are kept; saved in
-    the default folder too when the upload failed and no folder is set, so it always exists somewhere."""
+async def _delivered(
+    runtime: Runtime, prediction_id: str, index: int, made: Composite, seconds: float, budget: PreviewBudget
+) -> Output:
+    """The composite as an output: uploaded and saved (see `_kept`) while its preview is made from the blended
+    picture in a worker thread; the two overlap, and an unforeseen error in either is raised once both ended."""
+    output = Output(index, url=None, mime=made.mime)
+    failures: list[Exception] = []  # raised below as themselves, not as a group: follow() makes an outcome of them
+
+    async def previewed() -> None:
+        try:
+            await fit_preview(output, made.data, made.mime, budget, picture=made.picture)
+        except Exception as exc:
+            failures.append(exc)
+
+    async def kept() -> None:
+        try:
+            await _kept(runtime, prediction_id, output, made, seconds)
+        except Exception as exc:
+            failures.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(previewed)
+        group.start_soon(kept)
+    if failures:
+        raise failures[0]
+    return output
+
+
+async def _kept(runtime: Runtime, prediction_id: str, output: Output, made: Composite, seconds: float) -> None:
+    """Uploaded (so any client can fetch it) and saved where outputs are kept; saved in the default folder too when
+    the upload failed and no folder is set, so it always exists somewhere."""
     extension = made.mime.removeprefix("image/")
-    name = f"{prediction_id}-masked-{index}.{extension}"
-    output = Output(index, url=None, mime=made.mime, data=made.data)
+    name = f"{prediction_id}-masked-{output.index}.{extension}"
     uploader = runtime.inputs.uploader
     try:
         with anyio.fail_after(seconds):
@@ -150,14 +177,18 @@ async def _delivered(runtime: Runtime, prediction_id: str, index: int, made: Com
     except (WaveSpeedError, TimeoutError) as exc:
         why = exc.message if isinstance(exc, WaveSpeedError) else f"it took longer than {seconds:.0f} s"
         log.warning("could not upload the composite of prediction %s: %s", prediction_id, why)
-        output.note = f"the composite could not be uploaded ({why}); it is kept as a file"
+        _noted(output, f"the composite could not be uploaded ({why}); it is kept as a file")
     folder = runtime.settings.output_dir or (default_output_dir() if output.url is None else None)
     if folder is not None:
         try:
             output.saved_path = await anyio.to_thread.run_sync(
-                save_output, folder, f"{prediction_id}-masked", index, extension, made.data
+                save_output, folder, f"{prediction_id}-masked", output.index, extension, made.data
             )
         except OSError as exc:
             log.warning("could not save the composite of prediction %s to %s: %s", prediction_id, folder, exc)
-            output.note = f"{output.note + '; ' if output.note else ''}could not save it to {folder}: {exc.strerror}"
-    return output
+            _noted(output, f"could not save it to {folder}: {exc.strerror}")
+
+
+def _noted(output: Output, note: str) -> None:
+    """Add to what the output's note says: the preview, made alongside, may have a word of its own."""
+    output.note = f"{output.note}; {note}" if output.note else note

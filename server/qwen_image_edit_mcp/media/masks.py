@@ -5,6 +5,9 @@ soft edge. When the mask has any transparency its alpha channel is the mask, els
 edge lies *inside* the white region, so every pixel that is black in the mask keeps the input's value, bit for bit:
 the composite takes the input's pixels wherever the feathered weight is 0 and the edit's wherever it is 255.
 
+The input is decoded once, before the submit, and kept in the `Region` until the composite is made; the composite
+keeps its blended picture, so the preview is made from it and nothing is decoded again after the job.
+
 Blocking Pillow work, with the sizes bounded from the headers before a pixel is decoded: call from a worker thread.
 Memory stays near 10 bytes a pixel of the input (two images, two weights), about 24 MiB at 1536x1536.
 """
@@ -32,9 +35,16 @@ _KEPT_MODES: Final = frozenset({"RGB", "RGBA", "L", "LA"})
 
 @dataclass(frozen=True)
 class Region:
-    """What compositing needs once the edit is back: the input as given, and the feathered weights at its size."""
+    """What compositing needs once the edit is back: the input, already decoded in the mode the composite keeps, and
+    the feathered weights at its size, so that nothing of the input is decoded again after the job.
+
+    Memory: the decoded input is held from before the submit until the composite is made (and for as long as the
+    region is kept, e.g. while a prepared edit waits for its confirmation): width * height * channels bytes, about
+    9 MiB at 1536x1536 RGBA and 64 MiB at the 4096x4096 bound; the weights add width * height bytes. `held_bytes`
+    counts all of it."""
 
     source: bytes  # the input image, encoded as the caller gave it
+    base: Image.Image  # the input decoded, in the mode the composite keeps (RGB, RGBA, L or LA); never modified
     weights: Image.Image  # mode L at the input's size: 0 keeps the input's pixel, 255 takes the edit's
     coverage: float  # the share of the input's pixels the edit may change (weight above 0)
 
@@ -42,19 +52,27 @@ class Region:
     def size(self) -> tuple[int, int]:
         return self.weights.size
 
+    @property
+    def held_bytes(self) -> int:
+        """What the region keeps in memory: the encoded input, the decoded input and the weights."""
+        width, height = self.size
+        return len(self.source) + width * height * (len(self.base.getbands()) + 1)
+
 
 @dataclass(frozen=True)
 class Composite:
     data: bytes
     mime: str
     lossless: bool  # False when the caller chose JPEG: then only the pixels before encoding were kept exactly
+    picture: Image.Image  # the blended pixels `data` encodes (before any JPEG loss): the preview is made from them
 
 
 def prepare_region(source: bytes, mask: bytes, feather: int) -> Region:
     """The region to edit, or InputError naming what is wrong with the mask or the input (nothing is paid yet)."""
     with _opened(source, "image") as image:
         size = image.size
-        if _working_mode(image) is None:
+        mode = _working_mode(image)
+        if mode is None:
             raise InputError(
                 f"mask: the image is in {image.mode} mode, which cannot be composited exactly; convert it to RGB "
                 "(or RGBA) first, or edit without a mask."
@@ -75,7 +93,11 @@ def prepare_region(source: bytes, mask: bytes, feather: int) -> Region:
             f"mask: its white region is thinner than the soft edge (feather={feather}), so nothing could change and "
             "nothing was submitted. Lower feather (0 for a hard edge) or widen the white region."
         )
-    return Region(source, weights, round(1 - kept / (size[0] * size[1]), 4))
+    # Decoded now, after the mask's cheaper checks: the composite needs these pixels once the job is back.
+    image = _opened(source, "image")  # in memory: nothing to close (closing would free the pixels kept)
+    image.load()
+    base = image if image.mode == mode else image.convert(mode)
+    return Region(source, base, weights, round(1 - kept / (size[0] * size[1]), 4))
 
 
 def feathered(weights: Image.Image, feather: int) -> Image.Image:
@@ -92,20 +114,17 @@ def feathered(weights: Image.Image, feather: int) -> Image.Image:
 
 
 def composite(region: Region, edited: bytes, output_format: OutputFormat) -> Composite:
-    """The edit inside the region, the input everywhere else, at the input's size and in its mode, encoded."""
+    """The edit inside the region, the input everywhere else, at the input's size and in its mode, encoded (and
+    kept as pixels too, for the preview)."""
     return encoded(blended(region, *decoded(region, edited)), output_format)
 
 
 def decoded(region: Region, edited: bytes) -> tuple[Image.Image, Image.Image]:
-    """The input in the mode the composite keeps, and the edit in its colour mode (the model returns no alpha)."""
-    image = _opened(region.source, "image")  # in memory: nothing to close
-    mode = _working_mode(image)
-    if mode is None:  # checked before the submit; the bytes are the same
-        raise ValueError(f"cannot composite an image in {image.mode} mode")
-    image.load()
-    base = image if image.mode == mode else image.convert(mode)
+    """The input in the mode the composite keeps (decoded before the submit), and the edit in its colour mode (the
+    model returns no alpha)."""
+    base = region.base
     with _opened(edited, "edit") as result:
-        picture = result.convert("L" if mode in ("L", "LA") else "RGB")
+        picture = result.convert("L" if base.mode in ("L", "LA") else "RGB")
     return base, picture
 
 
@@ -126,12 +145,12 @@ def encoded(picture: Image.Image, output_format: OutputFormat) -> Composite:
     buffer = io.BytesIO()
     if output_format == "jpeg":
         picture.convert("RGB" if picture.mode in ("RGBA", "RGB") else "L").save(buffer, "JPEG", quality=95)
-        return Composite(buffer.getvalue(), "image/jpeg", lossless=False)
+        return Composite(buffer.getvalue(), "image/jpeg", lossless=False, picture=picture)
     if output_format == "webp":
         picture.save(buffer, "WEBP", lossless=True, exact=True, quality=50, method=0)
-        return Composite(buffer.getvalue(), "image/webp", lossless=True)
+        return Composite(buffer.getvalue(), "image/webp", lossless=True, picture=picture)
     picture.save(buffer, "PNG", compress_level=1)  # fast; photos compress nearly as well as at the default
-    return Composite(buffer.getvalue(), "image/png", lossless=True)
+    return Composite(buffer.getvalue(), "image/png", lossless=True, picture=picture)
 
 
 def _opened(data: bytes, what: str) -> Image.Image:

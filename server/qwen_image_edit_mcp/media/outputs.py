@@ -10,7 +10,9 @@ from __future__ import annotations
 import binascii
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
@@ -20,8 +22,11 @@ from ..models import Prediction
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
 from .image_bytes import EXTENSIONS, decode_base64, verified_image_type
-from .previews import Preview, base64_size, make_preview
+from .previews import Preview, base64_size, make_preview, preview_of
 from .saving import save_output
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +81,50 @@ async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetchi
 
 async def fit_previews(outputs: list[Output], inline_max_bytes: int) -> None:
     """Preview each output within the inline budget, then free the originals (previews and files hold the rest)."""
-    await _fit_previews(outputs, inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * len(outputs))
+    pending = [(output, output.data, output.mime) for output in outputs if output.data is not None and output.mime]
+    budget = PreviewBudget(inline_max_bytes, outputs=len(outputs), previews=len(pending))
+    for output, data, mime in pending:
+        await fit_preview(output, data, mime, budget)
     for output in outputs:
         output.data = None
+
+
+class PreviewBudget:
+    """The inline budget a result's previews share, less what its text, JSON and links take: each preview may use
+    what is left divided by the previews still to come, so they must be made one after another."""
+
+    def __init__(self, inline_max_bytes: int, *, outputs: int, previews: int) -> None:
+        self.left = inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * outputs
+        self.previews = previews
+
+    def share(self) -> int:
+        return self.left // max(self.previews, 1)
+
+    def spent(self, preview: Preview | None) -> None:
+        self.previews -= 1
+        if preview is not None:
+            self.left -= base64_size(len(preview.data))
+
+
+async def fit_preview(
+    output: Output, data: bytes, mime: str, budget: PreviewBudget, *, picture: PILImage | None = None
+) -> None:
+    """Preview one output, whose image is `data`, with its share of the budget, in a worker thread. With `picture`,
+    the same pixels already decoded (a composite), the preview is made from it instead of decoding `data` again."""
+    make = partial(make_preview, data, mime) if picture is None else partial(preview_of, picture, data, mime)
+    preview: Preview | None = None
+    try:
+        preview = await anyio.to_thread.run_sync(make, budget.share())
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
+        why = f"no preview: the image could not be decoded ({exc}); the link may still work"
+        output.note = f"{output.note}; {why}" if output.note else why
+        return
+    finally:
+        budget.spent(preview)
+    if preview is None:
+        output.note = output.note or "no preview: even a small one would not fit the inline budget"
+        return
+    output.preview = preview
 
 
 async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, fetching: Fetching) -> None:
@@ -135,20 +181,3 @@ async def _save(output: Output, directory: Path, prediction_id: str, data: bytes
     except OSError as exc:
         log.warning("could not save output %d of %s to %s: %s", output.index, prediction_id, directory, exc)
         output.note = f"could not save the image to {directory}: {exc.strerror or exc}"
-
-
-async def _fit_previews(outputs: list[Output], budget: int) -> None:
-    """Share the budget: each output may use what is left divided by the outputs still to come."""
-    pending = [(output, output.data, output.mime) for output in outputs if output.data is not None and output.mime]
-    for position, (output, data, mime) in enumerate(pending):
-        share = budget // (len(pending) - position)
-        try:
-            preview = await anyio.to_thread.run_sync(make_preview, data, mime, share)
-        except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
-            output.note = f"no preview: the image could not be decoded ({exc}); the link may still work"
-            continue
-        if preview is None:
-            output.note = output.note or "no preview: even a small one would not fit the inline budget"
-            continue
-        output.preview = preview
-        budget -= base64_size(len(preview.data))

@@ -1,6 +1,6 @@
 """Inline previews that fit: the original when its base64 fits the budget, else a downscaled JPEG that does.
 
-Blocking Pillow work: call `make_preview` from a worker thread.
+Blocking Pillow work: call `make_preview` (or `preview_of`, for an image already decoded) from a worker thread.
 """
 
 from __future__ import annotations
@@ -39,14 +39,26 @@ def make_preview(data: bytes, mime: str, budget: int, *, max_side: int | None = 
     from PIL import Image  # imported on first use: start-up stays light
 
     with Image.open(io.BytesIO(data)) as image:
-        size = image.size
-        capped = max_side is not None and max(size) > max_side
-        if base64_size(len(data)) <= budget and not capped:
-            return Preview(data, mime, size, None)
-        if budget <= 0:
-            return None
-        image.load()
-        rgb = _flatten(image)
+        return _fitted(image, data, mime, budget, max_side)
+
+
+def preview_of(picture: PILImage, data: bytes, mime: str, budget: int) -> Preview | None:
+    """As `make_preview`, for `data` already decoded as `picture` (the same pixels, e.g. a composite just encoded):
+    the original when it fits, else downscaled from `picture`, without decoding `data` again."""
+    return _fitted(picture, data, mime, budget, None)
+
+
+def _fitted(image: PILImage, data: bytes, mime: str, budget: int, max_side: int | None) -> Preview | None:
+    from PIL import Image
+
+    size = image.size
+    capped = max_side is not None and max(size) > max_side
+    if base64_size(len(data)) <= budget and not capped:
+        return Preview(data, mime, size, None)
+    if budget <= 0:
+        return None
+    image.load()
+    rgb = _flatten(image)
     sides = _SIDES if max_side is None or not capped else (max_side, *(s for s in _SIDES if s < max_side))
     for side in (s for s in sides if s < max(size) or s == sides[-1]):
         # Resize straight to the target: thumbnail() on a copy would first duplicate the full-size image.

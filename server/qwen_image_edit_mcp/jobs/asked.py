@@ -85,5 +85,5 @@ def _bytes(entries: Iterable[Asked]) -> int:
         edit = asked.edit
         if edit is not None:
             total += sum(len(item.data or b"") for item in edit.inputs)
-            total += len(edit.region.region.source) if edit.region is not None else 0
+            total += edit.region.region.held_bytes if edit.region is not None else 0
     return total

@@ -84,7 +84,8 @@ async def test_quotes_are_cached_per_inputs(clock: FakeClock) -> None:
     assert await prices.quote(EDIT, INPUTS) == Quote(Decimal("0.02"), "live")
     assert await prices.quote(EDIT, two) == Quote(Decimal("0.04"), "live")
     assert await prices.quote(EDIT, dict(reversed(list(INPUTS.items())))) == Quote(Decimal("0.02"), "live")
-    assert fetch.calls == [(EDIT, INPUTS), (EDIT, two)]
+    assert await prices.quote(EDIT, {**INPUTS, "prompt": "another edit", "seed": 7}) == Quote(Decimal("0.02"), "live")
+    assert fetch.calls == [(EDIT, INPUTS), (EDIT, two)]  # a new prompt or seed is the same price
 
 
 async def test_without_a_quote_the_fallback_is_never_below_the_last_live_price(clock: FakeClock) -> None:

@@ -3,7 +3,9 @@ own inputs, cached, else the most the run may cost as far as this server knows.
 
 The live price comes from `POST /api/v3/model/price` (`{"model_id", "inputs"}` → `data.price`, and
 `data.discounted_price` when a discount applies); `parse_price` reads that answer, and the caller's `fetch` does the
-request. A quote may depend on the inputs (the image count, the size), so quotes are cached per model and inputs.
+request. A quote may depend on the inputs (the image count, the size), so quotes are cached per model and inputs
+(all but the prompt and the seed).
+
 Whatever the live answer is, a positive finite number is the price: reserving less than the platform may charge would
 let the limit be passed. Without a live answer, the fallback is the larger of the documented price and the last live
 quote seen for that model.
@@ -34,6 +36,9 @@ RETRY_SECONDS = 60.0
 QUOTE_SECONDS = 10.0
 # Quotes kept for distinct inputs: a few per model is all a session uses; the bound keeps a long-lived server small.
 MAX_CACHED_QUOTES = 256
+# Fields that tell one run from the next but never its price: a new prompt must not cost every edit a look-up. They
+# are still sent with the look-up that is made.
+UNPRICED_FIELDS = frozenset({"prompt", "seed"})
 
 
 class PriceUnknown(Exception):
@@ -105,7 +110,8 @@ class PriceBook:
         """Within `seconds` (capped at QUOTE_SECONDS), waiting for another call's look-up included: on time-out the
         fallback, as when the look-up fails."""
         seconds = min(seconds, QUOTE_SECONDS)
-        key = (model_id, json.dumps(inputs, sort_keys=True, default=str))
+        priced = {name: value for name, value in inputs.items() if name not in UNPRICED_FIELDS}
+        key = (model_id, json.dumps(priced, sort_keys=True, default=str))
         with anyio.move_on_after(seconds):
             return await self._quote(key, inputs)
         log.warning("price lookup for %s took longer than %.1f s; using the fallback price", model_id, seconds)

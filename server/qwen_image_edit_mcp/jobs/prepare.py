@@ -14,9 +14,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Final
-
-import anyio
 
 from ..errors import InputError
 from ..media.inputs import ImageInputs, ReadImage, ResolvedImage, checked_url, read_input
@@ -27,6 +26,7 @@ from .family import checked_loras, chosen_inputs
 from .pricing import Quote
 from .region import MaskArgs, RegionEdit, prepare_region_edit
 from .runtime import ANSWER_MARGIN, Runtime
+from .together import together
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,11 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     answer_by = started + args.wait_seconds + ANSWER_MARGIN
     variant, given, loras = checked(args)
     checked_lora_urls(loras, runtime.inputs)
-    inputs = await _read_all(runtime.inputs, given, _fields(args, given), seconds=answer_by - clock.now())
+    reads = [
+        partial(read_input, value, runtime.inputs, field=field)
+        for value, field in zip(given, _fields(args, given), strict=True)
+    ]
+    inputs = tuple(await together(reads, seconds=answer_by - clock.now(), doing="reading the images"))
     output_format: OutputFormat = args.output_format or ("png" if args.mask is not None else "jpeg")
     region = None
     if args.mask is not None:
@@ -142,36 +146,3 @@ def checked_lora_urls(loras: Sequence[Lora], inputs: ImageInputs) -> None:
 def _fields(args: EditArgs, given: list[str]) -> list[str]:
     """How each image's refusal names it."""
     return [f"images[{index}]" for index in range(len(given))] if args.images else ["image"]
-
-
-async def _read_all(
-    inputs: ImageInputs, given: list[str], fields: list[str], *, seconds: float
-) -> tuple[ReadImage, ...]:
-    """Every image read and verified concurrently, within the call's time; the first refusal speaks for all."""
-    read: list[ReadImage | None] = [None] * len(given)
-
-    async def one(index: int) -> None:
-        read[index] = await read_input(given[index], inputs, field=fields[index])
-
-    seconds = max(seconds, 1.0)
-    try:
-        with anyio.fail_after(seconds):
-            async with anyio.create_task_group() as group:
-                for index in range(len(given)):
-                    group.start_soon(one, index)
-    except TimeoutError:
-        raise InputError(
-            f"reading the images took longer than this call may take ({seconds:.0f} s), so nothing was submitted. "
-            "Pass public URLs, or raise wait_seconds."
-        ) from None
-    except ExceptionGroup as group:  # each names its own field
-        raise first_input_error(group) from None
-    return tuple(item for item in read if item is not None)
-
-
-def first_input_error(group: ExceptionGroup) -> Exception:
-    refused = group.subgroup(InputError)
-    if refused is None:
-        return group
-    first = refused.exceptions[0]
-    return first if not isinstance(first, ExceptionGroup) else first_input_error(first)

@@ -11,18 +11,20 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Final
 
 import anyio
 
-from ..errors import ConnectionFailedError, InputError, RateLimitError, WaveSpeedError
-from ..media.inputs import ImageInputs, ReadImage, ResolvedImage, deliver
+from ..errors import ConnectionFailedError, RateLimitError, WaveSpeedError
+from ..media.inputs import deliver
 from ..models import EditRequest, Prediction
 from .follow import follow
 from .outcome import NoPrediction, Outcome
-from .prepare import PreparedEdit, first_input_error
+from .prepare import PreparedEdit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .spending import Booking
+from .together import together
 from .waiting import submit_once
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,9 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     deadline = started + args.wait_seconds
     booking = await runtime.spending.reserve(prepared.price_usd, label=prepared.variant.model_id)
     try:
-        delivered = await _delivered(runtime.inputs, prepared.inputs, seconds=deadline + ANSWER_MARGIN - clock.now())
+        uploads = [partial(deliver, image, runtime.inputs) for image in prepared.inputs]
+        seconds = deadline + ANSWER_MARGIN - clock.now()
+        delivered = await together(uploads, seconds=seconds, doing="uploading the images")
     except BaseException:
         await booking.release()  # nothing was submitted: the room comes back
         raise
@@ -66,30 +70,6 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     assert outcome is not None  # follow returns or raises
     outcome = replace(outcome, cost_usd=prepared.price_usd)
     return outcome if region is None else region.labelled(outcome)
-
-
-async def _delivered(inputs: ImageInputs, read: tuple[ReadImage, ...], *, seconds: float) -> list[ResolvedImage]:
-    """The images as WaveSpeed takes them, uploaded concurrently where they must be. Uploads count against the
-    call's time too: nothing is paid yet, so a slow one is simply abandoned, and the caller told how to avoid it."""
-    delivered: list[ResolvedImage | None] = [None] * len(read)
-
-    async def one(index: int) -> None:
-        delivered[index] = await deliver(read[index], inputs)
-
-    seconds = max(seconds, 1.0)
-    try:
-        with anyio.fail_after(seconds):
-            async with anyio.create_task_group() as group:
-                for index in range(len(read)):
-                    group.start_soon(one, index)
-    except TimeoutError:
-        raise InputError(
-            f"uploading the images took longer than this call may take ({seconds:.0f} s), so nothing was submitted. "
-            "Pass public URLs, or raise wait_seconds."
-        ) from None
-    except ExceptionGroup as group:
-        raise first_input_error(group) from None
-    return [item for item in delivered if item is not None]
 
 
 async def _submit(

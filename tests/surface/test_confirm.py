@@ -4,6 +4,7 @@ changes edit_image's input schema."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,10 @@ async def test_an_accept_runs_the_edit_after_naming_its_model_price_and_balance(
         result = await client.call_tool("edit_image", PLUS)
     assert not result.is_error, text_of(result)
     assert user.asked
-    assert set(user.asked) == {"This edit runs edit-plus for $0.02; balance $12.34. Go ahead?"}
+    # In the 2026-07-28 era each question carries its own reference, which ties the answer to it (jobs/asked.py).
+    asked = {re.sub(r" \(question [0-9a-f]{6}\)$", "", message) for message in user.asked}
+    assert asked == {"This edit runs edit-plus for $0.02; balance $12.34. Go ahead?"}
+    assert all(("(question " in message) == (mode == "auto") for message in user.asked)
     assert len(world.submits()) == 1
     assert result.structured_content is not None
     assert result.structured_content["cost_usd"] == 0.02

@@ -1,17 +1,26 @@
-"""Spend questions that are out with a client which answers by calling again (the 2026-07-28 era's input-required
-rounds: the server holds nothing open while the user thinks, and the answer arrives with a second `tools/call`).
+"""Spend questions out with a client which answers by calling again (the 2026-07-28 era's input-required rounds: the
+server holds nothing open while the user thinks, and the answer arrives with a later `tools/call`).
 
-The second round finds the edit prepared by the first, so nothing is fetched or checked again and the same question
-(same price, same balance) is matched to its answer; and an answer that arrives after the question's time ran out
-is known as late and refused. Bounded: a few dozen edits, their bytes capped; an entry the bounds push out only costs
-the next round a fresh preparation. Entries outlive their question by a while, so that lateness is still seen.
+Each question carries a reference of its own ("... Go ahead? (question 3fa9c1)"), so an answer counts only for the
+question it answered, in the call that asked it:
+
+- a later round finds its question by the call's arguments, and asks it again word for word, so the SDK matches the
+  answer to it; its edit, prepared in the first round, is reused (nothing fetched or checked again);
+- each question is answered once: the tool's body `claim`s it before anything is paid, so a resent answer (a retry,
+  a decline sent again as an accept) finds it gone;
+- a later round that finds no question (answered already, pushed out by the bounds, or asked by another process)
+  asks a new one, with a new reference, which no earlier answer matches: the user is asked again, never skipped;
+- an answer after the question's time is refused as late, for a while after that time.
+
+Bounded: a thousand questions at most, the oldest going first, and their edits' bytes in all; past the byte bound
+the oldest questions drop their edit (the next round prepares it again) but keep their words and deadline.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections import OrderedDict
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
@@ -19,15 +28,17 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from .prepare import EditArgs, PreparedEdit
 
-MAX_ENTRIES: Final = 64
-MAX_BYTES: Final = 256 * 2**20  # the inputs' bytes kept for second rounds, in all
+MAX_QUESTIONS: Final = 1024
+MAX_BYTES: Final = 256 * 2**20  # the prepared edits' bytes kept for later rounds, in all
 KEPT_AFTER_EXPIRY: Final = 600.0  # how long a timed-out question is still known as one
 
 
 @dataclass(frozen=True)
 class Asked:
-    edit: PreparedEdit | None  # dropped once the question has timed out: only what it said matters then
-    question: str  # the exact words asked, so the next round asks the same (a new balance must not re-ask)
+    ref: str  # in the question's words: what ties an answer to this question and no other
+    key: str  # the call's arguments (`question_key`)
+    edit: PreparedEdit | None  # dropped past the byte bound or once late: only the words and deadline matter then
+    question: str  # the exact words asked, which a later round asks again so that the answer matches
     answer_by: float
     model: str
     price_usd: Decimal
@@ -42,48 +53,54 @@ def question_key(args: EditArgs) -> str:
     return hashlib.sha256(repr(args).encode()).hexdigest()
 
 
+def new_ref() -> str:
+    return secrets.token_hex(3)
+
+
 class AskedQuestions:
     """Per process; `now` is the runtime's clock, as the edits' deadlines are."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, Asked] = OrderedDict()
+        self._questions: OrderedDict[str, Asked] = OrderedDict()  # by ref, oldest first
 
-    def find(self, key: str, now: float) -> Asked | None:
+    def latest(self, key: str, now: float) -> Asked | None:
+        """The newest question out for these arguments: a later round of a call asks it again."""
         self._expire(now)
-        return self._entries.get(key)
+        found = [asked for asked in self._questions.values() if asked.key == key]
+        return found[-1] if found else None
 
-    def remember(self, key: str, edit: PreparedEdit, question: str, now: float, *, new_call: bool) -> Asked:
-        """The entry for `key`: for a new call, this question (any older one with the same arguments is over); for
-        a later round of the same call, the one already out (its deadline and words stand), else this one."""
-        asked = None if new_call else self.find(key, now)
-        if asked is None:
-            seconds = edit.answer_by - edit.started
-            asked = Asked(edit, question, edit.answer_by, edit.variant.name, edit.price_usd, seconds)
-            self._entries[key] = asked
-            self._entries.move_to_end(key)
-            self._bound()
+    def ask(self, key: str, edit: PreparedEdit, words: str, ref: str) -> Asked:
+        """A new question for this call, remembered for its later rounds."""
+        seconds = edit.answer_by - edit.started
+        asked = Asked(ref, key, edit, words, edit.answer_by, edit.variant.name, edit.price_usd, seconds)
+        self._questions[ref] = asked
+        self._bound()
         return asked
 
-    def forget(self, key: str) -> None:
-        self._entries.pop(key, None)
+    def claim(self, ref: str) -> bool:
+        """Take the question as answered, once: False when it was answered already (or is no longer known)."""
+        return self._questions.pop(ref, None) is not None
 
     def _expire(self, now: float) -> None:
-        for key, asked in list(self._entries.items()):
+        for ref, asked in list(self._questions.items()):
             if now > asked.answer_by + KEPT_AFTER_EXPIRY:
-                del self._entries[key]
+                del self._questions[ref]
             elif asked.late(now) and asked.edit is not None:
-                self._entries[key] = replace(asked, edit=None)
+                self._questions[ref] = replace(asked, edit=None)
 
     def _bound(self) -> None:
-        while len(self._entries) > MAX_ENTRIES or _bytes(self._entries.values()) > MAX_BYTES:
-            self._entries.popitem(last=False)
+        while len(self._questions) > MAX_QUESTIONS:
+            self._questions.popitem(last=False)
+        held = sum(_bytes(asked.edit) for asked in self._questions.values())
+        for ref, asked in self._questions.items():  # oldest first; replacing a value keeps the order
+            if held <= MAX_BYTES:
+                break
+            held -= _bytes(asked.edit)
+            self._questions[ref] = replace(asked, edit=None)
 
 
-def _bytes(entries: Iterable[Asked]) -> int:
-    total = 0
-    for asked in entries:
-        edit = asked.edit
-        if edit is not None:
-            total += sum(len(item.data or b"") for item in edit.inputs)
-            total += edit.region.region.held_bytes if edit.region is not None else 0
-    return total
+def _bytes(edit: PreparedEdit | None) -> int:
+    if edit is None:
+        return 0
+    held = sum(len(item.data or b"") for item in edit.inputs)
+    return held + (edit.region.region.held_bytes if edit.region is not None else 0)

@@ -14,7 +14,8 @@ paid submit; everything else is a "no":
   normal result that says nothing was submitted and nothing was paid.
 
 The legacy era asks mid-call, and this resolver bounds the wait itself; the 2026-07-28 era asks by an input-required
-round, and the second round finds the first one's preparation and deadline in `runtime.questions`.
+round, with a question of its own reference that a later round finds, with its preparation and deadline, in
+`runtime.questions` (jobs/asked.py), and that the body claims once.
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, StrictBool
 
 from ..errors import WaveSpeedError
-from ..jobs.asked import question_key
+from ..jobs.asked import new_ref, question_key
 from ..jobs.balance import read_balance
 from ..jobs.prepare import PreparedEdit
 from ..jobs.runtime import Runtime
 from ..reports import PredictionReport
 from ..variants import VARIANTS
-from .edit_args import Preparation, answering_round, prepared_edit
+from .edit_args import Preparation, prepared_edit
 
 # The first protocol revision that asks by an input-required round instead of a request mid-call.
 INPUT_REQUIRED_ERA: Final = "2026-07-28"
@@ -61,6 +62,10 @@ class Verdict:
 
 
 GO: Final = Verdict(True, "not asked")
+ANSWERED_ALREADY: Final = (
+    "Not submitted, nothing paid: this question about paying for the edit was answered already; an answer counts "
+    "once. Call edit_image again if the user wants another edit."
+)
 MALFORMED_ANSWER: Final = (
     "Not submitted, nothing paid: the answer to the question about paying for this edit was not an explicit yes "
     "(go_ahead must be the boolean true). Call edit_image again if the user wants the edit."
@@ -93,12 +98,14 @@ async def spend_consent(
         )
     version = ctx.protocol_version
     if version is not None and is_version_at_least(version, INPUT_REQUIRED_ERA):
-        # Asked by a round trip: the answer comes with the next round, which must ask the very same question.
-        now, key, new_call = runtime.clock.now(), question_key(edit.args), not answering_round(ctx)
-        asked = None if new_call else runtime.questions.find(key, now)
-        question = asked.question if asked is not None else await _question(runtime, edit)
-        asked = runtime.questions.remember(key, edit, question, runtime.clock.now(), new_call=new_call)
-        return Verdict(False, "expired") if asked.late(runtime.clock.now()) else Elicit(question, SpendApproval)
+        # Asked by a round trip: the answer comes with a later round, which asks the very same words (its own
+        # question, found by `prepared_edit`); a question of its own reference, so no other answer can match it.
+        if preparation.asked is not None:
+            return Elicit(preparation.asked.question, SpendApproval)
+        ref = new_ref()
+        words = f"{await _question(runtime, edit)} (question {ref})"
+        runtime.questions.ask(question_key(edit.args), edit, words, ref)
+        return Elicit(words, SpendApproval)
     return await _ask_now(ctx, runtime, edit)
 
 

@@ -65,7 +65,8 @@ class Preparation:
 
     edit: PreparedEdit | None
     refusal: Exception | None = None
-    late: Asked | None = None  # a second round that came after its question's time ran out: nothing may run
+    asked: Asked | None = None  # a later round's question, asked again word for word (jobs/asked.py)
+    late: Asked | None = None  # a later round that came after its question's time ran out: nothing may run
 
     def ready(self) -> PreparedEdit:
         if self.edit is None:
@@ -74,18 +75,21 @@ class Preparation:
 
 
 async def prepared_edit(ctx: Context[Runtime, Any], args: Annotated[EditArgs, Resolve(edit_arguments)]) -> Preparation:
-    """Every free check, once (jobs/prepare.py). A second round of a call whose question is out reuses the first
-    round's preparation: nothing is fetched again, and the question stays the same."""
+    """Every free check, once (jobs/prepare.py). A later round of a call whose question is out reuses the first
+    round's preparation (nothing is fetched again) and its question (jobs/asked.py)."""
     runtime = ctx.request_context.lifespan_context
     if not runtime.wavespeed.has_api_key:
         return Preparation(None, MissingApiKeyError())  # nothing to check for an edit that cannot be sent
     now = runtime.clock.now()
-    asked = runtime.questions.find(question_key(args), now) if answering_round(ctx) else None
+    asked = runtime.questions.latest(question_key(args), now) if answering_round(ctx) else None
     if asked is not None and asked.late(now):
         return Preparation(None, late=asked)
     if asked is not None and asked.edit is not None:
-        return Preparation(asked.edit)
+        return Preparation(asked.edit, asked=asked)
     try:
-        return Preparation(await prepare_edit(runtime, args))
+        edit = await prepare_edit(runtime, args)
     except (InputError, WaveSpeedError) as exc:
         return Preparation(None, exc)
+    # A question whose edit was let go is asked again word for word only about the same price; else a new one is.
+    same = asked is not None and asked.price_usd == edit.price_usd
+    return Preparation(edit, asked=asked if same else None)

@@ -16,7 +16,6 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..config import MAX_WAIT_SECONDS
-from ..jobs.asked import question_key
 from ..jobs.balance import run_balance
 from ..jobs.listing import ListArgs, run_list
 from ..jobs.prepare import MIN_SYNC_WAIT_SECONDS
@@ -37,7 +36,7 @@ from ..models import (
 )
 from ..reports import BalanceReport, PredictionList, PredictionReport
 from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
-from .confirm import MALFORMED_ANSWER, SpendApproval, not_submitted, spend_consent, verdict_of
+from .confirm import ANSWERED_ALREADY, MALFORMED_ANSWER, SpendApproval, not_submitted, spend_consent, verdict_of
 from .edit_args import Preparation, prepared_edit
 from .guard import guarded
 from .progress import Progress
@@ -101,7 +100,9 @@ async def edit_image(
         if late is not None:
             return not_submitted(verdict_of(approval), model=late.model, price_usd=late.price_usd, waited=late.seconds)
         edit = preparation.ready()  # a refusal is raised here, in its own words
-        runtime.questions.forget(question_key(edit.args))  # this call's question, if any, is answered now
+        asked = preparation.asked
+        if asked is not None and not runtime.questions.claim(asked.ref):
+            raise ToolError(ANSWERED_ALREADY)  # an answer sent again (a retry, a "no" resent as "yes") pays nothing
         verdict = verdict_of(approval)
         if verdict.why == "malformed":
             raise ToolError(MALFORMED_ANSWER)

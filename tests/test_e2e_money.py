@@ -5,6 +5,7 @@ protocol eras and with clients that cannot be asked, and an empty account. The k
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
 from decimal import Decimal
@@ -181,7 +182,10 @@ async def test_asking_before_paying_a_decline_and_an_accept_in_both_eras(
     assert accepted.structured_content["status"] == "completed"
     assert submits(emulator) == 1
     assert asked
-    assert set(asked) == {"This edit runs edit for $0.02; balance $5.00. Go ahead?"}
+    # In the 2026-07-28 era each question ends with a reference of its own, which ties its answer to it.
+    assert {re.sub(r" \(question [0-9a-f]{8}\)$", "", message) for message in asked} == {
+        "This edit runs edit for $0.02; balance $5.00. Go ahead?"
+    }
     no_key(log, declined, accepted)
 
 

@@ -38,13 +38,14 @@ def test_every_question_has_a_reference_of_its_own() -> None:
     assert len({new_ref() for _ in range(1000)}) > 990
 
 
-def test_a_later_round_finds_the_newest_question_for_its_arguments() -> None:
+def test_a_newer_question_about_the_same_arguments_replaces_the_older_one() -> None:
     book = AskedQuestions()
     first = book.ask(KEY, EDIT, "first", "aaaaaa")
     assert book.latest(KEY, 1.0) == first
     second = book.ask(KEY, replace(EDIT, started=30.0), "second", "bbbbbb")
     assert book.latest(KEY, 31.0) == second
     assert (second.answer_by, second.seconds) == (90.0, 60.0)
+    assert not book.knows(first.ref)  # the older call's answer matches nothing now: it is asked anew
     assert book.latest(question_key(replace(ARGS, seed=3)), 31.0) is None
 
 

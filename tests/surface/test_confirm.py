@@ -53,7 +53,7 @@ async def test_an_accept_runs_the_edit_after_naming_its_model_price_and_balance(
     assert not result.is_error, text_of(result)
     assert user.asked
     # In the 2026-07-28 era each question carries its own reference, which ties the answer to it (jobs/asked.py).
-    asked = {re.sub(r" \(question [0-9a-f]{6}\)$", "", message) for message in user.asked}
+    asked = {re.sub(r" \(question [0-9a-f]{8}\)$", "", message) for message in user.asked}
     assert asked == {"This edit runs edit-plus for $0.02; balance $12.34. Go ahead?"}
     assert all(("(question " in message) == (mode == "auto") for message in user.asked)
     assert len(world.submits()) == 1

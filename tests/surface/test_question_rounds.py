@@ -159,3 +159,20 @@ async def test_a_second_identical_call_does_not_revive_a_timed_out_answer(clock:
     assert in_time_b.structured_content is not None
     assert in_time_b.structured_content["prediction_id"]
     assert len(world.submits()) == 1  # B's, in time; never A's
+
+
+async def test_a_decline_of_an_older_call_cannot_be_resent_as_an_accept_after_a_newer_one(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    world = asking_world(clock, tmp_path)
+    async with Client(world.server, mode="auto", elicitation_callback=unused) as client:
+        call_a, key = await ask(client, EDIT)
+        call_b, _ = await ask(client, EDIT)  # the same edit asked again: A's question is replaced
+        declined_a = await answer(client, call_a, key, "decline")
+        declined_b = await answer(client, call_b, key, "decline")
+        flipped_a = await answer(client, call_a, key, "accept")  # A's "no", resent as a "yes"
+    assert isinstance(declined_a, InputRequiredResult)  # A's answer matched no question out: asked anew
+    assert isinstance(declined_b, CallToolResult)
+    assert "declined" in text_of(declined_b)
+    assert isinstance(flipped_a, InputRequiredResult)
+    assert world.submits() == []

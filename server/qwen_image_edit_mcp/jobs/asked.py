@@ -1,7 +1,7 @@
 """Spend questions out with a client which answers by calling again (the 2026-07-28 era's input-required rounds: the
 server holds nothing open while the user thinks, and the answer arrives with a later `tools/call`).
 
-Each question carries a reference of its own ("... Go ahead? (question 3fa9c1)"), so an answer counts only for the
+Each question carries a reference of its own ("... Go ahead? (question 3fa9c1d2)"), so an answer counts only for the
 question it answered, in the call that asked it:
 
 - a later round finds its question by the call's arguments, and asks it again word for word, so the SDK matches the
@@ -54,7 +54,7 @@ def question_key(args: EditArgs) -> str:
 
 
 def new_ref() -> str:
-    return secrets.token_hex(3)
+    return secrets.token_hex(4)
 
 
 class AskedQuestions:
@@ -70,12 +70,19 @@ class AskedQuestions:
         return found[-1] if found else None
 
     def ask(self, key: str, edit: PreparedEdit, words: str, ref: str) -> Asked:
-        """A new question for this call, remembered for its later rounds."""
+        """A new question for this call, remembered for its later rounds. It replaces any older question about the
+        same arguments: a later round finds the newest one, so an older one could never be claimed, and its answer
+        (a "no", say) could be resent once the newer one is gone. Its call is asked anew instead."""
+        for older in [other for other, asked in self._questions.items() if asked.key == key]:
+            del self._questions[older]
         seconds = edit.answer_by - edit.started
         asked = Asked(ref, key, edit, words, edit.answer_by, edit.variant.name, edit.price_usd, seconds)
         self._questions[ref] = asked
         self._bound()
         return asked
+
+    def knows(self, ref: str) -> bool:
+        return ref in self._questions
 
     def claim(self, ref: str) -> bool:
         """Take the question as answered, once: False when it was answered already (or is no longer known)."""

@@ -103,6 +103,8 @@ async def spend_consent(
         if preparation.asked is not None:
             return Elicit(preparation.asked.question, SpendApproval)
         ref = new_ref()
+        while runtime.questions.knows(ref):  # 32 bits: a clash is rare, and must not drop another call's question
+            ref = new_ref()
         words = f"{await _question(runtime, edit)} (question {ref})"
         runtime.questions.ask(question_key(edit.args), edit, words, ref)
         return Elicit(words, SpendApproval)

@@ -308,9 +308,8 @@ async def test_the_preview_is_made_from_the_blended_picture_while_the_composite_
 
     async def upload_after_the_preview(self: Uploader, data: bytes, *, filename: str, content_type: str) -> Any:
         if "-masked-" in filename:  # the composite's (the input's went before the submit)
-            with anyio.fail_after(5):  # the preview is made while this upload is under way, not after it
-                while not previewed.is_set():
-                    await anyio.sleep(0.005)
+            # The preview is made while this upload is under way, not after it: wait for it (bounded) in a thread.
+            assert await anyio.to_thread.run_sync(previewed.wait, 5)
             seen["uploaded"] = filename
         return await real_upload(self, data, filename=filename, content_type=content_type)
 

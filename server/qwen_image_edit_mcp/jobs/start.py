@@ -48,7 +48,6 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
         log.info("edit_image input: %s", note)
         await progress(f"image ready: {note}")
     request = prepared.request([item.value for item in delivered])
-    del delivered  # the bytes are the region's now, if anyone's: not held while the job runs
     await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
     prediction = await _submit(runtime, request, booking, deadline=deadline, wait_seconds=args.wait_seconds)
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import subprocess
 import tomllib
 import zipfile
@@ -76,6 +77,12 @@ def fill(value: str, dirname: Path, user: dict[str, str], home: Path) -> str:
     return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: user[m.group(1)], value)
 
 
+# What a checkout holds that is no part of it (environments, caches, build output): not copied, so copying is quick.
+NEVER_COPIED = (".venv", ".git", "node_modules", ".node", "dist", "__pycache__", "results", "artifacts")
+# What the README's demo and examples leave in the checkout's root, and a picture of the user's own.
+STRAY_OUTPUTS = ("edited-0123abcd.jpeg", "edited-umbrella.jpeg", "edited-kite.jpeg", "photo.png", "shot.webp")
+
+
 def validate_and_pack(npx: str, bundle: Path) -> None:
     """The manifest validates and packs with the official tool, into a bundle holding the server and nothing else."""
     validate = subprocess.run(
@@ -83,11 +90,18 @@ def validate_and_pack(npx: str, bundle: Path) -> None:
     )
     assert validate.returncode == 0, validate.stdout + validate.stderr
     assert "Manifest schema validation passes" in validate.stdout
+    # Packed from a copy of the checkout as a user's is after the Quick start and the examples: their outputs lie
+    # in its root, and neither they nor anything else of the user's may ship.
+    checkout = bundle.parent / "checkout"
+    shutil.copytree(REPO, checkout, ignore=shutil.ignore_patterns(*NEVER_COPIED), symlinks=True)
+    for stray in STRAY_OUTPUTS:
+        (checkout / stray).write_bytes((REPO / "assets" / "icon.png").read_bytes())
     pack = subprocess.run(
-        [npx, "-y", MCPB, "pack", ".", str(bundle)], cwd=REPO, capture_output=True, text=True, check=False
+        [npx, "-y", MCPB, "pack", ".", str(bundle)], cwd=checkout, capture_output=True, text=True, check=False
     )
     assert pack.returncode == 0, pack.stdout + pack.stderr
     names = zipfile.ZipFile(bundle).namelist()
+    assert not set(STRAY_OUTPUTS) & set(names)
     # The size the README gives ("about N KB") is the size it packs to, within 15 %.
     stated = re.search(r"pack \. dist/qwen-image-edit-mcp\.mcpb +# about (\d+) KB", (REPO / "README.md").read_text())
     assert stated is not None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import random
 import re
 import sys
+from collections import Counter
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
 from typing import Any
@@ -160,20 +162,25 @@ async def test_100_calls_cancelled_at_random_moments_leave_nothing_behind_and_lo
     )
     rng = random.Random(20261124)
     returned: set[str] = set()
+    accepted: set[str] = set()  # the calls told that their job exists
+    calls = itertools.count()
 
     async def one(client: Client, cancel_at: int | None) -> None:
+        prompt = f"call {next(calls)}"  # names the call's job, if it made one
         seen = 0
         async with anyio.create_task_group() as group:
 
             async def on_progress(progress: float, total: float | None, message: str | None) -> None:
                 nonlocal seen
                 seen += 1
+                if seen >= 2:  # the second notification names the job WaveSpeed accepted
+                    accepted.add(prompt)
                 if seen == cancel_at:
                     group.cancel_scope.cancel()
 
             async def call() -> None:
                 result = await client.call_tool(
-                    "edit_image", {"prompt": "x", "image": URL_IMAGE}, progress_callback=on_progress
+                    "edit_image", {"prompt": prompt, "image": URL_IMAGE}, progress_callback=on_progress
                 )
                 if result.structured_content:
                     returned.add(result.structured_content["prediction_id"])
@@ -198,5 +205,10 @@ async def test_100_calls_cancelled_at_random_moments_leave_nothing_behind_and_lo
         # With the client gone, the server is back where it started: no task, connection or file left over.
         await settle(lambda: len(asyncio.all_tasks()) <= tasks and open_fds() <= fds)
     assert len(cancelled) >= 50
-    assert len(emulator.state.predictions) == 110  # one job per call, none resubmitted
+    # At most one job per call, none resubmitted. A call cancelled before its submit reached WaveSpeed made none:
+    # how many did depends on the machine's load, so the count is bounded, not fixed.
+    jobs_per_call = Counter(prediction.input.prompt for prediction in emulator.state.predictions.values())
+    assert max(jobs_per_call.values()) == 1
+    assert accepted <= set(jobs_per_call)
+    assert len(jobs_per_call) <= 110
     assert partial_files(tmp_path / "outputs") == []

@@ -59,6 +59,8 @@ def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--mask", "missing.png"], "--mask: no such file: "),
         (["--mask", "ftp://example.com/m.png"], "--mask takes a file, an http(s) URL or a data: URI"),
         (["--out", "a-file.txt/edited.png"], "--out: cannot create the folder "),
+        (["--out", "x.gif"], "--out: cannot save as .gif: the edit comes as JPEG, PNG or WebP"),
+        (["--out", "x.png", "--format", "jpeg"], "--out names a .png file but --format is jpeg; make them agree"),
         (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
@@ -91,6 +93,24 @@ def test_an_unreadable_picture_is_refused_by_name(
     with pytest.raises(SystemExit):
         parse(["--image", str(locked)])
     assert f"--image: cannot read {locked} (permission denied)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "saved_as"),
+    [
+        (["--out", "shot.png"], "png"),
+        (["--out", "shot.JPG"], "jpeg"),
+        (["--out", "shot.webp", "--format", "webp"], "webp"),
+        (["--out", "folder/"], "jpeg"),
+        (["--out", "folder/", "--format", "webp"], "webp"),
+        ([], "jpeg"),
+    ],
+)
+def test_the_saved_file_holds_the_format_its_name_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], saved_as: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert parse(args).output_format == saved_as
 
 
 def test_the_output_folders_are_made_before_anything_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

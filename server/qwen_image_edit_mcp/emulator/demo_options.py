@@ -19,6 +19,7 @@ PROG = "qwen-image-edit-mcp demo"
 DEFAULT_PROMPT = 'Change the sign text to "你好 MCP" and make the sky a sunset'
 MAX_PROMPT = 4000
 MAX_LATENCY = 600.0
+FORMATS_BY_SUFFIX: dict[str, OutputFormat] = {".jpeg": "jpeg", ".jpg": "jpeg", ".png": "png", ".webp": "webp"}
 
 
 class BadArgument(ValueError):
@@ -90,16 +91,17 @@ def parse(argv: Sequence[str]) -> DemoOptions:
         checked = _images(args.image or [], args.model)
         mask = None if args.mask is None else _image(args.mask, option="--mask")
         folders = [folder for _, folder in [*checked, *([mask] if mask else [])] if folder is not None]
+        out = _out(args.out)
         return DemoOptions(
             prompt=_prompt(args.prompt),
             images=tuple(image for image, _ in checked),
             allowed_dirs=tuple(dict.fromkeys(folders)),
             model=args.model,
             size=_size(args.size),
-            output_format=args.format or ("png" if mask else "jpeg"),
+            output_format=_output_format(args.format, out, masked=mask is not None),
             mask=mask[0] if mask else None,
             latency=_latency(args.latency),
-            out=_out(args.out),
+            out=out,
             real=args.real,
         )
     except BadArgument as bad:
@@ -152,6 +154,22 @@ def _image(image: str, option: str = "--image") -> tuple[str, Path | None]:
     if not os.access(path, os.R_OK):
         raise BadArgument(f"{option}: cannot read {path} (permission denied)")
     return str(path), path.parent
+
+
+def _output_format(chosen: OutputFormat | None, out: Path | None, *, masked: bool) -> OutputFormat:
+    """--format, else what the --out file's name says, else JPEG (PNG for a masked edit): the saved bytes are always
+    what the name says they are."""
+    if out is None or out.is_dir() or not out.suffix:
+        return chosen or ("png" if masked else "jpeg")
+    named = FORMATS_BY_SUFFIX.get(out.suffix.lower())
+    if named is None:
+        raise BadArgument(
+            f"--out: cannot save as {out.suffix}: the edit comes as JPEG, PNG or WebP; name the file .jpeg, .png or "
+            ".webp (or end the name with / to save into a folder)"
+        )
+    if chosen is not None and chosen != named:
+        raise BadArgument(f"--out names a .{out.suffix.lstrip('.')} file but --format is {chosen}; make them agree")
+    return named
 
 
 def _out(out: str | None) -> Path | None:

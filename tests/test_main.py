@@ -118,7 +118,9 @@ def test_over_http_local_files_are_off_unless_folders_are_named(tmp_path: Path) 
     settings, http = settings_from_args(remote)
     assert http is not None
     assert settings.allowed_dirs == ()
+    assert settings.remote_callers  # so the output folder is previewed only for the files handed out
     named = parser().parse_args(["--transport", "streamable-http", "--allow-dir", str(tmp_path)])
     assert settings_from_args(named)[0].allowed_dirs == (tmp_path.resolve(),)
     desktop = parser().parse_args([])
     assert settings_from_args(desktop)[1] is None
+    assert not settings_from_args(desktop)[0].remote_callers

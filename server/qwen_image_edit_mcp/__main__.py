@@ -199,6 +199,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, HttpSettings
         output_dir=_absolute(args.output_dir),
         allowed_dirs=allowed_dirs,
         cache_dir=_absolute(args.cache_dir),
+        remote_callers=True if http is not None else None,
         **money_flags(args.max_spend_usd, args.confirm_spend),
     )
     return settings, http

@@ -59,6 +59,8 @@ class Settings:
     max_spend_usd: Decimal | None = None
     ledger_url: SecretStr | None = None
     confirm_spend: ConfirmSpend = NEVER_ASK
+    # Served over HTTP: callers are remote, so files are shown to them only where they were handed out or allowed.
+    remote_callers: bool = False
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

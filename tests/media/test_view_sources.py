@@ -38,7 +38,7 @@ async def preview(
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
         client = WaveSpeedClient(http, api_key=settings.api_key, base_url=base_url)
         try:
-            return await load_view_preview(client, settings, url, 300, known_url=known), seen
+            return await load_view_preview(client, settings, url, 300, handed_out=known), seen
         except PreviewRefused as exc:
             return exc, seen
 

@@ -1,7 +1,8 @@
 """Pictures for the image viewer: read only from where this server may read, bounded, and scaled off the event loop.
 
 An http(s) source is fetched only when the caller vouches that this server handed it out (see `surface/viewer.py`),
-without credentials, capped in size and time; a local source must lie in the allowed folders or the output folder.
+without credentials, capped in size and time; a local source must lie in the allowed folders or the output folder
+(over HTTP, where callers are remote, the output folder only for the files this server handed out).
 The preview fits the inline budget, like the previews in tool results.
 """
 
@@ -47,10 +48,11 @@ class ViewPreview:
 
 
 async def load_view_preview(
-    client: WaveSpeedClient, settings: Settings, source: str, max_side: int, *, known_url: bool
+    client: WaveSpeedClient, settings: Settings, source: str, max_side: int, *, handed_out: bool
 ) -> ViewPreview:
-    """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason."""
-    data = await _read_source(client, settings, source.strip(), known_url=known_url)
+    """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason.
+    `handed_out`: the source appeared in this server's results (an output or input URL, a saved file)."""
+    data = await _read_source(client, settings, source.strip(), handed_out=handed_out)
     mime = await anyio.to_thread.run_sync(verified_image_type, data)  # a full decode: off the event loop
     if mime is None:
         raise PreviewRefused("source: what it points at is not a readable image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
@@ -61,9 +63,9 @@ async def load_view_preview(
     return ViewPreview(preview.data, preview.mime, preview.size, preview.original_size or preview.size)
 
 
-async def _read_source(client: WaveSpeedClient, settings: Settings, source: str, *, known_url: bool) -> bytes:
+async def _read_source(client: WaveSpeedClient, settings: Settings, source: str, *, handed_out: bool) -> bytes:
     if source.lower().startswith(("http://", "https://")):
-        if not known_url:
+        if not handed_out:
             raise PreviewRefused(
                 "source: only image URLs that this server returned (outputs and inputs of its edits) can be "
                 "previewed; this one is not among them. Open it in a browser instead."
@@ -71,7 +73,15 @@ async def _read_source(client: WaveSpeedClient, settings: Settings, source: str,
         return await _download(client, settings, source)
     if source.lower().startswith("data:") or looks_like_base64(source):
         raise PreviewRefused("source: inline image data needs no preview; give a URL or a file path.")
-    folders = (*settings.allowed_dirs, (settings.output_dir or default_output_dir()).resolve())
+    folders = settings.allowed_dirs
+    if handed_out or not settings.remote_callers:
+        # Over HTTP the output folder holds every caller's edits: a file there is shown only if it was handed out.
+        folders = (*folders, (settings.output_dir or default_output_dir()).resolve())
+    elif not folders:
+        raise PreviewRefused(
+            "source: over HTTP, only files this server handed out (an edit's saved_paths) can be previewed; this "
+            "one is not among them. Give its output URL instead."
+        )
     try:
         local = await anyio.to_thread.run_sync(partial(read_local_image, source, folders, field="source"))
     except InputError as exc:

@@ -8,7 +8,8 @@ domain at all.
 `preview_image` is a tool like any other (any client may call it; `visibility=["app"]` only asks hosts to keep
 it from the model), so it reads only what this server already handed out: http(s) URLs that appeared in its own
 results (outputs, inputs, masks; inputs only once WaveSpeed accepted the job), and files inside the folders it may
-read or its output folder. Results of the linked tools are not changed: a client without Apps sees what it saw.
+read or its output folder (over HTTP, where callers are remote, only the saved files its results named). Results of
+the linked tools are not changed: a client without Apps sees what it saw.
 Nor does such a client's model see `preview_image` in tools/list: it could do nothing with it, and every listed
 tool costs context on every turn (`hide_app_only_tools`, decided per client from what it advertised).
 """
@@ -16,10 +17,12 @@ tool costs context on every turn (`hide_app_only_tools`, decided per client from
 from __future__ import annotations
 
 import logging
+import os
 from collections import OrderedDict
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any, Final, cast
 
 from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
@@ -82,7 +85,7 @@ def viewer_html() -> str:
 
 
 class ReturnedUrls:
-    """The http(s) URLs this server has handed out, most recent last, bounded."""
+    """The http(s) URLs and saved files this server has handed out, most recent last, bounded."""
 
     def __init__(self, limit: int = _REMEMBERED) -> None:
         self._urls: OrderedDict[str, None] = OrderedDict()
@@ -91,8 +94,18 @@ class ReturnedUrls:
     def add(self, urls: Iterable[object]) -> None:
         for url in urls:
             if isinstance(url, str) and url.startswith(("http://", "https://")):
-                self._urls[url] = None
-                self._urls.move_to_end(url)
+                self._remember(url)
+
+    def add_files(self, paths: Iterable[object]) -> None:
+        """Saved files, by path and by file:// URI (the viewer may name them either way)."""
+        for path in paths:
+            if isinstance(path, str) and os.path.isabs(path):
+                self._remember(path)
+                self._remember(Path(path).as_uri())
+
+    def _remember(self, source: str) -> None:
+        self._urls[source] = None
+        self._urls.move_to_end(source)
         while len(self._urls) > self._limit:
             self._urls.popitem(last=False)
 
@@ -108,6 +121,7 @@ class ReturnedUrls:
         self.add(_strings(report.get("inputs")))
         self.add([report.get("mask")])
         self.add(_strings(report.get("unmasked_outputs")))  # a masked edit's raw result, which preview_image may show
+        self.add_files(_strings(report.get("saved_paths")))
         arguments = arguments or {}
         self.add([arguments.get("image"), arguments.get("mask"), *_strings(arguments.get("images"))])
 
@@ -170,9 +184,11 @@ def add_preview_tool(viewer: Viewer) -> None:
         source: Source, ctx: Context[Runtime, Any], max_side: MaxSide = 768
     ) -> Annotated[CallToolResult, PreviewFacts]:
         runtime = ctx.request_context.lifespan_context
-        known = source.strip() in viewer.returned
+        handed_out = source.strip() in viewer.returned
         try:
-            preview = await load_view_preview(runtime.wavespeed, runtime.settings, source, max_side, known_url=known)
+            preview = await load_view_preview(
+                runtime.wavespeed, runtime.settings, source, max_side, handed_out=handed_out
+            )
         except PreviewRefused as exc:
             raise ToolError(str(exc)) from None
         facts = PreviewFacts(

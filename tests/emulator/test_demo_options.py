@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,7 +135,13 @@ def test_the_demo_edits_the_users_own_picture_into_a_new_folder_and_says_what_ha
         assert edited.size == (300, 200)
     assert f"Editing {kite}:" in done.stdout
     assert "Edit completed: prediction " in done.stdout
-    assert "status completed, in " in done.stdout
+    # The edit's own time, apart from the server's start-up, and what the emulated job itself took.
+    assert re.search(r"\(started in \d+\.\d s\)", done.stdout)
+    assert re.search(
+        r"status completed, in \d+\.\d s from the call to the result \(\d+ polls?; the emulated job "
+        r"takes 0\.2 s\)",
+        done.stdout,
+    )
     assert f"Saved the edited image to {saved[0]}" in done.stdout
     # Nothing meant for a model, and no output URL that dies with the emulator when the demo exits.
     assert "Show the user" not in done.stdout

@@ -91,20 +91,24 @@ async def _edit(options: DemoOptions, *, base_url: str, key: str) -> int:
     async def show_progress(progress: float, total: float | None, message: str | None) -> None:
         print(f"  [{progress:6.2f} s] {message or ''}")
 
-    started = time.monotonic()
+    launched = time.monotonic()
     async with Client(_server(options, base_url=base_url, key=key)) as client:
         tools = await client.list_tools()
-        print(f"Server tools: {', '.join(tool.name for tool in tools.tools)}")
+        start_up = time.monotonic() - launched  # the server's launch, up to its tool list: not part of the edit
+        print(f"Server tools: {', '.join(tool.name for tool in tools.tools)} (started in {start_up:.1f} s)")
         what = ", ".join(map(_named, options.images)) or "a generated sample picture"
         print(f"Editing {what}: {options.prompt} (model {options.model})")
+        called = time.monotonic()
         result = await client.call_tool("edit_image", _arguments(options), progress_callback=show_progress)
-    elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - called
     report = finished(result, elapsed)
     if report is None:
         return 1
+    polls = f"{report.polls} poll{'s' if report.polls != 1 else ''}"
+    job = "" if options.real else f"; the emulated job takes {options.latency:g} s"
     print(
-        f"Edit completed: prediction {report.prediction_id}, status {report.status}, in {elapsed:.1f} s "
-        f"({report.polls} poll{'s' if report.polls != 1 else ''})."
+        f"Edit completed: prediction {report.prediction_id}, status {report.status}, in {elapsed:.1f} s from the "
+        f"call to the result ({polls}{job})."
     )
     if report.masked and report.mask_coverage is not None:
         kept = "exactly" if options.output_format != "jpeg" else "up to the JPEG encoding"

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
 
 import qwen_image_edit_mcp
 from qwen_image_edit_mcp import __version__
@@ -81,6 +86,42 @@ def test_the_http_wing_loads_nothing_of_the_dev_wing_either() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True, env={}, cwd="/"
     )
     assert done.stdout.split() == []
+
+
+# What a stdio server has no use for when it starts: imaging (loaded on a first edit), the HTTP wing, the Redis
+# client (only with a Redis ledger) and the dev wing. The SDK's own imports (its client, Starlette, uvicorn, its
+# auth handlers) come with `import mcp` for any server, ours or a bare one: the benchmark's cold start measures them.
+NOT_AT_STDIO_START_UP = (
+    "PIL",
+    "numpy",
+    "redis",
+    "qwen_image_edit_mcp.emulator",
+    "qwen_image_edit_mcp.surface.http",
+    "qwen_image_edit_mcp.surface.tokens",
+    "qwen_image_edit_mcp.surface.disconnects",
+)
+
+
+def test_the_stdio_server_answers_tools_list_without_importing_what_stdio_does_not_need(tmp_path: Path) -> None:
+    """Launched as a host launches it, up to its tools/list answer, with Python reporting every import."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-X", "importtime", "-m", "qwen_image_edit_mcp"],
+        env={"PATH": "/usr/bin:/bin", "QWEN_EDIT_CACHE_DIR": str(tmp_path / "cache")},
+        cwd="/",
+    )
+    errlog = tmp_path / "stderr.log"
+
+    async def list_tools() -> list[str]:
+        with errlog.open("w") as log:
+            async with Client(stdio_client(params, errlog=log)) as client:
+                return [tool.name for tool in (await client.list_tools()).tools]
+
+    assert "edit_image" in anyio.run(list_tools)
+    imported = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", errlog.read_text(), re.MULTILINE)
+    assert "qwen_image_edit_mcp.surface.tools" in imported  # the log is what it seems
+    unneeded = [name for name in imported if name.startswith(NOT_AT_STDIO_START_UP)]
+    assert unneeded == []
 
 
 def test_the_emulator_subcommand_serves_and_says_it_is_an_emulator() -> None:

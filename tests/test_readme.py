@@ -17,7 +17,7 @@ from PIL import Image
 
 from fakes import SCAN
 from http_harness import free_port
-from tooling import REPO, VENV_BIN, require
+from tooling import REPO, VENV_BIN, package_caches, require
 
 pytestmark = pytest.mark.timeout(600)
 README = (REPO / "README.md").read_text()
@@ -49,11 +49,12 @@ def runnable(block: str, ports: dict[str, int]) -> str:
 
 
 def run_bash(script: str, cwd: Path, path: str, home: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """The script in bash with only PATH and HOME set, as a fresh shell would have; its output joins the leak scan."""
+    """The script in bash with only PATH and HOME set, as a fresh shell would have (plus the user's package caches);
+    its output joins the leak scan."""
     done = subprocess.run(
         ["/bin/bash", "-c", script],
         cwd=cwd,
-        env={"PATH": path, "HOME": str(home)},
+        env={"PATH": path, "HOME": str(home), **package_caches()},
         capture_output=True,
         text=True,
         timeout=timeout,

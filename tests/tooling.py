@@ -57,3 +57,20 @@ def uv_locations() -> dict[str, str]:
     if config.is_file():
         found["UV_CONFIG_FILE"] = str(config)
     return found
+
+
+@functools.cache
+def package_caches() -> dict[str, str]:
+    """pip's and npm's download caches where the user's own are. A test's fresh HOME would otherwise start both
+    empty, and download every package again on each run: the caches are the tools' own, safe to share, and a user
+    who follows the README has them filled."""
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "cache", "dir"], capture_output=True, text=True, check=False, timeout=60
+    )
+    found = {"PIP_CACHE_DIR": pip.stdout.strip()} if pip.returncode == 0 and pip.stdout.strip() else {}
+    npm = shutil.which("npm")
+    if npm is not None:
+        done = subprocess.run([npm, "config", "get", "cache"], capture_output=True, text=True, check=False, timeout=60)
+        if done.returncode == 0 and done.stdout.strip():
+            found["npm_config_cache"] = done.stdout.strip()
+    return found

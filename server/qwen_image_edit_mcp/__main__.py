@@ -91,6 +91,18 @@ def _add_http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stateless", action="store_true", help="HTTP: no sessions, for legacy-era clients behind a load balancer"
     )
+    parser.add_argument(
+        "--session-idle-seconds",
+        type=float,
+        help="HTTP: end a session after this long with nothing in flight; its client must initialize again "
+        "(QWEN_EDIT_SESSION_IDLE_SECONDS; default 300)",
+    )
+    parser.add_argument(
+        "--max-sessions",
+        type=int,
+        help="HTTP: open sessions at most; beyond it the one idle longest is ended to make room "
+        "(QWEN_EDIT_MAX_SESSIONS; default 256)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
 
 
@@ -187,6 +199,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, HttpSettings
             allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
             allowed_origins=tuple(args.allowed_origin) if args.allowed_origin else None,
             stateless=args.stateless or None,
+            session_idle_seconds=args.session_idle_seconds,
+            max_sessions=args.max_sessions,
         )
     allowed_dirs = tuple(_absolute(path) for path in args.allow_dir) if args.allow_dir else None
     if http is not None and allowed_dirs is None and not os.environ.get("QWEN_EDIT_ALLOWED_DIRS", "").strip():

@@ -7,6 +7,7 @@ never shows it; only `client.py` ever reveals it, to build the Authorization hea
 from __future__ import annotations
 
 import importlib.util
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -33,6 +34,14 @@ DEFAULT_INLINE_MAX_BYTES = 700_000
 HttpTransport = Literal["streamable-http", "sse"]
 # The SDK's default body limit: clients should pass images as URLs or paths, not megabytes of base64.
 MAX_HTTP_BODY_BYTES = 4 * 1024 * 1024
+# A 2025-era session with nothing in flight for this long is ended; its client must initialize again. The SDK's client
+# holds a GET stream open while it is connected, which keeps its session from ever counting as idle.
+DEFAULT_SESSION_IDLE_SECONDS = 300.0
+MAX_SESSION_IDLE_SECONDS = 24 * 3600.0
+# At this many open sessions a new one ends the session idle longest. Each costs the server about 38 KiB (measured:
+# bench/measures_sessions.py), so 256 hold under 10 MiB however many clients walk away without a DELETE.
+DEFAULT_MAX_SESSIONS = 256
+MAX_MAX_SESSIONS = 100_000
 
 
 _PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
@@ -163,6 +172,16 @@ def _number(env: Mapping[str, str], name: str, flag: str, default: float) -> flo
         raise SettingsError(f"{flag} / {name} must be a number, got {raw!r}") from None
 
 
+def _whole(env: Mapping[str, str], name: str, flag: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{flag} / {name} must be a whole number, got {raw!r}") from None
+
+
 def _path(raw: str | None) -> Path | None:
     # GUI hosts start servers with `/` as the working directory: only absolute (or ~) paths mean anything.
     return Path(raw).expanduser().resolve() if raw and raw.strip() else None
@@ -180,6 +199,9 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()  # extra Origin values, e.g. "https://app.example.com"
     stateless: bool = False  # legacy-era clients behind a load balancer without sticky sessions
     max_body_bytes: int = MAX_HTTP_BODY_BYTES
+    # Streamable HTTP with sessions only (not --stateless, not SSE): see DEFAULT_SESSION_IDLE_SECONDS.
+    session_idle_seconds: float = DEFAULT_SESSION_IDLE_SECONDS
+    max_sessions: int = DEFAULT_MAX_SESSIONS
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str] | None = None, **overrides: object) -> HttpSettings:
@@ -189,14 +211,32 @@ class HttpSettings:
             "auth_token": SecretStr(token) if token else None,
             "allowed_hosts": _list(env.get("QWEN_EDIT_ALLOWED_HOSTS")),
             "allowed_origins": _list(env.get("QWEN_EDIT_ALLOWED_ORIGINS")),
+            "session_idle_seconds": _number(
+                env, "QWEN_EDIT_SESSION_IDLE_SECONDS", "--session-idle-seconds", DEFAULT_SESSION_IDLE_SECONDS
+            ),
+            "max_sessions": _whole(env, "QWEN_EDIT_MAX_SESSIONS", "--max-sessions", DEFAULT_MAX_SESSIONS),
         }
         values.update({name: value for name, value in overrides.items() if value is not None})
         settings = cls(**cast(dict[str, Any], values))  # each value was read and typed above, by name
-        if not 0 <= settings.port <= 65535:
-            raise SettingsError(f"--port must be between 0 and 65535, got {settings.port}")
-        if settings.auth_token is not None and len(settings.auth_token.get_secret_value()) < 16:
-            raise SettingsError("--auth-token / QWEN_EDIT_AUTH_TOKEN must be at least 16 characters")
+        settings.validate()
         return settings
+
+    def validate(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"--port must be between 0 and 65535, got {self.port}")
+        if self.auth_token is not None and len(self.auth_token.get_secret_value()) < 16:
+            raise SettingsError("--auth-token / QWEN_EDIT_AUTH_TOKEN must be at least 16 characters")
+        idle = self.session_idle_seconds
+        if not (math.isfinite(idle) and 0 < idle <= MAX_SESSION_IDLE_SECONDS):
+            raise SettingsError(
+                "--session-idle-seconds / QWEN_EDIT_SESSION_IDLE_SECONDS must be more than 0 and at most "
+                f"{MAX_SESSION_IDLE_SECONDS:g} (a day), got {idle:g}"
+            )
+        if not 1 <= self.max_sessions <= MAX_MAX_SESSIONS:
+            raise SettingsError(
+                f"--max-sessions / QWEN_EDIT_MAX_SESSIONS must be between 1 and {MAX_MAX_SESSIONS}, "
+                f"got {self.max_sessions}"
+            )
 
 
 def _list(raw: str | None) -> tuple[str, ...]:

@@ -6,8 +6,9 @@ Layers, outermost first:
     the SDK's app    Host/Origin checks (421 / 403) against the allowed lists, a body limit (413), the transport
 
 The SDK's own app owns the transport and its lifespan (the streamable-HTTP session manager, which enters our
-server's lifespan once per process). The token only guards this server: it is never sent to WaveSpeed, whose key
-is the server's own, and it is masked in the logs.
+server's lifespan once per process); its sessions expire when idle, and at the cap the one idle longest makes room
+(sessions.py). The token only guards this server: it is never sent to WaveSpeed, whose key is the server's own, and
+it is masked in the logs.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from .. import __version__
 from ..addresses import is_loopback_host
 from ..config import HttpSettings, SettingsError
 from .disconnects import CancelOnDisconnect
+from .sessions import evict_idle_first
 from .tokens import token_weakness
 
 HEALTH_PATH = "/healthz"
@@ -112,12 +114,15 @@ def build_http_app(server: MCPServer[Any], options: HttpSettings) -> ASGIApp:
             transport_security=security, max_request_body_size=options.max_body_bytes, host=options.host
         )
     else:
-        app = CancelOnDisconnect(
-            server.streamable_http_app(
-                transport_security=security,
-                stateless_http=options.stateless,
-                max_request_body_size=options.max_body_bytes,
-                host=options.host,
-            )
+        app = server.streamable_http_app(
+            transport_security=security,
+            stateless_http=options.stateless,
+            max_request_body_size=options.max_body_bytes,
+            session_idle_timeout=options.session_idle_seconds,
+            max_sessions=options.max_sessions,
+            host=options.host,
         )
+        if not options.stateless:  # no sessions there, so nothing to expire or cap
+            evict_idle_first(server.session_manager)
+        app = CancelOnDisconnect(app)
     return BearerAuth(app, options.auth_token) if options.auth_token is not None else app

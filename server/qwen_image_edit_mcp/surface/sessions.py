@@ -1,0 +1,94 @@
+"""Streamable-HTTP sessions that clients abandon: they expire, and at the cap the one idle longest makes room.
+
+The SDK's session manager ends a session once it has had nothing in flight for `session_idle_timeout`, and at
+`max_sessions` it refuses (503) whoever comes next. Refusing is the wrong way round when the open sessions were
+abandoned (a client that crashed, or a script that never sends DELETE): they would hold every slot until they expire,
+and lock out the clients that are still here. So at the cap, the session idle longest is ended the way its idle
+timeout would end it, only sooner, and the new one is admitted.
+
+"Idle" is the SDK's own measure: while a session serves a request or holds a GET stream open, its transport pushes
+the idle deadline to infinity, and when the last request ends it sets the deadline to now + timeout. So the session
+idle longest is the one with the earliest finite deadline, and a session with a call in flight or a client listening
+is never chosen. When every session is busy, the SDK's 503 stands.
+
+The SDK builds its manager inside `streamable_http_app()` and takes no policy for a full house, so the manager it
+built is given this subclass, which changes admission alone and adds no state. What it reads of the manager's
+registry is private to the SDK: `supports_eviction` checks it is there, and without it the SDK's refusal stands.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthorizationContext
+from mcp.server.streamable_http import StreamableHTTPServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+
+log = logging.getLogger(__name__)
+
+# A flood of abandoned sessions would write a line per eviction; one line per this many seconds says enough.
+REPORT_EVERY_SECONDS = 60.0
+
+
+class IdleFirstSessionManager(StreamableHTTPSessionManager):
+    """The SDK's manager, but at the session cap the session idle longest is ended to admit the new one."""
+
+    # Class-level starting values: the instance is the SDK's, given this class after it was built (no __init__ runs).
+    _evicted_unreported = 0
+    _last_report = -math.inf
+
+    def _admit_session(self, requestor: AuthorizationContext | None) -> StreamableHTTPServerTransport | None:
+        # Called under the manager's admission lock and without an await: nothing can take the freed slot first.
+        if self.max_sessions is not None and len(self._server_instances) >= self.max_sessions:
+            self._end_session_idle_longest()
+        return super()._admit_session(requestor)
+
+    def _end_session_idle_longest(self) -> None:
+        idle = (
+            (scope.deadline, session_id)
+            for session_id, transport in self._server_instances.items()
+            if (scope := transport.idle_scope) is not None and not scope.cancel_called and math.isfinite(scope.deadline)
+        )
+        oldest = min(idle, default=None)
+        if oldest is None:
+            return  # every session is busy: the SDK refuses the newcomer
+        transport = self._server_instances.pop(oldest[1])
+        self._session_owners.pop(oldest[1], None)
+        # What the idle timeout does when it fires: the session's own task ends its message loop and terminates the
+        # transport. It is forgotten first (above), so its id answers 404 from now on and its slot is free at once.
+        assert transport.idle_scope is not None
+        transport.idle_scope.cancel()
+        self._report_eviction()
+
+    def _report_eviction(self) -> None:
+        now = anyio.current_time()
+        self._evicted_unreported += 1
+        if now - self._last_report >= REPORT_EVERY_SECONDS:
+            log.warning(
+                "%d open sessions (the cap, --max-sessions): ended %d idle session(s) to admit new ones; their "
+                "clients must initialize again",
+                self.max_sessions,
+                self._evicted_unreported,
+            )
+            self._evicted_unreported, self._last_report = 0, now
+
+
+def supports_eviction(manager: StreamableHTTPSessionManager) -> bool:
+    """Whether this SDK's manager has the registry and the admission step that `IdleFirstSessionManager` relies on."""
+    registry: Any = getattr(manager, "_server_instances", None)
+    owners: Any = getattr(manager, "_session_owners", None)
+    return (
+        isinstance(registry, dict) and isinstance(owners, dict) and callable(getattr(manager, "_admit_session", None))
+    )
+
+
+def evict_idle_first(manager: StreamableHTTPSessionManager) -> None:
+    """Give the manager the SDK built the idle-first admission (see the module docstring); a no-op, logged, on an SDK
+    whose manager no longer looks as expected."""
+    if type(manager) is not StreamableHTTPSessionManager or not supports_eviction(manager):
+        log.warning("this MCP SDK's session manager cannot make room at its cap: new sessions beyond it get a 503")
+        return
+    manager.__class__ = IdleFirstSessionManager

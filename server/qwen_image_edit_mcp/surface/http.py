@@ -29,7 +29,7 @@ from .. import __version__
 from ..addresses import is_loopback_host
 from ..config import HttpSettings, SettingsError
 from .disconnects import CancelOnDisconnect
-from .sessions import evict_idle_first
+from .sessions import PaceSessionOpenings, evict_idle_first
 from .tokens import token_weakness
 
 HEALTH_PATH = "/healthz"
@@ -122,7 +122,8 @@ def build_http_app(server: MCPServer[Any], options: HttpSettings) -> ASGIApp:
             max_sessions=options.max_sessions,
             host=options.host,
         )
-        if not options.stateless:  # no sessions there, so nothing to expire or cap
+        if not options.stateless:  # no sessions there, so nothing to expire, cap or pace
             evict_idle_first(server.session_manager)
+            app = PaceSessionOpenings(app)
         app = CancelOnDisconnect(app)
     return BearerAuth(app, options.auth_token) if options.auth_token is not None else app

@@ -40,6 +40,7 @@ from measures import (
 )
 from measures_inputs import bench_bystander, bench_uploads
 from measures_masks import bench_masked
+from measures_sessions import bench_sessions
 from qwen_image_edit_mcp import __version__
 
 TARGETS = {
@@ -54,11 +55,15 @@ TARGETS = {
     "composite_blend_ms": 100.0,
     "composite_peak_mib": 60.0,
     "masked_extra_s": 0.3,
+    "sessions_rss_growth_mib": 20.0,
+    "sessions_list_p95_s": 0.25,
 }
 
 
 FULL = Plan(latencies=[1.0, 3.0, 10.0], edits=20, wave=5, levels=[1, 8, 32, 128], cold_runs=7, memory_edits=3)
-QUICK = Plan(latencies=[0.3], edits=4, wave=2, levels=[1, 4], cold_runs=2, memory_edits=1, masked_edits=1)
+QUICK = Plan(
+    latencies=[0.3], edits=4, wave=2, levels=[1, 4], cold_runs=2, memory_edits=1, masked_edits=1, handshakes=100
+)
 
 
 def machine() -> str:
@@ -118,7 +123,21 @@ def table(results: Results) -> str:
             f"| masked edit: extra time after the job vs the same edit without a mask, 1536x1536 PNG (median of "
             f"{m['runs']:.0f}) | +{m['extra']:.3f} s ({m['masked']:.3f} s vs {m['unmasked']:.3f} s) |"
         )
+    lines += session_rows(results.sessions)
     return "\n".join(lines)
+
+
+def session_rows(sessions: dict[str, float]) -> list[str]:
+    if not sessions:
+        return []
+    ms = {name: value * 1000 for name, value in sessions.items() if name.startswith("list_")}
+    return [
+        f"| {sessions['handshakes']:,.0f} streamable-HTTP handshakes never closed ({sessions['failed']:.0f} failed): "
+        f"server RSS growth | +{sessions['rss_growth_mib']:.1f} MiB |",
+        f"| another client's tools/list, calm / during those handshakes (median, p95, max) | "
+        f"{ms['list_calm_median']:.1f} ms / {ms['list_flood_median']:.1f} ms, {ms['list_flood_p95']:.1f} ms, "
+        f"{ms['list_flood_max']:.1f} ms |",
+    ]
 
 
 def input_rows(inputs: dict[str, float]) -> list[str]:
@@ -159,6 +178,18 @@ def verdicts(results: Results) -> list[str]:
         ("masked composite: blend, 1536x1536", results.composite.get("blend_ms"), TARGETS["composite_blend_ms"], "ms"),
         ("masked composite: peak memory", results.composite.get("peak_mib"), TARGETS["composite_peak_mib"], "MiB"),
         ("masked edit: extra time after the job", results.masked.get("extra"), TARGETS["masked_extra_s"], "s"),
+        (
+            "RSS growth, abandoned handshakes",
+            results.sessions.get("rss_growth_mib"),
+            TARGETS["sessions_rss_growth_mib"],
+            "MiB",
+        ),
+        (
+            "tools/list p95 during those handshakes",
+            results.sessions.get("list_flood_p95"),
+            TARGETS["sessions_list_p95_s"],
+            "s",
+        ),
     ]
     lines: list[str] = []
     for name, value, target, unit in checks:
@@ -181,6 +212,7 @@ SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
     "bystander": bench_bystander,
     "composite": bench_composite,
     "masked": bench_masked,
+    "sessions": bench_sessions,
 }
 
 

@@ -41,6 +41,7 @@ class Plan:
     cold_runs: int
     memory_edits: int
     masked_edits: int = 7  # masked and unmasked edits each, alternated
+    handshakes: int = 2000  # abandoned streamable-HTTP sessions (measures_sessions.py)
     # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
     env: dict[str, str] = field(default_factory=dict[str, str])
 
@@ -56,6 +57,7 @@ class Results:
     composite: dict[str, float] = field(default_factory=dict[str, float])
     masked: dict[str, float] = field(default_factory=dict[str, float])
     inputs: dict[str, float] = field(default_factory=dict[str, float])
+    sessions: dict[str, float] = field(default_factory=dict[str, float])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path, plan: Plan) -> dict[str, str]:

@@ -28,6 +28,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "bystander": ("another session's tools/list", "inputs"),
     "composite": ("masked edit, 1536x1536 RGBA", "composite"),
     "masked": ("masked edit: extra time after the job", "masked"),
+    "sessions": ("handshakes never closed", "sessions"),
 }
 
 

@@ -1,0 +1,161 @@
+"""Abandoned sessions: what streamable-HTTP handshakes that are never closed cost the server (its resident memory,
+read from /proc) and another client meanwhile (its tools/list latency, in both protocol eras).
+
+The flood is raw `initialize` POSTs of the 2025 era, a few dozen at a time, each read to its end and never followed
+by a DELETE: what clients that crash, or a careless script, leave behind. It runs in a process of its own, so that
+its work does not delay the measuring client's event loop (which would be charged to the server).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import httpx
+import httpx2
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from measures import KEY, TOKEN, Plan, Results, p95, server_env
+from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
+from qwen_image_edit_mcp.emulator.loopback import loopback_socket
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flood", "version": "1"}},
+}
+HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "Content-Type": "application/json",
+    "Authorization": f"Bearer {TOKEN}",
+}
+FLOOD_AT_ONCE = 32
+
+
+@asynccontextmanager
+async def server_process(env: dict[str, str]) -> AsyncGenerator[tuple[int, int]]:
+    """Our server as its own process over streamable HTTP; yields (port, pid) once it accepts connections."""
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    command = [sys.executable, "-m", "qwen_image_edit_mcp", "--transport", "streamable-http", "--port", str(port)]
+    process = await anyio.open_process(
+        [*command, "--log-level", "WARNING"], env={**env, "QWEN_EDIT_AUTH_TOKEN": TOKEN}, cwd="/"
+    )
+    try:
+        with anyio.fail_after(30):
+            while True:  # the process has no readiness signal but its port
+                try:
+                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
+                    break
+                except OSError:
+                    await anyio.sleep(0.05)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+async def flood(port: int, handshakes: int, at_once: int = FLOOD_AT_ONCE) -> dict[str, int]:
+    """Open `handshakes` sessions, `at_once` at a time, and walk away from each; counts the answers by status."""
+    statuses: dict[str, int] = {}
+    left = iter(range(handshakes))
+    limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+
+        async def worker() -> None:
+            for _ in left:
+                try:
+                    response = await http.post(f"http://127.0.0.1:{port}/mcp", json=INITIALIZE, headers=HEADERS)
+                    status = str(response.status_code)
+                except httpx.TransportError as exc:  # e.g. a kept-alive connection the server had just closed
+                    status = type(exc).__name__
+                statuses[status] = statuses.get(status, 0) + 1
+
+        async with anyio.create_task_group() as group:
+            for _ in range(at_once):
+                group.start_soon(worker)
+    return statuses
+
+
+@asynccontextmanager
+async def bystander(port: int, mode: str) -> AsyncGenerator[Client]:
+    """Another client, in the 2026 era (sessionless) or the 2025 one (a session of its own, with its GET stream)."""
+    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=httpx2.Timeout(60))
+    target = streamable_http_client(f"http://127.0.0.1:{port}/mcp", http_client=http)
+    async with http, Client(target, mode=mode) as client:
+        yield client
+
+
+async def timed_list(client: Client) -> float:
+    started = time.perf_counter()
+    await client.list_tools()
+    return time.perf_counter() - started
+
+
+async def bench_sessions(plan: Plan, results: Results, workdir: Path) -> None:
+    async with (
+        running_emulator(EmulatorConfig(api_key=KEY, latency=0.2)) as emulator,
+        server_process(server_env(emulator, workdir, plan)) as (port, pid),
+        bystander(port, "auto") as modern,
+        bystander(port, "legacy") as legacy,
+    ):
+        calm = [await timed_list(client) for _ in range(10) for client in (modern, legacy)]
+        before = rss_mib(pid)
+        during: list[float] = []
+        statuses: dict[str, int] = {}
+        done = anyio.Event()
+        started = time.perf_counter()
+
+        async def run_flood() -> None:
+            command = [sys.executable, __file__, str(port), str(plan.handshakes), str(FLOOD_AT_ONCE)]
+            finished = await anyio.run_process(command, stderr=subprocess.PIPE)
+            statuses.update(json.loads(finished.stdout))
+            done.set()
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run_flood)
+            while not done.is_set():
+                during += [await timed_list(modern), await timed_list(legacy)]
+        flood_seconds = time.perf_counter() - started
+        after = rss_mib(pid)
+        await timed_list(legacy)  # the bystander's own session was not evicted: it is never idle
+    figures = {
+        "handshakes": float(plan.handshakes),
+        "failed": float(sum(count for status, count in statuses.items() if status != "200")),
+        "flood_s": flood_seconds,
+        "rss_before_mib": before,
+        "rss_growth_mib": after - before,
+        "list_calm_median": statistics.median(calm),
+        "list_flood_median": statistics.median(during),
+        "list_flood_p95": p95(during),
+        "list_flood_max": max(during),
+    }
+    results.sessions.update(figures)
+    print(
+        f"sessions: {plan.handshakes} abandoned handshakes in {flood_seconds:.1f}s (answers {statuses}); RSS "
+        f"{before:.0f} -> {after:.0f} MiB (+{after - before:.1f}); tools/list calm "
+        f"{figures['list_calm_median'] * 1000:.1f} ms, during the flood median "
+        f"{figures['list_flood_median'] * 1000:.1f} ms, p95 {figures['list_flood_p95'] * 1000:.1f} ms, max "
+        f"{figures['list_flood_max'] * 1000:.1f} ms ({len(during)} calls)"
+    )
+
+
+if __name__ == "__main__":  # the flood's own process: port, handshakes, how many at once; the answers on stdout
+    sys.stdout.write(json.dumps(anyio.run(flood, int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))))

@@ -100,8 +100,8 @@ def _add_http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-sessions",
         type=int,
-        help="HTTP: open sessions at most; beyond it the one idle longest is ended to make room "
-        "(QWEN_EDIT_MAX_SESSIONS; default 256)",
+        help="HTTP: open sessions at most; beyond it the one idle longest is ended to make room (SSE: open "
+        "streams at most, 503 beyond) (QWEN_EDIT_MAX_SESSIONS; default 256)",
     )
     parser.add_argument("--workers", type=int, default=1, help="HTTP: worker processes (default 1)")
 

@@ -199,7 +199,7 @@ class HttpSettings:
     allowed_origins: tuple[str, ...] = ()  # extra Origin values, e.g. "https://app.example.com"
     stateless: bool = False  # legacy-era clients behind a load balancer without sticky sessions
     max_body_bytes: int = MAX_HTTP_BODY_BYTES
-    # Streamable HTTP with sessions only (not --stateless, not SSE): see DEFAULT_SESSION_IDLE_SECONDS.
+    # Streamable HTTP with sessions (not --stateless): see above. The cap also bounds open SSE streams.
     session_idle_seconds: float = DEFAULT_SESSION_IDLE_SECONDS
     max_sessions: int = DEFAULT_MAX_SESSIONS
 

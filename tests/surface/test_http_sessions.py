@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -161,6 +162,22 @@ async def test_without_sessions_the_settings_do_not_apply(emulator: RunningEmula
         clients = [await stack.enter_async_context(http_client(url, token=None, mode="legacy")) for _ in range(3)]
         for client in clients:
             assert (await client.list_tools()).tools
+
+
+async def test_sse_streams_are_capped_and_a_closed_one_frees_its_place(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    options = HttpSettings(transport="sse", max_sessions=1)
+    async with http_server(settings_for(emulator, tmp_path), options) as url, httpx.AsyncClient() as http:
+        async with http.stream("GET", f"{url}/sse") as first:
+            assert first.status_code == 200
+            assert (await http.get(f"{url}/sse")).status_code == 503
+        with anyio.fail_after(10):  # the server learns that the stream closed a moment later
+            while True:
+                async with http.stream("GET", f"{url}/sse") as again:
+                    if again.status_code == 200:
+                        break
+                await anyio.sleep(0.05)
 
 
 @pytest.mark.parametrize(

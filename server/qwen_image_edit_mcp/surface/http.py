@@ -2,8 +2,11 @@
 
 Layers, outermost first:
 
-    BearerAuth       401 unless `Authorization: Bearer <token>` matches (constant time); /healthz is open
-    the SDK's app    Host/Origin checks (421 / 403) against the allowed lists, a body limit (413), the transport
+    BearerAuth           401 unless `Authorization: Bearer <token>` matches (constant time); /healthz is open
+    CancelOnDisconnect   streamable HTTP: a dropped POST cancels the tool call it carried (disconnects.py)
+    PaceSessionOpenings  streamable HTTP with sessions: a few session openings served at a time (sessions.py)
+    CapSseStreams        SSE: at most --max-sessions open event streams, 503 beyond (sessions.py)
+    the SDK's app        Host/Origin checks (421 / 403) against the allowed lists, a body limit (413), the transport
 
 The SDK's own app owns the transport and its lifespan (the streamable-HTTP session manager, which enters our
 server's lifespan once per process); its sessions expire when idle, and at the cap the one idle longest makes room
@@ -29,7 +32,7 @@ from .. import __version__
 from ..addresses import is_loopback_host
 from ..config import HttpSettings, SettingsError
 from .disconnects import CancelOnDisconnect
-from .sessions import PaceSessionOpenings, evict_idle_first
+from .sessions import CapSseStreams, PaceSessionOpenings, evict_idle_first
 from .tokens import token_weakness
 
 HEALTH_PATH = "/healthz"
@@ -110,8 +113,11 @@ def build_http_app(server: MCPServer[Any], options: HttpSettings) -> ASGIApp:
     server.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(healthz)
     security = transport_security(options)
     if options.transport == "sse":
-        app: ASGIApp = server.sse_app(
-            transport_security=security, max_request_body_size=options.max_body_bytes, host=options.host
+        app: ASGIApp = CapSseStreams(
+            server.sse_app(
+                transport_security=security, max_request_body_size=options.max_body_bytes, host=options.host
+            ),
+            options.max_sessions,
         )
     else:
         app = server.streamable_http_app(

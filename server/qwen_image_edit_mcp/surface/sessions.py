@@ -1,5 +1,6 @@
 """Streamable-HTTP sessions that clients abandon: they expire, at the cap the one idle longest makes room, and a
-flood of new ones is paced so that the clients already here are still served promptly.
+flood of new ones is paced so that the clients already here are still served promptly. Legacy SSE streams are
+capped too.
 
 The SDK's session manager ends a session once it has had nothing in flight for `session_idle_timeout`, and at
 `max_sessions` it refuses (503) whoever comes next. Refusing is the wrong way round when the open sessions were
@@ -21,6 +22,11 @@ the session's task group and streams, four tasks per SSE response). Dozens at on
 request's steps, so another client's tools/list waits behind all of them. `PaceSessionOpenings` lets a few run at
 once; the rest wait their turn, which costs nothing while they wait (measured in bench/measures_sessions.py: with
 2,000 abandoned handshakes sent 32 at a time, another client's tools/list p95 fell from about 200 ms to about 50 ms).
+
+SSE (the legacy transport) has no such leak: a session lives exactly as long as its GET stream, so a client that
+goes away frees it. But each open stream enters the server's whole lifespan (the SDK runs one per connection), with
+an HTTP client of its own: about 0.9 MiB a stream. `CapSseStreams` holds them to the same cap; beyond it a new
+stream gets a 503, since every open one has a client on the other end, and none is idle.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from mcp.server.streamable_http import MCP_SESSION_ID_HEADER, StreamableHTTPServ
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -153,3 +160,28 @@ def _opens_a_session(scope: Scope) -> bool:
         if name == _VERSION_HEADER:
             version = value
     return version is None or version in _HANDSHAKE_VERSIONS
+
+
+class CapSseStreams:
+    """Pure ASGI before the SDK's SSE app: at most `limit` event streams (GET `path`) open at once; 503 beyond."""
+
+    def __init__(self, app: ASGIApp, limit: int, path: str = "/sse") -> None:
+        self._app = app
+        self._limit = limit
+        self._path = path
+        self._open = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] != self._path:
+            await self._app(scope, receive, send)
+            return
+        if self._open >= self._limit:
+            log.warning("refusing an SSE stream: %d are open (the cap, --max-sessions)", self._open)
+            body = {"error": "too_many_streams", "error_description": "too many open SSE streams; retry later"}
+            await JSONResponse(body, status_code=503, headers={"Retry-After": "5"})(scope, receive, send)
+            return
+        self._open += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._open -= 1

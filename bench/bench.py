@@ -38,6 +38,7 @@ from measures import (
     bench_memory,
     bench_overhead,
 )
+from measures_cpu import bench_cpu
 from measures_inputs import bench_bystander, bench_uploads
 from measures_masks import bench_masked
 from measures_sessions import bench_sessions
@@ -55,6 +56,7 @@ TARGETS = {
     "composite_blend_ms": 100.0,
     "composite_peak_mib": 60.0,
     "masked_extra_s": 0.3,
+    "cpu_per_edit_ms": 8.0,
     "sessions_rss_growth_mib": 20.0,
     "sessions_list_p95_s": 0.25,
 }
@@ -62,7 +64,16 @@ TARGETS = {
 
 FULL = Plan(latencies=[1.0, 3.0, 10.0], edits=20, wave=5, levels=[1, 8, 32, 128], cold_runs=7, memory_edits=3)
 QUICK = Plan(
-    latencies=[0.3], edits=4, wave=2, levels=[1, 4], cold_runs=2, memory_edits=1, masked_edits=1, handshakes=100
+    latencies=[0.3],
+    edits=4,
+    wave=2,
+    levels=[1, 4],
+    cold_runs=2,
+    memory_edits=1,
+    masked_edits=1,
+    cpu_rounds=2,
+    cpu_edits=2,
+    handshakes=100,
 )
 
 
@@ -123,6 +134,11 @@ def table(results: Results) -> str:
             f"| masked edit: extra time after the job vs the same edit without a mask, 1536x1536 PNG (median of "
             f"{m['runs']:.0f}) | +{m['extra']:.3f} s ({m['masked']:.3f} s vs {m['unmasked']:.3f} s) |"
         )
+    if cpu := results.cpu:
+        lines.append(
+            f"| server CPU per edit, 1024x1024 JPEG, preview included (median of {cpu['rounds']:.0f} rounds of "
+            f"{cpu['edits']:.0f}) | {cpu['per_edit_ms']:.1f} ms |"
+        )
     lines += session_rows(results.sessions)
     return "\n".join(lines)
 
@@ -178,6 +194,7 @@ def verdicts(results: Results) -> list[str]:
         ("masked composite: blend, 1536x1536", results.composite.get("blend_ms"), TARGETS["composite_blend_ms"], "ms"),
         ("masked composite: peak memory", results.composite.get("peak_mib"), TARGETS["composite_peak_mib"], "MiB"),
         ("masked edit: extra time after the job", results.masked.get("extra"), TARGETS["masked_extra_s"], "s"),
+        ("server CPU per edit", results.cpu.get("per_edit_ms"), TARGETS["cpu_per_edit_ms"], "ms"),
         (
             "RSS growth, abandoned handshakes",
             results.sessions.get("rss_growth_mib"),
@@ -212,6 +229,7 @@ SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
     "bystander": bench_bystander,
     "composite": bench_composite,
     "masked": bench_masked,
+    "cpu": bench_cpu,
     "sessions": bench_sessions,
 }
 

@@ -41,6 +41,8 @@ class Plan:
     cold_runs: int
     memory_edits: int
     masked_edits: int = 7  # masked and unmasked edits each, alternated
+    cpu_rounds: int = 5  # the server's CPU per edit: rounds of edits, the median round reported
+    cpu_edits: int = 32
     handshakes: int = 2000  # abandoned streamable-HTTP sessions (measures_sessions.py)
     # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
     env: dict[str, str] = field(default_factory=dict[str, str])
@@ -57,6 +59,7 @@ class Results:
     composite: dict[str, float] = field(default_factory=dict[str, float])
     masked: dict[str, float] = field(default_factory=dict[str, float])
     inputs: dict[str, float] = field(default_factory=dict[str, float])
+    cpu: dict[str, float] = field(default_factory=dict[str, float])
     sessions: dict[str, float] = field(default_factory=dict[str, float])
 
 

@@ -29,6 +29,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "composite": ("masked edit, 1536x1536 RGBA", "composite"),
     "masked": ("masked edit: extra time after the job", "masked"),
     "sessions": ("handshakes never closed", "sessions"),
+    "cpu": ("server CPU per edit", "cpu"),
 }
 
 

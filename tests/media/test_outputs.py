@@ -138,3 +138,56 @@ async def test_a_base64_output_that_cannot_be_saved_is_still_previewed_and_the_r
     assert output.saved_path is None
     assert output.note is not None
     assert "could not save" in output.note
+
+
+@pytest.mark.parametrize("as_base64", [False, True], ids=["url", "base64"])
+async def test_a_truncated_jpeg_output_is_refused_not_saved_and_not_previewed(tmp_path: Path, as_base64: bool) -> None:
+    cut = LARGE[: len(LARGE) * 9 // 10]  # what a dropped connection leaves: the header and most of the pixels
+    value = base64.b64encode(cut).decode() if as_base64 else "https://cdn.test/a.jpeg"
+    (output,) = await gather_outputs(cdn({"/a.jpeg": cut}), done(value), Fetching(700_000, tmp_path))
+    assert output.preview is None
+    assert output.saved_path is None
+    assert list(tmp_path.iterdir()) == []
+    assert output.note is not None
+    assert "not a readable image" in output.note
+
+
+def jpeg_decodes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The size each JPEG decode from now on decodes at (after any draft)."""
+    from PIL import JpegImagePlugin
+
+    seen: list[tuple[int, int]] = []
+    real_load = JpegImagePlugin.JpegImageFile.load
+
+    def load(self: JpegImagePlugin.JpegImageFile) -> object:
+        if self.tile:  # pixels still to decode (a second load() of the same image does nothing)
+            seen.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", load)
+    return seen
+
+
+async def test_an_output_that_is_its_own_preview_is_checked_at_an_eighth_of_its_scale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decodes = jpeg_decodes(monkeypatch)
+    (output,) = await gather_outputs(
+        cdn({"/a.jpeg": LARGE}), done("https://cdn.test/a.jpeg"), Fetching(700_000, tmp_path)
+    )
+    assert output.preview is not None
+    assert output.preview.data == LARGE
+    assert output.saved_path is not None
+    assert output.saved_path.read_bytes() == LARGE
+    assert decodes == [(113, 75)]  # 900x600 at 1/8, once, for the check; the preview is the original
+
+
+async def test_an_output_too_big_to_show_whole_is_decoded_once_for_its_check_and_its_preview(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decodes = jpeg_decodes(monkeypatch)
+    (output,) = await gather_outputs(cdn({"/a.jpeg": LARGE}), done("https://cdn.test/a.jpeg"), Fetching(60_000, None))
+    assert output.preview is not None
+    assert output.preview.original_size == (900, 600)
+    assert output.preview.size[0] < 900
+    assert decodes == [(900, 600)]  # its largest preview (768 wide) needs every pixel: one decode serves both

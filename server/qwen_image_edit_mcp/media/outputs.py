@@ -21,8 +21,8 @@ from ..folders import default_output_dir
 from ..models import Prediction
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
-from .image_bytes import EXTENSIONS, decode_base64, verified_image_type
-from .previews import Preview, base64_size, make_preview, preview_of
+from .image_bytes import EXTENSIONS, VerifiedImage, decode_base64, verified_image
+from .previews import Preview, base64_size, make_preview, pixels_needed, preview_of
 from .saving import save_output
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class Output:
     index: int  # 1-based, as a person counts
     url: str | None  # what WaveSpeed returned, when it returned a URL
     mime: str | None = None
-    data: bytes | None = None  # the full image, while a preview is made from it
+    data: bytes | None = None  # the full image, kept only as a composite's material (`Fetching.keep`)
     saved_path: Path | None = None
     preview: Preview | None = None
     note: str | None = None  # why something is missing (no preview, not saved)
@@ -64,34 +64,30 @@ class Fetching:
 
 
 async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetching: Fetching) -> list[Output]:
-    """Fetch or decode every output, keep it on disk where asked (always for base64), then fit the previews."""
-    outputs: list[Output] = []
-    for index, value in enumerate(prediction.outputs, start=1):
-        output = Output(index, url=value if value.startswith(("http://", "https://")) else None)
-        if output.url is not None:
-            if fetching.keep or fetching.output_dir is not None or fetching.inline_max_bytes > 0:
-                await _download(client, output, prediction.id, fetching)
-        else:
-            await _decode_and_save(output, value, prediction.id, fetching.output_dir or default_output_dir())
-        outputs.append(output)
-    if not fetching.keep:
-        await fit_previews(outputs, fetching.inline_max_bytes)
+    """Fetch or decode every output, then verify, keep on disk (always for base64) and preview it in one pass."""
+    outputs = [
+        Output(index, url=value if value.startswith(("http://", "https://")) else None)
+        for index, value in enumerate(prediction.outputs, start=1)
+    ]
+    fetch = fetching.keep or fetching.output_dir is not None or fetching.inline_max_bytes > 0
+    coming = sum(1 for output in outputs if output.url is None or fetch)
+    budget = PreviewBudget(fetching.inline_max_bytes, outputs=len(outputs), previews=coming)
+    for output, value in zip(outputs, prediction.outputs, strict=True):
+        if output.url is None:
+            await _settle(output, value, prediction.id, fetching, budget)
+        elif fetch:
+            data = await _download(client, output, fetching)
+            if data is not None:
+                await _settle(output, data, prediction.id, fetching, budget)
+            else:
+                budget.spent(None)
     return outputs
-
-
-async def fit_previews(outputs: list[Output], inline_max_bytes: int) -> None:
-    """Preview each output within the inline budget, then free the originals (previews and files hold the rest)."""
-    pending = [(output, output.data, output.mime) for output in outputs if output.data is not None and output.mime]
-    budget = PreviewBudget(inline_max_bytes, outputs=len(outputs), previews=len(pending))
-    for output, data, mime in pending:
-        await fit_preview(output, data, mime, budget)
-    for output in outputs:
-        output.data = None
 
 
 class PreviewBudget:
     """The inline budget a result's previews share, less what its text, JSON and links take: each preview may use
-    what is left divided by the previews still to come, so they must be made one after another."""
+    what is left divided by the previews still to come (an output that fails gives its share back to those after
+    it), so they must be made one after another."""
 
     def __init__(self, inline_max_bytes: int, *, outputs: int, previews: int) -> None:
         self.left = inline_max_bytes - _RESERVE - _RESERVE_PER_OUTPUT * outputs
@@ -116,8 +112,7 @@ async def fit_preview(
     try:
         preview = await anyio.to_thread.run_sync(make, budget.share())
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
-        why = f"no preview: the image could not be decoded ({exc}); the link may still work"
-        output.note = f"{output.note}; {why}" if output.note else why
+        _noted(output, f"no preview: the image could not be decoded ({exc}); the link may still work")
         return
     finally:
         budget.spent(preview)
@@ -127,7 +122,7 @@ async def fit_preview(
     output.preview = preview
 
 
-async def _download(client: WaveSpeedClient, output: Output, prediction_id: str, fetching: Fetching) -> None:
+async def _download(client: WaveSpeedClient, output: Output, fetching: Fetching) -> bytes | None:
     assert output.url is not None
     try:
         data = await client.download(
@@ -135,49 +130,82 @@ async def _download(client: WaveSpeedClient, output: Output, prediction_id: str,
         )
     except RefusedAddressError as exc:
         output.note = f"not fetched: {exc.message}"
-        return
+        return None
     except WaveSpeedError as exc:
         output.note = f"no preview: fetching the output failed ({exc.message}); the URL may still work, later too"
-        return
+        return None
     if data is None:
         output.note = f"no preview: the output is larger than {MAX_OUTPUT_BYTES // 2**20} MB; open the URL"
+    return data
+
+
+async def _settle(
+    output: Output, raw: bytes | str, prediction_id: str, fetching: Fetching, budget: PreviewBudget
+) -> None:
+    """One output's bytes (or WaveSpeed's base64 of them) made ready in one worker-thread pass, with its share of
+    the budget. A base64 one is always saved (in the default folder when no output folder is set): it has no URL."""
+    if isinstance(raw, str):
+        folder = fetching.output_dir or default_output_dir()
+    else:  # a composite's material is not: the composite is
+        folder = None if fetching.keep else fetching.output_dir
+    if fetching.keep:  # a composite's material: verified and kept in memory, where the composite is made from it
+        await anyio.to_thread.run_sync(_settled, output, raw, prediction_id, folder, None)
         return
-    # Verified before anything is written: an HTML error page must never land in the output folder as an image.
-    output.mime = await anyio.to_thread.run_sync(verified_image_type, data)
-    if output.mime is None:
+    try:
+        await anyio.to_thread.run_sync(_settled, output, raw, prediction_id, folder, budget.share())
+    finally:
+        budget.spent(output.preview)
+        output.data = None  # the preview and the file hold the rest
+
+
+def _settled(output: Output, raw: bytes | str, prediction_id: str, folder: Path | None, share: int | None) -> None:
+    """Blocking: decode base64, verify the image before anything is written, keep it in `folder`, and preview it
+    within `share` (None: no preview). One decode serves both: only as far as the preview needs (see below)."""
+    if isinstance(raw, str):
+        try:
+            raw = decode_base64(raw)
+        except (binascii.Error, ValueError):
+            output.note = "the base64 output could not be decoded"
+            return
+    # An original that is its own preview needs no pixels: a JPEG is then verified at 1/8 scale. One that is too big
+    # keeps the pixels of its verification, at the scale of its largest possible preview, to be scaled down from.
+    verified = verified_image(raw, keep=None if share is None else pixels_needed(len(raw), share))
+    if verified is None:  # before anything is written: an HTML error page must never land in a folder as an image
         output.note = (
-            f"no preview: the output URL returned {len(data)} bytes that are not a readable image (corrupt, "
+            f"no preview: the output URL returned {len(raw)} bytes that are not a readable image (corrupt, "
             "truncated or something else); downloading it again later may work"
+            if output.url is not None
+            else f"the base64 output ({len(raw)} bytes) is not a readable image, so it was not saved"
         )
         return
-    output.data = data
-    if fetching.output_dir is not None and not fetching.keep:  # a composite's material: the composite is saved
-        await _save(output, fetching.output_dir, prediction_id, data)
+    output.mime, output.data = verified.mime, raw
+    if folder is not None:
+        _save(output, folder, prediction_id, raw)
+    if share is not None:
+        _preview(output, raw, verified, share)
 
 
-async def _decode_and_save(output: Output, value: str, prediction_id: str, directory: Path) -> None:
-    def decode() -> tuple[bytes, str | None]:
-        data = decode_base64(value)
-        return data, verified_image_type(data)
-
+def _preview(output: Output, data: bytes, verified: VerifiedImage, share: int) -> None:
     try:
-        data, output.mime = await anyio.to_thread.run_sync(decode)
-    except (binascii.Error, ValueError):
-        output.note = "the base64 output could not be decoded"
+        if verified.picture is None:
+            output.preview = make_preview(data, verified.mime, share)
+        else:
+            output.preview = preview_of(verified.picture, data, verified.mime, share, size=verified.size)
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:  # Pillow's words for truncated or corrupt data
+        _noted(output, f"no preview: the image could not be decoded ({exc}); the link may still work")
         return
-    if output.mime is None:
-        output.note = f"the base64 output ({len(data)} bytes) is not a readable image, so it was not saved"
-        return
-    output.data = data
-    await _save(output, directory, prediction_id, data)
+    if output.preview is None:
+        output.note = output.note or "no preview: even a small one would not fit the inline budget"
 
 
-async def _save(output: Output, directory: Path, prediction_id: str, data: bytes) -> None:
+def _save(output: Output, folder: Path, prediction_id: str, data: bytes) -> None:
     extension = EXTENSIONS.get(output.mime or "", "bin")
     try:
-        output.saved_path = await anyio.to_thread.run_sync(
-            save_output, directory, prediction_id, output.index, extension, data
-        )
+        output.saved_path = save_output(folder, prediction_id, output.index, extension, data)
     except OSError as exc:
-        log.warning("could not save output %d of %s to %s: %s", output.index, prediction_id, directory, exc)
-        output.note = f"could not save the image to {directory}: {exc.strerror or exc}"
+        log.warning("could not save output %d of %s to %s: %s", output.index, prediction_id, folder, exc)
+        output.note = f"could not save the image to {folder}: {exc.strerror or exc}"
+
+
+def _noted(output: Output, why: str) -> None:
+    output.note = f"{output.note}; {why}" if output.note else why

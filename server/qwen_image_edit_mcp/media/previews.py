@@ -6,8 +6,11 @@ Blocking Pillow work: call `make_preview` (or `preview_of`, for an image already
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .image_bytes import draft
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -39,28 +42,66 @@ def make_preview(data: bytes, mime: str, budget: int, *, max_side: int | None = 
     from PIL import Image  # imported on first use: start-up stays light
 
     with Image.open(io.BytesIO(data)) as image:
-        return _fitted(image, data, mime, budget, max_side)
+        size = image.size
+        if fits(len(data), size, budget, max_side):
+            return Preview(data, mime, size, None)
+        if budget <= 0:
+            return None
+        draft(image, _sides(size, max_side)[0])  # a JPEG decodes no larger than its largest preview needs
+        return _scaled(image, size, budget, max_side)
 
 
-def preview_of(picture: PILImage, data: bytes, mime: str, budget: int) -> Preview | None:
-    """As `make_preview`, for `data` already decoded as `picture` (the same pixels, e.g. a composite just encoded):
-    the original when it fits, else downscaled from `picture`, without decoding `data` again."""
-    return _fitted(picture, data, mime, budget, None)
-
-
-def _fitted(image: PILImage, data: bytes, mime: str, budget: int, max_side: int | None) -> Preview | None:
-    from PIL import Image
-
-    size = image.size
-    capped = max_side is not None and max(size) > max_side
-    if base64_size(len(data)) <= budget and not capped:
+def preview_of(
+    picture: PILImage,
+    data: bytes,
+    mime: str,
+    budget: int,
+    *,
+    size: tuple[int, int] | None = None,
+    max_side: int | None = None,
+) -> Preview | None:
+    """As `make_preview`, for `data` already decoded as `picture` (the same pixels, e.g. a composite just encoded, or
+    a JPEG decoded at a reduced scale: then `size` is its own): the original when it fits, else downscaled from
+    `picture`, without decoding `data` again."""
+    size = size or picture.size
+    if fits(len(data), size, budget, max_side):
         return Preview(data, mime, size, None)
     if budget <= 0:
         return None
+    return _scaled(picture, size, budget, max_side)
+
+
+def fits(length: int, size: tuple[int, int], budget: int, max_side: int | None = None) -> bool:
+    """Whether an image of `length` bytes and `size` is its own preview: no pixels need decoding then."""
+    return base64_size(length) <= budget and (max_side is None or max(size) <= max_side)
+
+
+def pixels_needed(length: int, budget: int, max_side: int | None = None) -> Callable[[tuple[int, int]], int | None]:
+    """For `verified_image(keep=...)`: given an image's size, None when the image of `length` bytes is its own
+    preview (or none can be made), else the longer side of the largest preview it could get."""
+
+    def side(size: tuple[int, int]) -> int | None:
+        if fits(length, size, budget, max_side) or budget <= 0:
+            return None
+        return _sides(size, max_side)[0]
+
+    return side
+
+
+def _sides(size: tuple[int, int], max_side: int | None) -> tuple[int, ...]:
+    """The longer sides to try, largest first: those under the image's own, then the smallest whatever it is."""
+    capped = max_side is not None and max(size) > max_side
+    sides = _SIDES if max_side is None or not capped else (max_side, *(s for s in _SIDES if s < max_side))
+    return tuple(s for s in sides if s < max(size) or s == sides[-1])
+
+
+def _scaled(image: PILImage, size: tuple[int, int], budget: int, max_side: int | None) -> Preview | None:
+    """The largest downscaled JPEG that fits; `image` holds the pixels of an image of `size` (perhaps fewer)."""
+    from PIL import Image
+
     image.load()
     rgb = _flatten(image)
-    sides = _SIDES if max_side is None or not capped else (max_side, *(s for s in _SIDES if s < max_side))
-    for side in (s for s in sides if s < max(size) or s == sides[-1]):
+    for side in _sides(size, max_side):
         # Resize straight to the target: thumbnail() on a copy would first duplicate the full-size image.
         factor = min(side / size[0], side / size[1], 1.0)
         target = (max(1, round(size[0] * factor)), max(1, round(size[1] * factor)))

@@ -85,3 +85,23 @@ def test_max_side_caps_an_image_that_already_fits_the_budget() -> None:
     uncapped = make_preview(small, "image/jpeg", 10_000_000)
     assert uncapped is not None
     assert uncapped.data == small, "without max_side the original is kept, as before"
+
+
+async def test_the_picture_is_checked_and_scaled_from_one_decode_at_the_least_scale_its_side_needs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PIL import JpegImagePlugin
+
+    decoded: list[tuple[int, int]] = []
+    real_load = JpegImagePlugin.JpegImageFile.load
+
+    def load(self: JpegImagePlugin.JpegImageFile) -> object:
+        if self.tile:  # pixels still to decode
+            decoded.append(self.size)
+        return real_load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", load)
+    result, _ = await preview("https://cdn.example.com/out/0.jpeg")  # 900x600 shown at most 300 wide
+    assert not isinstance(result, PreviewRefused)
+    assert result.size == (300, 200)
+    assert decoded == [(450, 300)]  # half scale still covers 300: one decode checks the bytes and feeds the preview

@@ -22,10 +22,10 @@ from ..errors import InputError, WaveSpeedError
 from ..folders import default_output_dir
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import MAX_OUTPUT_BYTES
-from .image_bytes import verified_image_type
+from .image_bytes import verified_image
 from .inline_images import looks_like_base64
 from .local_files import read_local_image
-from .previews import Preview, make_preview
+from .previews import Preview, make_preview, pixels_needed, preview_of
 
 FETCH_TIMEOUT: Final = 20.0  # a preview is for a person looking at the view: it must not hang for a minute
 _TEXT_RESERVE: Final = 2_000  # the result's text and structured content
@@ -53,11 +53,8 @@ async def load_view_preview(
     """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason.
     `handed_out`: the source appeared in this server's results (an output or input URL, a saved file)."""
     data = await _read_source(client, settings, source.strip(), handed_out=handed_out)
-    mime = await anyio.to_thread.run_sync(verified_image_type, data)  # a full decode: off the event loop
-    if mime is None:
-        raise PreviewRefused("source: what it points at is not a readable image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
     budget = (settings.inline_max_bytes or DEFAULT_INLINE_MAX_BYTES) - _TEXT_RESERVE
-    preview = await anyio.to_thread.run_sync(partial(_scaled, data, mime, budget, max_side))
+    preview = await anyio.to_thread.run_sync(partial(_scaled, data, budget, max_side))  # a decode: off the event loop
     if preview is None:
         raise PreviewRefused("source: even the smallest preview would not fit this server's inline size limit.")
     return ViewPreview(preview.data, preview.mime, preview.size, preview.original_size or preview.size)
@@ -103,11 +100,17 @@ async def _download(client: WaveSpeedClient, settings: Settings, url: str) -> by
     return data
 
 
-def _scaled(data: bytes, mime: str, budget: int, max_side: int) -> Preview | None:
-    """Blocking Pillow work, for a worker thread; a broken or oversized image is refused, not raised."""
+def _scaled(data: bytes, budget: int, max_side: int) -> Preview | None:
+    """Blocking Pillow work, for a worker thread: the image verified and previewed from one decode, at the scale the
+    preview needs; a broken or oversized image is refused, not raised."""
     from PIL import Image
 
+    verified = verified_image(data, keep=pixels_needed(len(data), budget, max_side))
+    if verified is None:
+        raise PreviewRefused("source: what it points at is not a readable image (PNG, JPEG, WebP, GIF, BMP or TIFF).")
     try:
-        return make_preview(data, mime, budget, max_side=max_side)
+        if verified.picture is None:  # the image is its own preview
+            return make_preview(data, verified.mime, budget, max_side=max_side)
+        return preview_of(verified.picture, data, verified.mime, budget, size=verified.size, max_side=max_side)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise PreviewRefused(f"source: the image could not be decoded ({exc}).") from None

@@ -3,12 +3,15 @@ read from /proc) and another client meanwhile (its tools/list latency, in both p
 
 The flood is raw `initialize` POSTs of the 2025 era, a few dozen at a time, each read to its end and never followed
 by a DELETE: what clients that crash, or a careless script, leave behind. It runs in a process of its own, so that
-its work does not delay the measuring client's event loop (which would be charged to the server).
+its work does not delay the measuring client's event loop (which would be charged to the server), and it writes
+pre-encoded requests on kept-alive sockets: an HTTP client library would spend more CPU than the server and, on a
+small machine, become the bottleneck itself, so the server would never be pressed.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -18,8 +21,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-import httpx
 import httpx2
+from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
@@ -32,11 +35,6 @@ INITIALIZE = {
     "id": 1,
     "method": "initialize",
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flood", "version": "1"}},
-}
-HEADERS = {
-    "Accept": "application/json, text/event-stream",
-    "Content-Type": "application/json",
-    "Authorization": f"Bearer {TOKEN}",
 }
 FLOOD_AT_ONCE = 32
 
@@ -72,25 +70,51 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def initialize_request(port: int) -> bytes:
+    body = json.dumps(INITIALIZE).encode()
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: application/json, text/event-stream\r\n"
+        f"Content-Type: application/json\r\nAuthorization: Bearer {TOKEN}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def read_response(reader: BufferedByteReceiveStream) -> str:
+    """Read one HTTP/1.1 response to its end (chunked, as the SDK's SSE answers are, or with a length); its status."""
+    head = await reader.receive_until(b"\r\n\r\n", 65536)
+    status = head.split(b" ", 2)[1].decode()
+    if b"transfer-encoding: chunked" in head.lower():
+        while size := int((await reader.receive_until(b"\r\n", 1024)).split(b";")[0], 16):
+            await reader.receive_exactly(size + 2)
+        await reader.receive_until(b"\r\n", 1024)
+    elif length := re.search(rb"(?i)content-length: *(\d+)", head):
+        await reader.receive_exactly(int(length.group(1)))
+    return status
+
+
 async def flood(port: int, handshakes: int, at_once: int = FLOOD_AT_ONCE) -> dict[str, int]:
     """Open `handshakes` sessions, `at_once` at a time, and walk away from each; counts the answers by status."""
     statuses: dict[str, int] = {}
     left = iter(range(handshakes))
-    limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    request = initialize_request(port)
 
-        async def worker() -> None:
-            for _ in left:
-                try:
-                    response = await http.post(f"http://127.0.0.1:{port}/mcp", json=INITIALIZE, headers=HEADERS)
-                    status = str(response.status_code)
-                except httpx.TransportError as exc:  # e.g. a kept-alive connection the server had just closed
-                    status = type(exc).__name__
-                statuses[status] = statuses.get(status, 0) + 1
+    async def worker() -> None:
+        for _ in range(3):  # a connection the server closed is replaced; the handshake on it counts as failed
+            try:
+                async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                    reader = BufferedByteReceiveStream(stream)
+                    for _ in left:
+                        await stream.send(request)
+                        status = await read_response(reader)
+                        statuses[status] = statuses.get(status, 0) + 1
+            except (OSError, anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError) as exc:
+                statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+            else:
+                return
 
-        async with anyio.create_task_group() as group:
-            for _ in range(at_once):
-                group.start_soon(worker)
+    async with anyio.create_task_group() as group:
+        for _ in range(at_once):
+            group.start_soon(worker)
     return statuses
 
 

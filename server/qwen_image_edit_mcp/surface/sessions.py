@@ -13,8 +13,8 @@ the idle deadline to infinity, and when the last request ends it sets the deadli
 idle longest is the one with the earliest finite deadline, and a session with a call in flight or a client listening
 is never chosen. When every session is busy, the SDK's 503 stands.
 
-The SDK builds its manager inside `streamable_http_app()` and takes no policy for a full house, so the manager it
-built is given this subclass, which changes admission alone and adds no state. What it reads of the manager's
+The SDK builds its manager inside `streamable_http_app()` and takes no policy for a full house, so the class of the
+manager it built is swapped for this subclass, which changes admission alone and adds no state. What it reads of the manager's
 registry is private to the SDK: `supports_eviction` checks it is there, and without it the SDK's refusal stands.
 
 Pacing: opening a session costs the server a few milliseconds of CPU on its one event loop (the SDK's validation,
@@ -123,7 +123,8 @@ class PaceSessionOpenings:
 
     A request opens a session when it carries no session id and speaks the 2025 (handshake) era, the same test the
     SDK's manager makes; requests within a session and 2026-era requests (which have no sessions) pass unpaced.
-    The turn is taken once the request's body has arrived, so a client that trickles its body holds no turn."""
+    The turn is taken once the request's body has arrived, so a client that trickles its body holds no turn. The SDK
+    reads the whole body before it admits the session, so an opening waiting for its turn takes no session slot."""
 
     def __init__(self, app: ASGIApp, at_once: int = OPENINGS_AT_ONCE) -> None:
         self._app = app

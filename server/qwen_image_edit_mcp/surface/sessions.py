@@ -14,8 +14,9 @@ idle longest is the one with the earliest finite deadline, and a session with a 
 is never chosen. When every session is busy, the SDK's 503 stands.
 
 The SDK builds its manager inside `streamable_http_app()` and takes no policy for a full house, so the class of the
-manager it built is swapped for this subclass, which changes admission alone and adds no state. What it reads of the manager's
-registry is private to the SDK: `supports_eviction` checks it is there, and without it the SDK's refusal stands.
+manager it built is swapped for this subclass, which changes admission alone and adds no state. What it reads of the
+manager's registry is private to the SDK: `supports_eviction` checks it is there, and without it the SDK's refusal
+stands.
 
 Pacing: opening a session costs the server a few milliseconds of CPU on its one event loop (the SDK's validation,
 the session's task group and streams, four tasks per SSE response). Dozens at once interleave with every other

@@ -1,7 +1,7 @@
 """The composition root: `create_server()` wires settings, the shared HTTP client and the tools into an MCPServer.
 
-The lifespan owns one `httpx.AsyncClient` for every call (built by `wavespeed.http_client`); nothing is built at
-import time. `http_transport` and `clock` are the seams tests use: an in-process emulator, a fake clock.
+The lifespan owns one `httpx.AsyncClient` for every call (built by `wavespeed.http_client` on first use); nothing is
+built at import time. `http_transport` and `clock` are the seams tests use: an in-process emulator, a fake clock.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ..jobs.schedule import DurationHistory
 from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
 from ..wavespeed.client import WaveSpeedClient
-from ..wavespeed.http_client import open_http_client
+from ..wavespeed.http_client import HttpClientOnDemand
 from ..wavespeed.uploads import UploadCache, Uploader
 from . import texts, tools
 from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
@@ -98,7 +98,7 @@ def create_server(
 ) -> EditServer:
     @asynccontextmanager
     async def lifespan(_: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
-        async with open_http_client(http_transport) as http:
+        async with HttpClientOnDemand(http_transport) as http:
             client = WaveSpeedClient(
                 http, api_key=settings.api_key, base_url=settings.base_url, request_timeout=settings.request_timeout
             )

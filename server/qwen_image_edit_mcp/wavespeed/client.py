@@ -30,7 +30,7 @@ from .endpoints import (
     submit_path,
 )
 from .envelope import envelope_data, prediction_from, prediction_or_none
-from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, timeouts
+from .http_client import MAX_REDIRECTS, REQUEST_TIMEOUT, UPLOAD_TIMEOUT, HttpClientOnDemand, timeouts
 from .output_fetch import bounded_body, fetchable, redirect_target
 
 
@@ -78,13 +78,13 @@ class PresignedUpload:
 class WaveSpeedClient:
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | HttpClientOnDemand,
         *,
         api_key: SecretStr | None,
         base_url: str,
         request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
-        self._http = http
+        self._pool = http if isinstance(http, HttpClientOnDemand) else HttpClientOnDemand.of(http)
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self._timeout = request_timeout
@@ -168,7 +168,7 @@ class WaveSpeedClient:
     async def put_upload(self, upload: PresignedUpload, data: bytes) -> None:
         """PUT the bytes to storage with exactly the headers WaveSpeed returned, and never the API key."""
         try:
-            response = await self._http.put(
+            response = await (await self._pool.client()).put(
                 upload.put_url,
                 content=data,
                 headers=upload.headers,
@@ -184,7 +184,7 @@ class WaveSpeedClient:
         if self._api_key is None:
             raise MissingApiKeyError
         try:
-            response = await self._http.post(
+            response = await (await self._pool.client()).post(
                 self.base_url + BINARY_UPLOAD_PATH,
                 headers=self._headers(),
                 files={"file": (filename, data, content_type)},
@@ -209,7 +209,7 @@ class WaveSpeedClient:
         try:
             with anyio.fail_after(seconds):
                 for _ in range(MAX_REDIRECTS + 1):
-                    async with self._http.stream("GET", url) as response:
+                    async with (await self._pool.client()).stream("GET", url) as response:
                         if not response.is_redirect:
                             return await bounded_body(response, max_bytes)
                         url = redirect_target(response, allow_private=allow_private)
@@ -235,7 +235,7 @@ class WaveSpeedClient:
         if self._api_key is None:
             raise MissingApiKeyError
         try:
-            return await self._http.request(
+            return await (await self._pool.client()).request(
                 method,
                 self.base_url + path,
                 headers=self._headers(),

@@ -6,8 +6,11 @@ reader finds every bound of the server's outbound traffic in one screen.
 
 from __future__ import annotations
 
-from typing import Final
+from types import TracebackType
+from typing import Final, Self
 
+import anyio
+import anyio.to_thread
 import httpx
 
 from .. import __version__
@@ -36,3 +39,37 @@ def open_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx
         timeout=timeouts(REQUEST_TIMEOUT),
         headers={"User-Agent": f"qwen-image-edit-mcp/{__version__}"},
     )
+
+
+class HttpClientOnDemand:
+    """The shared client, built on first use (in a worker thread) and closed with the server. Building it loads the
+    TLS trust store and the transport, about 70 ms: a host that starts the server to list its tools, as every
+    desktop host does at launch, need not wait for that."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._building = anyio.Lock()
+
+    @classmethod
+    def of(cls, client: httpx.AsyncClient) -> HttpClientOnDemand:
+        """One that is already built (tests and tools that bring their own client)."""
+        ready = cls()
+        ready._client = client
+        return ready
+
+    async def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            async with self._building:
+                if self._client is None:
+                    self._client = await anyio.to_thread.run_sync(open_http_client, self._transport)
+        return self._client
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()

@@ -103,3 +103,17 @@ async def test_a_client_that_trickles_its_body_holds_no_turn() -> None:
         app.release.set()
         await anyio.wait_all_tasks_blocked()
         group.cancel_scope.cancel()
+
+
+async def test_an_opening_whose_turn_is_late_goes_ahead_unpaced() -> None:
+    """Every wait is bounded: with the only turn held by an opening that never ends, the next one waits at most
+    `turn_wait` (here none at all) and is then served without a turn."""
+    app = Recorder()
+    paced = PaceSessionOpenings(app, at_once=1, turn_wait=0)
+    async with anyio.create_task_group() as group:
+        group.start_soon(paced, OPENING, whole_body, discard)
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(paced, OPENING_2025, whole_body, discard)
+        await anyio.wait_all_tasks_blocked()
+        assert app.served == [OPENING, OPENING_2025]
+        app.release.set()

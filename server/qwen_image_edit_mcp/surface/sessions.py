@@ -52,6 +52,8 @@ REPORT_EVERY_SECONDS = 60.0
 # Session openings served at once. They are CPU work on one event loop: more at once adds no throughput, only delay
 # for everyone else.
 OPENINGS_AT_ONCE = 4
+# The longest an opening waits for its turn; past it, it is served unpaced (a stuck opening holds up no one for long).
+TURN_WAIT_SECONDS = 5.0
 
 _SESSION_HEADER = MCP_SESSION_ID_HEADER.encode("ascii")
 _VERSION_HEADER = MCP_PROTOCOL_VERSION_HEADER.encode("ascii")
@@ -127,9 +129,10 @@ class PaceSessionOpenings:
     The turn is taken once the request's body has arrived, so a client that trickles its body holds no turn. The SDK
     reads the whole body before it admits the session, so an opening waiting for its turn takes no session slot."""
 
-    def __init__(self, app: ASGIApp, at_once: int = OPENINGS_AT_ONCE) -> None:
+    def __init__(self, app: ASGIApp, at_once: int = OPENINGS_AT_ONCE, turn_wait: float = TURN_WAIT_SECONDS) -> None:
         self._app = app
         self._turns = anyio.Semaphore(at_once)
+        self._turn_wait = turn_wait
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _opens_a_session(scope):
@@ -141,8 +144,10 @@ class PaceSessionOpenings:
             nonlocal holding
             message = await receive()
             if not holding and message["type"] == "http.request" and not message.get("more_body", False):
-                await self._turns.acquire()
-                holding = True
+                # Bounded: pacing only orders the work, so an opening whose turn is late goes ahead without one.
+                with anyio.move_on_after(self._turn_wait):
+                    await self._turns.acquire()
+                    holding = True
             return message
 
         try:

@@ -33,4 +33,3 @@ async def test_nothing_is_built_until_a_request_needs_the_client(monkeypatch: py
         assert len(built) == 1
         assert got == built * 20
     assert built[0].is_closed
-

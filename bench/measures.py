@@ -89,6 +89,13 @@ async def stdio_session(env: dict[str, str], errlog: Path) -> AsyncGenerator[Cli
 @asynccontextmanager
 async def http_server(env: dict[str, str]) -> AsyncGenerator[int]:
     """Our server as its own process over streamable HTTP; yields its port once it accepts connections."""
+    async with http_server_process(env) as (port, _):
+        yield port
+
+
+@asynccontextmanager
+async def http_server_process(env: dict[str, str]) -> AsyncGenerator[tuple[int, int]]:
+    """As `http_server`, yielding (port, pid): the pid for what is measured of the process itself."""
     sock = loopback_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -104,7 +111,7 @@ async def http_server(env: dict[str, str]) -> AsyncGenerator[int]:
                     break
                 except OSError:
                     await anyio.sleep(0.05)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         await process.wait()

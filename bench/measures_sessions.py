@@ -26,9 +26,8 @@ from anyio.streams.buffered import BufferedByteReceiveStream
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from measures import KEY, TOKEN, Plan, Results, p95, server_env
+from measures import KEY, TOKEN, Plan, Results, http_server_process, p95, server_env
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
-from qwen_image_edit_mcp.emulator.loopback import loopback_socket
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -37,30 +36,6 @@ INITIALIZE = {
     "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "flood", "version": "1"}},
 }
 FLOOD_AT_ONCE = 32
-
-
-@asynccontextmanager
-async def server_process(env: dict[str, str]) -> AsyncGenerator[tuple[int, int]]:
-    """Our server as its own process over streamable HTTP; yields (port, pid) once it accepts connections."""
-    sock = loopback_socket()
-    port = sock.getsockname()[1]
-    sock.close()
-    command = [sys.executable, "-m", "qwen_image_edit_mcp", "--transport", "streamable-http", "--port", str(port)]
-    process = await anyio.open_process(
-        [*command, "--log-level", "WARNING"], env={**env, "QWEN_EDIT_AUTH_TOKEN": TOKEN}, cwd="/"
-    )
-    try:
-        with anyio.fail_after(30):
-            while True:  # the process has no readiness signal but its port
-                try:
-                    await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
-                    break
-                except OSError:
-                    await anyio.sleep(0.05)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 def rss_mib(pid: int) -> float:
@@ -136,7 +111,7 @@ async def timed_list(client: Client) -> float:
 async def bench_sessions(plan: Plan, results: Results, workdir: Path) -> None:
     async with (
         running_emulator(EmulatorConfig(api_key=KEY, latency=0.2)) as emulator,
-        server_process(server_env(emulator, workdir, plan)) as (port, pid),
+        http_server_process(server_env(emulator, workdir, plan)) as (port, pid),
         bystander(port, "auto") as modern,
         bystander(port, "legacy") as legacy,
     ):

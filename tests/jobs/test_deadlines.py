@@ -20,8 +20,8 @@ from harness import World, make_world, text_of
 from qwen_image_edit_mcp.jobs import follow as follow_case
 from qwen_image_edit_mcp.jobs import prepare as prepare_case
 from qwen_image_edit_mcp.jobs import start as edit_case
-from qwen_image_edit_mcp.jobs.ledger import Reservation
-from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
+from qwen_image_edit_mcp.state.ledger import Reservation
+from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.waiting import wait_for_prediction
 from qwen_image_edit_mcp.models import Prediction
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient

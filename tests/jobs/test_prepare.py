@@ -15,7 +15,7 @@ from harness import png_data_uri
 from jobs.scripted import client_for
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.errors import InputError
-from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
+from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.prepare import EditArgs, prepare_edit
 from qwen_image_edit_mcp.jobs.pricing import PriceBook
 from qwen_image_edit_mcp.jobs.runtime import Runtime

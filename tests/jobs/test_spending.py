@@ -12,8 +12,8 @@ import anyio.lowlevel
 import pytest
 
 from qwen_image_edit_mcp.errors import ApiError, ConnectionFailedError, InsufficientBalanceError, ServerError, api_error
-from qwen_image_edit_mcp.jobs.ledger import LedgerStatus
-from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
+from qwen_image_edit_mcp.state.ledger import LedgerStatus
+from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.spending import Spending, SpendRefused
 from qwen_image_edit_mcp.models import Prediction
 

@@ -25,7 +25,7 @@ from PIL import Image
 from fakes import FakeClock
 from harness import World, make_world, png_data_uri, text_of
 from qwen_image_edit_mcp.jobs import prepare as prepare_case
-from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
+from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.spend_config import parse_confirm_spend
 
 pytestmark = pytest.mark.anyio

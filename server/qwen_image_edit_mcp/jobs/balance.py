@@ -7,7 +7,7 @@ from typing import cast
 
 from ..errors import UnexpectedResponseError
 from ..reports import BalanceReport
-from .ledger import LedgerUnavailable
+from ..state.ledger import LedgerUnavailable
 from .runtime import Runtime
 
 

@@ -29,7 +29,7 @@ from ..config import Settings
 from ..errors import InputError
 from ..variants import VARIANTS, Variant
 from ..wavespeed.client import WaveSpeedClient
-from .ledger import (
+from ..state.ledger import (
     LedgerError,
     LedgerStatus,
     LedgerUnavailable,

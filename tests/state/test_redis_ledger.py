@@ -20,7 +20,7 @@ from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_c
 
 from fakes import FakeClock
 from http_harness import free_port
-from qwen_image_edit_mcp.jobs.ledger import (
+from qwen_image_edit_mcp.state.ledger import (
     LEASE_SECONDS,
     LedgerSettingsError,
     LedgerUnavailable,
@@ -28,7 +28,7 @@ from qwen_image_edit_mcp.jobs.ledger import (
     open_ledger,
     to_micros,
 )
-from qwen_image_edit_mcp.jobs.ledger_redis import KEY_PREFIX, RedisLedger, redact
+from qwen_image_edit_mcp.state.redis_ledger import KEY_PREFIX, RedisLedger, redact
 from redis_server import PASSWORD, running_redis, unavailable
 
 pytestmark = pytest.mark.anyio
@@ -194,7 +194,7 @@ def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_
         "    importlib.import_module(module.name)\n"  # every module of the server, whatever the layout
         "from decimal import Decimal\n"
         "from pathlib import Path\n"
-        "from qwen_image_edit_mcp.jobs.ledger import LedgerSettingsError, open_ledger\n"
+        "from qwen_image_edit_mcp.state.ledger import LedgerSettingsError, open_ledger\n"
         "assert open_ledger(Decimal('1'), Path(sys.argv[1]), None) is not None\n"
         "try:\n"
         "    open_ledger(Decimal('1'), Path(sys.argv[1]), 'redis://127.0.0.1:1/0')\n"

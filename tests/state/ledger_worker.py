@@ -1,6 +1,6 @@
 """One OS process hammering a shared spend ledger, for the cross-process tests.
 
-    python ledger_worker.py <file|redis> <cache dir | redis URL> <limit> <price> <tasks> <burst|churn>
+    python ledger_worker.py <sqlite|redis> <cache dir | redis URL> <limit> <price> <tasks> <burst|churn>
 
 Prints "ready", waits for a line on stdin (so that every process starts at once), then runs `tasks` concurrent
 callers and prints one JSON line: how many reservations succeeded and were refused, and the most the ledger was ever
@@ -13,19 +13,23 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 import anyio
 
-from qwen_image_edit_mcp.jobs.ledger import SpendLedger, SpendLimitExceeded, open_ledger, to_micros
+from qwen_image_edit_mcp.state.ledger import SpendLedger, SpendLimitExceeded, to_micros
+from qwen_image_edit_mcp.state.store import open_store
 
 ROUNDS = 5
 
 
 async def main(backend: str, target: str, limit: str, price: str, tasks: int, mode: str) -> None:
-    ledger = open_ledger(Decimal(limit), Path(target), target if backend == "redis" else None)
-    assert ledger is not None
+    redis = backend == "redis"
+    store = open_store(target if redis else None, Path(tempfile.mkdtemp()) if redis else Path(target))
+    await store.open()
+    ledger = store.ledger(Decimal(limit))
     counts = {"ok": 0, "refused": 0, "max_seen_micros": 0}
 
     async def caller(ledger: SpendLedger) -> None:
@@ -47,7 +51,7 @@ async def main(backend: str, target: str, limit: str, price: str, tasks: int, mo
     async with anyio.create_task_group() as group:
         for _ in range(tasks):
             group.start_soon(caller, ledger)
-    await ledger.aclose()
+    await store.aclose()
     print(json.dumps(counts), flush=True)
 
 

@@ -281,9 +281,9 @@ def open_ledger(
     if limit_usd is None:
         return None
     if ledger_url:
-        from .ledger_redis import RedisLedger  # only when asked: the redis package is optional
+        from .redis_ledger import RedisLedger  # only when asked: the redis package is optional
 
         return RedisLedger.from_url(ledger_url, limit_usd, wall_clock=wall_clock)
-    from .ledger_file import FileLedger
+    from .file_ledger import FileLedger
 
     return FileLedger(limit_usd, cache_dir, wall_clock=wall_clock)

@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from fakes import FakeClock
-from qwen_image_edit_mcp.jobs.ledger import Reservation, SpendLedger, SpendLimitExceeded
+from qwen_image_edit_mcp.state.ledger import Reservation, SpendLedger, SpendLimitExceeded
 
 WORKER = Path(__file__).with_name("ledger_worker.py")
 START = 1_764_000_000.0  # 2025-11-24T16:00:00Z: a real date, so the ISO times in messages can be checked

@@ -16,7 +16,7 @@ import pytest
 from ledger_helpers import DAY, START, reserve_concurrently, run_workers, wall_clock
 
 from fakes import FakeClock
-from qwen_image_edit_mcp.jobs.ledger import (
+from qwen_image_edit_mcp.state.ledger import (
     LEASE_SECONDS,
     LedgerSettingsError,
     LedgerUnavailable,
@@ -25,7 +25,7 @@ from qwen_image_edit_mcp.jobs.ledger import (
     open_ledger,
     to_micros,
 )
-from qwen_image_edit_mcp.jobs.ledger_file import FileLedger
+from qwen_image_edit_mcp.state.file_ledger import FileLedger
 
 pytestmark = pytest.mark.anyio
 
@@ -233,7 +233,7 @@ def test_two_threads_with_their_own_event_loops_share_one_file(tmp_path: Path) -
 
 
 def test_two_processes_bursting_on_one_file_never_pass_the_limit(tmp_path: Path) -> None:
-    results = run_workers(["file", str(tmp_path), "0.30", "0.02", "32", "burst"])
+    results = run_workers(["sqlite", str(tmp_path), "0.30", "0.02", "32", "burst"])
     assert sum(result["ok"] for result in results) == 15
     assert sum(result["refused"] for result in results) == 64 - 15
     assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
@@ -241,7 +241,7 @@ def test_two_processes_bursting_on_one_file_never_pass_the_limit(tmp_path: Path)
 
 
 def test_two_processes_churning_on_one_file_never_pass_the_limit(tmp_path: Path) -> None:
-    results = run_workers(["file", str(tmp_path), "0.30", "0.02", "16", "churn"])
+    results = run_workers(["sqlite", str(tmp_path), "0.30", "0.02", "16", "churn"])
     assert sum(result["ok"] for result in results) >= 15  # room was handed back and reused
     assert max(result["max_seen_micros"] for result in results) <= to_micros(Decimal("0.30"))
     assert json.loads((tmp_path / "spend.json").read_text())["entries"] == []  # every reservation was released

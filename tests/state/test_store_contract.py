@@ -1,0 +1,165 @@
+"""What every store promises, run against both backends: SQLite in a temporary folder and a real redis-server.
+Time is a fake wall clock handed to the store: nothing here sleeps."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from ledger_helpers import DAY, wall_clock
+
+from fakes import FakeClock
+from qwen_image_edit_mcp.state.store import (
+    JOURNAL_KEEP_SECONDS,
+    UPLOAD_REUSE_SECONDS,
+    JobRecord,
+    KeptOutput,
+    MaskRecipe,
+    Store,
+    open_store,
+)
+from redis_server import running_redis
+
+pytestmark = pytest.mark.anyio
+
+Opener = Callable[[], AbstractAsyncContextManager[Store]]
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncGenerator[tuple[Opener, FakeClock]]:
+    """Opens stores on one shared place (a file, or one redis-server), each as a new process would."""
+    clock = wall_clock()
+    if request.param == "sqlite":
+        url: str | None = None
+        context = None
+    else:
+        context = running_redis(tmp_path)
+        url = context.__enter__()
+
+    @asynccontextmanager
+    async def opened() -> AsyncGenerator[Store]:
+        store = open_store(url, tmp_path / "cache", wall_clock=clock.now)
+        await store.open()
+        try:
+            yield store
+        finally:
+            await store.aclose()
+
+    try:
+        yield opened, clock
+    finally:
+        if context is not None:
+            context.__exit__(None, None, None)
+
+
+def record(job_id: str = "job-1", *, at: float, mask: MaskRecipe | None = None) -> JobRecord:
+    return JobRecord(job_id=job_id, model_id="wavespeed-ai/qwen-image/edit", price_usd=Decimal("0.02"), created_at=at, mask=mask)
+
+
+async def test_an_upload_is_reused_by_another_process_until_six_days_have_passed(
+    backend: tuple[Opener, FakeClock],
+) -> None:
+    opened, clock = backend
+    async with opened() as first:
+        assert await first.uploads.get("api|abc") is None
+        await first.uploads.put("api|abc", "https://cdn.example/abc.png")
+    async with opened() as second:
+        assert await second.uploads.get("api|abc") == "https://cdn.example/abc.png"
+        clock.advance(UPLOAD_REUSE_SECONDS + 1)
+        assert await second.uploads.get("api|abc") is None
+
+
+async def test_a_job_is_journalled_before_its_submit_and_found_by_its_id_after(
+    backend: tuple[Opener, FakeClock],
+) -> None:
+    opened, clock = backend
+    async with opened() as first:
+        await first.journal.begin(record(at=clock.now()))
+        assert await first.journal.get("pred-1") is None
+        await first.journal.started("job-1", "pred-1")
+    async with opened() as second:
+        found = await second.journal.get("pred-1")
+        assert found is not None
+        assert (found.job_id, found.prediction_id, found.price_usd) == ("job-1", "pred-1", Decimal("0.02"))
+        assert await second.journal.known(["pred-1", "pred-elsewhere"]) == {"pred-1"}
+
+
+async def test_a_masked_jobs_recipe_and_blobs_outlive_the_process(backend: tuple[Opener, FakeClock]) -> None:
+    opened, clock = backend
+    image, mask = b"\x89PNG input bytes" * 1000, b"\x89PNG mask bytes"
+    async with opened() as first:
+        keys = [await first.journal.put_blob(image), await first.journal.put_blob(mask)]
+        assert keys == [hashlib.sha256(image).hexdigest(), hashlib.sha256(mask).hexdigest()]
+        recipe = MaskRecipe(image_blob=keys[0], mask_blob=keys[1], feather=4, output_format="png")
+        await first.journal.begin(record(at=clock.now(), mask=recipe))
+        await first.journal.started("job-1", "pred-1")
+    async with opened() as second:
+        found = await second.journal.get("pred-1")
+        assert found is not None and found.mask == recipe
+        assert await second.journal.get_blob(recipe.image_blob) == image
+        assert await second.journal.get_blob(recipe.mask_blob) == mask
+        assert await second.journal.get_blob("0" * 64) is None
+
+
+async def test_the_first_composite_kept_is_the_one_every_later_read_gets(backend: tuple[Opener, FakeClock]) -> None:
+    opened, clock = backend
+    first_made = [KeptOutput(index=1, url="https://cdn.example/a.png", mime="image/png", blob="a" * 64)]
+    second_made = [KeptOutput(index=1, url="https://cdn.example/b.png", mime="image/png", blob="b" * 64)]
+    async with opened() as one, opened() as other:
+        await one.journal.begin(record(at=clock.now()))
+        await one.journal.started("job-1", "pred-1")
+        assert await one.journal.keep_composite("pred-1", first_made) == first_made
+        assert await other.journal.keep_composite("pred-1", second_made) == first_made
+        found = await other.journal.get("pred-1")
+        assert found is not None and found.composite == first_made
+        assert await other.journal.keep_composite("pred-unknown", second_made) == second_made
+
+
+async def test_urls_handed_out_by_one_process_are_known_to_another(backend: tuple[Opener, FakeClock]) -> None:
+    opened, clock = backend
+    async with opened() as one, opened() as other:
+        await one.journal.begin(record(at=clock.now()))
+        await one.journal.started("job-1", "pred-1")
+        await one.journal.hand_out("pred-1", ["https://cdn.example/out.jpeg", "https://cdn.example/in.png"])
+        await one.journal.hand_out(None, ["https://cdn.example/other.png"])
+        await one.journal.hand_out("pred-1", ["https://cdn.example/out.jpeg"])  # again: listed once
+        assert await other.journal.handed_out("https://cdn.example/out.jpeg")
+        assert await other.journal.handed_out("https://cdn.example/other.png")
+        assert not await other.journal.handed_out("https://cdn.example/never.png")
+        found = await other.journal.get("pred-1")
+        assert found is not None
+        assert found.outputs == ["https://cdn.example/out.jpeg", "https://cdn.example/in.png"]
+
+
+async def test_the_journal_forgets_jobs_after_30_days(backend: tuple[Opener, FakeClock]) -> None:
+    opened, clock = backend
+    async with opened() as store:
+        await store.journal.begin(record("job-old", at=clock.now()))
+        await store.journal.started("job-old", "pred-old")
+        clock.advance(JOURNAL_KEEP_SECONDS - DAY)
+        await store.journal.begin(record("job-new", at=clock.now()))
+        assert await store.journal.known(["pred-old"]) == {"pred-old"}
+        clock.advance(2 * DAY)
+        await store.journal.begin(record("job-newer", at=clock.now()))
+        await store.journal.started("job-new", "pred-new")
+        assert await store.journal.known(["pred-old", "pred-new"]) == {"pred-new"}
+        assert await store.journal.get("pred-old") is None
+
+
+async def test_the_ledger_in_the_store_is_shared_by_two_processes(backend: tuple[Opener, FakeClock]) -> None:
+    opened, _ = backend
+    async with opened() as one, opened() as other:
+        first, second = one.ledger(Decimal("0.05")), other.ledger(Decimal("0.05"))
+        reservation = await first.reserve(Decimal("0.02"), label="edit")
+        await first.commit(reservation, "pred-1")
+        await second.reserve(Decimal("0.02"), label="edit")
+        status = await first.status()
+        assert (status.spent_usd, status.reserved_usd, status.remaining_usd) == (
+            Decimal("0.02"),
+            Decimal("0.02"),
+            Decimal("0.01"),
+        )

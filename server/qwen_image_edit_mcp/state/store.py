@@ -16,16 +16,21 @@ in worker threads: nothing here stalls the event loop.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
+import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import OutputFormat
 from .ledger import SpendLedger
+
+log = logging.getLogger(__name__)
 
 DAY: Final = 24 * 3600.0
 # WaveSpeed keeps an upload 7 days; a cached URL is handed out again only while a day of that is left.
@@ -59,6 +64,7 @@ class MaskRecipe(BaseModel):
     mask_blob: str
     feather: int = Field(ge=0)
     output_format: OutputFormat
+    coverage: float = Field(default=0.0, ge=0.0, le=1.0)  # the share of the input the edit may change
 
 
 class KeptOutput(BaseModel):
@@ -180,3 +186,18 @@ def open_store(
     from .redis import RedisStore  # only when asked: the redis package is an optional extra
 
     return RedisStore.from_url(url, cache_dir=cache_dir, wall_clock=wall_clock, wait_seconds=wait_seconds)
+
+
+@asynccontextmanager
+async def opened_store(url: str | None, cache_dir: Path, **options: Any) -> AsyncGenerator[Store]:
+    """The store, opened (its warnings logged: a broken store still lets the server start, and refuses paid edits
+    with its own words) and closed on the way out, even when cancelled."""
+    store = open_store(url, cache_dir, **options)
+    for warning in await store.open():
+        log.warning("%s", warning)
+    log.info("store: %s", store.description)
+    try:
+        yield store
+    finally:
+        with anyio.CancelScope(shield=True):
+            await store.aclose()

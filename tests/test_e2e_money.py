@@ -127,28 +127,28 @@ async def test_32_concurrent_edits_at_the_edge_of_the_limit_never_overshoot(
     no_key(log, *results)
 
 
-@pytest.mark.parametrize("ledger", ["file", "redis"])
-async def test_two_server_processes_sharing_a_ledger_never_overshoot(
+@pytest.mark.parametrize("ledger", ["sqlite", "redis"])
+async def test_two_server_processes_sharing_a_ledger_never_overshoot_under_50_concurrent_edits(
     emulator: RunningEmulator, tmp_path: Path, ledger: str
 ) -> None:
     with running_redis(tmp_path) if ledger == "redis" else nullcontext("") as where:
         shared = {"QWEN_EDIT_MAX_SPEND_USD": "0.20"}
         if ledger == "redis":
-            shared["QWEN_EDIT_LEDGER_URL"] = where
+            shared["QWEN_EDIT_STORE_URL"] = where
         first, second = env(emulator, tmp_path / "a", **shared), env(emulator, tmp_path / "b", **shared)
-        if ledger == "file":  # several workers of one machine: one cache folder
+        if ledger == "sqlite":  # several workers of one machine: one cache folder
             second["QWEN_EDIT_CACHE_DIR"] = first["QWEN_EDIT_CACHE_DIR"]
         async with stdio_server(first) as (one, log_one), stdio_server(second) as (two, log_two):
             results: list[CallToolResult] = []
 
             async def run(client: Client) -> None:
-                results.extend(await burst(client, 16))
+                results.extend(await burst(client, 25))
 
             async with anyio.create_task_group() as group:
                 group.start_soon(run, one)
                 group.start_soon(run, two)
     ran = sum(1 for result in results if not result.is_error)
-    print(f"two processes ({ledger} ledger), 2x16 concurrent edits, limit $0.20: {ran} ran, {submits(emulator)} paid")
+    print(f"two processes ({ledger} ledger), 2x25 concurrent edits, limit $0.20: {ran} ran, {submits(emulator)} paid")
     assert (ran, submits(emulator)) == (10, 10)
     no_key(log_one, *results)
     no_key(log_two)

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp
 
 from . import __version__
-from .addresses import redact_url
+from .addresses import redact_url, url_secrets
 from .config import HttpSettings, Settings, SettingsError, money_flags
 
 WORKER_ARGV = "QWEN_EDIT_WORKER_ARGV"
@@ -56,11 +56,21 @@ def parser() -> argparse.ArgumentParser:
         action="append",
         help="a folder local images may be read from; repeatable (QWEN_EDIT_ALLOWED_DIRS, os.pathsep-separated)",
     )
-    parser.add_argument("--cache-dir", type=Path, help="where the upload cache is kept (QWEN_EDIT_CACHE_DIR)")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="where the embedded store (the ledger, the upload cache, the job journal) is kept (QWEN_EDIT_CACHE_DIR)",
+    )
     parser.add_argument(
         "--max-spend-usd",
         help="cap on what this server spends in any rolling 24 hours, in USD (QWEN_EDIT_MAX_SPEND_USD; "
-        "QWEN_EDIT_LEDGER_URL=redis://... shares it between machines)",
+        "QWEN_EDIT_STORE_URL=redis://... shares it between machines)",
+    )
+    parser.add_argument(
+        "--acknowledge-ledger-reset",
+        action="store_true",
+        help="acknowledge that the spend ledger in Redis (QWEN_EDIT_STORE_URL) lost its history, so spending may "
+        "resume from what it holds now; then exit",
     )
     parser.add_argument(
         "--confirm-spend",
@@ -120,6 +130,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except SettingsError as exc:
         _fail(str(exc))
     _configure_logging(args, settings, http)
+    if args.acknowledge_ledger_reset:
+        _acknowledge_ledger_reset(settings)
+        return
     _log_start(args, settings)
     from .surface.server import create_server
 
@@ -226,9 +239,32 @@ def _configure_logging(args: argparse.Namespace, settings: Settings, http: HttpS
     # Credentials inside WAVESPEED_BASE_URL are secrets too, wherever a library might print the URL.
     base = urlsplit(settings.base_url)
     secrets += [part for part in (base.password, base.username) if part]
-    if settings.ledger_url is not None:  # a Redis URL's password
-        secrets += [part for part in (urlsplit(settings.ledger_url.get_secret_value()).password,) if part]
+    if settings.store_url is not None:  # a Redis URL's password
+        secrets += url_secrets(settings.store_url.get_secret_value())
     configure_logging(args.log_level, secrets=secrets)
+
+
+def _acknowledge_ledger_reset(settings: Settings) -> None:
+    """The operator's command after a Redis ledger lost its data: record that, say what was done, exit."""
+    import anyio
+
+    from .folders import default_cache_dir
+    from .state.store import StoreUnavailable, open_store
+
+    async def acknowledge() -> str:
+        url = settings.store_url.get_secret_value() if settings.store_url is not None else None
+        store = open_store(url, settings.cache_dir or default_cache_dir())
+        try:
+            for warning in await store.open():
+                sys.stderr.write(f"qwen-image-edit-mcp: {warning}\n")
+            return await store.acknowledge_reset()
+        finally:
+            await store.aclose()
+
+    try:
+        print(anyio.run(acknowledge))
+    except StoreUnavailable as exc:
+        _fail(exc.message)
 
 
 def worker_app() -> ASGIApp:

@@ -18,7 +18,7 @@ import re
 import socket
 import unicodedata
 from typing import Final
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 _PRIVATE_SUFFIXES: Final = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa", ".lan", ".intranet")
@@ -79,6 +79,19 @@ def redact_url(url: str) -> str:
         return url
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets a URL may carry (a password in its authority, as written and decoded, or in a `password=` query
+    parameter, as Redis URLs allow), for the log filter to mask."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return []
+    found = [value for key, value in parse_qsl(parts.query) if key == "password" and value]
+    if parts.password:
+        found += [parts.password, unquote(parts.password)]
+    return found
 
 
 def _normalised(host: str) -> str:

@@ -64,10 +64,13 @@ class Settings:
     cache_dir: Path | None = None
     # Each HTTP request to WaveSpeed (not the whole wait, which `wait_seconds` bounds).
     request_timeout: float = 30.0
-    # Money (spend_config.py): the cap per rolling 24 h, a shared ledger's URL (may hold a password), when to ask.
+    # Money (spend_config.py): the cap per rolling 24 h and when to ask.
     max_spend_usd: Decimal | None = None
-    ledger_url: SecretStr | None = None
     confirm_spend: ConfirmSpend = NEVER_ASK
+    # Where state that outlives a call lives (state/store.py): None is SQLite in the cache folder; redis:// for
+    # replicas. May hold a password. `store_url_alias` says it came from the deprecated QWEN_EDIT_LEDGER_URL.
+    store_url: SecretStr | None = None
+    store_url_alias: bool = False
     # Served over HTTP: callers are remote, so files are shown to them only where they were handed out or allowed.
     remote_callers: bool = False
 
@@ -87,6 +90,7 @@ class Settings:
             "cache_dir": _path(env.get("QWEN_EDIT_CACHE_DIR")),
         }
         values.update(_money(env))
+        values.update(_store(env))
         raw_dirs = env.get("QWEN_EDIT_ALLOWED_DIRS", "")
         if raw_dirs.strip():
             values["allowed_dirs"] = tuple(p for part in raw_dirs.split(os.pathsep) if (p := _path(part)) is not None)
@@ -108,29 +112,51 @@ class Settings:
             raise SettingsError("--inline-max-bytes / QWEN_EDIT_INLINE_MAX_BYTES must be 0 or more")
         if not self.base_url.startswith(("http://", "https://")):
             raise SettingsError(f"WAVESPEED_BASE_URL must be an http(s) URL, got {redact_url(self.base_url)!r}")
-        if self.ledger_url is not None:
-            check_ledger_url(self.ledger_url.get_secret_value())
+        if self.store_url is not None:
+            check_store_url(self.store_url.get_secret_value())
 
 
 def _money(env: Mapping[str, str]) -> dict[str, object]:
-    limit, ledger = env.get("QWEN_EDIT_MAX_SPEND_USD", "").strip(), env.get("QWEN_EDIT_LEDGER_URL", "").strip()
+    limit = env.get("QWEN_EDIT_MAX_SPEND_USD", "").strip()
     try:
         return {
             "max_spend_usd": usd(limit, LIMIT_NAMES) if limit else None,
-            "ledger_url": SecretStr(ledger) if ledger else None,
             "confirm_spend": parse_confirm_spend(env.get("QWEN_EDIT_CONFIRM_SPEND", "").strip() or "never"),
         }
     except ValueError as exc:
         raise SettingsError(str(exc)) from None
 
 
-def check_ledger_url(url: str) -> None:
-    """Refuse at start what the shared ledger could never use; the URL itself is never echoed (it holds a password)."""
-    if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError("QWEN_EDIT_LEDGER_URL must be a redis://, rediss:// or unix:// URL")
+def _store(env: Mapping[str, str]) -> dict[str, object]:
+    """QWEN_EDIT_STORE_URL, or its deprecated alias QWEN_EDIT_LEDGER_URL (which only held the ledger, in Redis)."""
+    url, alias = env.get("QWEN_EDIT_STORE_URL", "").strip(), env.get("QWEN_EDIT_LEDGER_URL", "").strip()
+    if url and alias and url != alias:
+        raise SettingsError(
+            "QWEN_EDIT_STORE_URL and QWEN_EDIT_LEDGER_URL (its deprecated alias) are both set, to different URLs: "
+            "keep QWEN_EDIT_STORE_URL only"
+        )
+    chosen = url or alias
+    return {"store_url": SecretStr(chosen) if chosen else None, "store_url_alias": bool(alias and not url)}
+
+
+def check_store_url(url: str) -> None:
+    """Refuse at start what the store could never use; the URL itself is never echoed (it may hold a password)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        if parts.netloc or not parts.path.startswith("/") or parts.path.endswith("/"):
+            raise SettingsError(
+                "QWEN_EDIT_STORE_URL: a sqlite URL names a database file by its absolute path, e.g. "
+                "sqlite:///var/lib/qwen-edit/store.sqlite3"
+            )
+        return
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            "QWEN_EDIT_STORE_URL must be a redis://, rediss:// or unix:// URL (Redis, shared by replicas) or a "
+            "sqlite:///path; unset, the store is SQLite in the cache folder"
+        )
     if importlib.util.find_spec("redis") is None:
         raise SettingsError(
-            "QWEN_EDIT_LEDGER_URL is set, but the Redis client is not installed: "
+            "QWEN_EDIT_STORE_URL names a Redis server, but the Redis client is not installed: "
             "pip install 'qwen-image-edit-mcp[redis]'"
         )
 

@@ -51,6 +51,11 @@ class PredictionSummary(BaseModel):
     created_at: str | None = None
     outputs: list[str] = Field(default_factory=list[str], description="Output URLs (base64 outputs are omitted).")
     error: str | None = None
+    started_here: bool | None = Field(
+        default=None,
+        description="Whether this deployment started it (its job journal knows it); null when the journal could not "
+        "be read.",
+    )
 
 
 class PredictionList(BaseModel):

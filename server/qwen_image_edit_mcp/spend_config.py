@@ -1,7 +1,6 @@
-"""The money settings: the spend limit, where its ledger lives, and when to ask the user before paying.
+"""The money settings: the spend limit and when to ask the user before paying (its ledger lives in the store).
 
 --max-spend-usd / QWEN_EDIT_MAX_SPEND_USD      cap on what this server spends in any rolling 24 h (unset: none)
-QWEN_EDIT_LEDGER_URL                            redis://... to share that cap between machines (else a file)
 --confirm-spend / QWEN_EDIT_CONFIRM_SPEND       always | above:USD | never (default): ask through elicitation
 """
 

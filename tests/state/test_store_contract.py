@@ -57,7 +57,9 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncGenera
 
 
 def record(job_id: str = "job-1", *, at: float, mask: MaskRecipe | None = None) -> JobRecord:
-    return JobRecord(job_id=job_id, model_id="wavespeed-ai/qwen-image/edit", price_usd=Decimal("0.02"), created_at=at, mask=mask)
+    return JobRecord(
+        job_id=job_id, model_id="wavespeed-ai/qwen-image/edit", price_usd=Decimal("0.02"), created_at=at, mask=mask
+    )
 
 
 async def test_an_upload_is_reused_by_another_process_until_six_days_have_passed(
@@ -99,7 +101,8 @@ async def test_a_masked_jobs_recipe_and_blobs_outlive_the_process(backend: tuple
         await first.journal.started("job-1", "pred-1")
     async with opened() as second:
         found = await second.journal.get("pred-1")
-        assert found is not None and found.mask == recipe
+        assert found is not None
+        assert found.mask == recipe
         assert await second.journal.get_blob(recipe.image_blob) == image
         assert await second.journal.get_blob(recipe.mask_blob) == mask
         assert await second.journal.get_blob("0" * 64) is None
@@ -115,7 +118,8 @@ async def test_the_first_composite_kept_is_the_one_every_later_read_gets(backend
         assert await one.journal.keep_composite("pred-1", first_made) == first_made
         assert await other.journal.keep_composite("pred-1", second_made) == first_made
         found = await other.journal.get("pred-1")
-        assert found is not None and found.composite == first_made
+        assert found is not None
+        assert found.composite == first_made
         assert await other.journal.keep_composite("pred-unknown", second_made) == second_made
 
 

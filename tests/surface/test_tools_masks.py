@@ -91,27 +91,35 @@ async def test_the_composite_is_the_result_uploaded_saved_and_previewed_and_the_
     assert "bit for bit" in text_of(result)
 
 
-async def test_get_prediction_on_a_masked_edit_returns_the_unmasked_edit(world: World, tmp_path: Path) -> None:
+async def test_get_prediction_on_a_masked_edit_returns_the_same_composite(world: World, tmp_path: Path) -> None:
     async with Client(world.server) as client:
         masked = await client.call_tool("edit_image", masked_call(tmp_path))
         assert masked.structured_content is not None
         prediction_id = masked.structured_content["prediction_id"]
         looked_up = await client.call_tool("get_prediction", {"prediction_id": prediction_id})
     assert looked_up.structured_content is not None
-    assert looked_up.structured_content["outputs"] == masked.structured_content["unmasked_outputs"]
-    assert looked_up.structured_content["masked"] is False
+    assert looked_up.structured_content["masked"] is True
+    assert looked_up.structured_content["outputs"] == masked.structured_content["outputs"]
+    assert looked_up.structured_content["unmasked_outputs"] == masked.structured_content["unmasked_outputs"]
 
 
-async def test_a_pending_masked_edit_says_a_later_look_up_returns_it_without_the_mask(
-    world: World, tmp_path: Path
-) -> None:
+async def test_a_pending_masked_edit_is_composited_by_the_later_look_up(world: World, tmp_path: Path) -> None:
     async with Client(world.server) as client:
         result = await client.call_tool("edit_image", masked_call(tmp_path, wait_seconds=0))
-    report = result.structured_content
-    assert report is not None
-    assert report["pending"] is True
-    assert (report["masked"], report["mask_coverage"]) == (False, 0.5)
-    assert "get_prediction on its id returns the edit without the mask" in text_of(result)
+        report = result.structured_content
+        assert report is not None
+        assert report["pending"] is True
+        assert (report["masked"], report["mask_coverage"]) == (False, 0.5)
+        assert "get_prediction on its id applies it once the job completes" in text_of(result)
+        later = await client.call_tool("get_prediction", {"prediction_id": report["prediction_id"], "wait_seconds": 30})
+        again = await client.call_tool("get_prediction", {"prediction_id": report["prediction_id"]})
+    finished = later.structured_content
+    assert finished is not None
+    assert (finished["status"], finished["masked"], finished["mask_coverage"]) == ("completed", True, 0.5)
+    assert finished["unmasked_outputs"]
+    assert finished["outputs"] != finished["unmasked_outputs"]
+    assert again.structured_content is not None
+    assert again.structured_content["outputs"] == finished["outputs"]  # made once: the same picture every time
 
 
 async def test_a_failure_while_compositing_still_returns_the_id_and_the_raw_output(

@@ -7,13 +7,20 @@ exact; without one, a page of the account's history is fetched and only the fami
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import anyio
+
 from ..models import MODEL_ID, Status
 from ..reports import PredictionList, PredictionSummary
+from ..state.store import StoreUnavailable
 from ..variants import VARIANTS, VariantName, variant_of_model
+from .journal import LOOKUP_SECONDS
 from .runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,24 @@ async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
         for item in listing.items
         if (variant := variant_of_model(item.model or MODEL_ID)) is not None
     ]
+    summaries = await _marked(runtime, summaries)
     more = listing.page * args.page_size < listing.total
     next_step = (
         'To see one in full, or wait for one still running, call get_prediction(prediction_id="...", '
         "wait_seconds=50)." + (f" More on page {listing.page + 1}." if more else "")
     )
     return PredictionList(predictions=summaries, page=listing.page, total=listing.total, next_step=next_step)
+
+
+async def _marked(runtime: Runtime, summaries: list[PredictionSummary]) -> list[PredictionSummary]:
+    """Each summary saying whether this deployment started it; unmarked (None) when the journal cannot answer."""
+    try:
+        with anyio.fail_after(LOOKUP_SECONDS):
+            known = await runtime.store.journal.known([summary.prediction_id for summary in summaries])
+    except (StoreUnavailable, TimeoutError) as exc:
+        log.warning(
+            "list_predictions: the journal could not say which jobs started here: %s",
+            getattr(exc, "message", "timed out"),
+        )
+        return summaries
+    return [summary.model_copy(update={"started_here": summary.prediction_id in known}) for summary in summaries]

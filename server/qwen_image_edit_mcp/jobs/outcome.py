@@ -44,6 +44,7 @@ class Masked:
     feather: int  # the soft edge's width, in pixels, inside the mask
     unmasked: list[Output] = field(default_factory=list[Output])  # the edit as WaveSpeed made it, once completed
     lossless: bool = True  # False when the composite was saved as JPEG (the caller's choice)
+    note: str | None = None  # why the mask could not be applied by this call, when it could not
 
 
 @dataclass(frozen=True)

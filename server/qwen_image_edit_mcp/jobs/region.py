@@ -2,8 +2,9 @@
 checked (a refusal costs nothing); once the job completed, the composite is made, saved, uploaded and previewed.
 
 The second step runs inside `follow`, so any failure there still ends in an outcome carrying the id and the
-unmasked output's URL. This server keeps no state: a masked edit is composited by the call that submitted it, and
-`get_prediction` on its id returns the edit as WaveSpeed made it; the composite's URL in the first result stays.
+unmasked output's URL. The journal keeps what compositing needs (jobs/journal.py), so a later `get_prediction`
+finishes a masked job the first call did not see complete (jobs/composites.py), and the composite, once made, is kept
+too: every later read returns the same picture.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..media.outputs import Output, PreviewBudget, fit_preview
 from ..media.saving import save_output
 from ..models import OutputFormat
 from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from .composites import kept_once
 from .follow import Finish
 from .outcome import Completed, Masked, Outcome, OutputsUnusable
 from .runtime import Runtime
@@ -45,6 +47,7 @@ class RegionEdit:
 
     region: Region
     args: MaskArgs
+    mask_data: bytes  # the mask as given, kept in the journal with the input for a later call to composite
 
     def labelled(self, outcome: Outcome) -> Outcome:
         """Any outcome but a composite says it was asked for one (the next call cannot apply the mask)."""
@@ -54,13 +57,14 @@ class RegionEdit:
         """What `follow` does with the completed job, inside its guarantee: composite it."""
 
         async def finish(completed: Completed) -> Completed:
-            return await composited(runtime, completed, self, answer_by=answer_by)
+            made = await composited(runtime, completed, self, answer_by=answer_by)
+            return await kept_once(runtime, made, answer_by=answer_by)
 
         return finish
 
-    def masked(self, unmasked: list[Output]) -> Masked:
+    def masked(self, unmasked: list[Output], note: str | None = None) -> Masked:
         lossless = self.args.output_format != "jpeg"
-        return Masked(self.region.coverage, self.args.feather, unmasked=unmasked, lossless=lossless)
+        return Masked(self.region.coverage, self.args.feather, unmasked=unmasked, lossless=lossless, note=note)
 
 
 async def prepare_region_edit(
@@ -85,7 +89,7 @@ async def prepare_region_edit(
             "was submitted. Pass local files or data URIs, or raise wait_seconds."
         ) from None
     log.info("masked edit: the edit may change %.1f%% of the image", region.coverage * 100)
-    return RegionEdit(region, args)
+    return RegionEdit(region, args, mask)
 
 
 def _region(source: bytes, mask: bytes, feather: int) -> Region:
@@ -141,7 +145,7 @@ async def _delivered(
 ) -> Output:
     """The composite as an output: uploaded and saved (see `_kept`) while its preview is made from the blended
     picture in a worker thread; the two overlap, and an unforeseen error in either is raised once both ended."""
-    output = Output(index, url=None, mime=made.mime)
+    output = Output(index, url=None, mime=made.mime, data=made.data)  # the bytes until the journal keeps them
     failures: list[Exception] = []  # raised below as themselves, not as a group: follow() makes an outcome of them
 
     async def previewed() -> None:

@@ -11,6 +11,7 @@ from ..addresses import is_private_host
 from ..clock import Clock
 from ..config import Settings
 from ..media.inputs import ImageInputs
+from ..state.store import Store
 from ..wavespeed.client import WaveSpeedClient
 from .asked import AskedQuestions
 from .schedule import DurationHistory
@@ -31,6 +32,7 @@ class Runtime:
     clock: Clock
     inputs: ImageInputs
     durations: DurationHistory  # when recent edits finished, which the poll schedule learns from
+    store: Store  # what outlives the call: the ledger, the upload cache, the job journal
     spending: Spending = field(default_factory=Spending.documented)  # prices and the spend limit
     questions: AskedQuestions = field(default_factory=AskedQuestions)  # spend questions out with a client
 

@@ -16,19 +16,15 @@ and releasing are shielded from cancellation, so a cancelled call cannot strand 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import anyio
 
 from ..config import Settings
 from ..errors import InputError
-from ..variants import VARIANTS, Variant
-from ..wavespeed.client import WaveSpeedClient
 from ..state.ledger import (
     LedgerError,
     LedgerStatus,
@@ -37,9 +33,11 @@ from ..state.ledger import (
     SpendLedger,
     SpendLimitExceeded,
     format_usd,
-    open_ledger,
     to_micros,
 )
+from ..state.store import Store
+from ..variants import VARIANTS, Variant
+from ..wavespeed.client import WaveSpeedClient
 from .pricing import QUOTE_SECONDS, PriceBook, Quote, parse_price
 
 log = logging.getLogger(__name__)
@@ -80,22 +78,12 @@ def live_prices(client: WaveSpeedClient) -> Callable[[str, Mapping[str, Any]], A
     return fetch
 
 
-@asynccontextmanager
-async def open_spending(
-    settings: Settings, client: WaveSpeedClient, cache_dir: Path, clock: Callable[[], float]
-) -> AsyncGenerator[Spending]:
-    """Live prices (cached on `clock`) and the ledger the settings ask for, closed on the way out."""
-    url = settings.ledger_url.get_secret_value() if settings.ledger_url is not None else None
-    ledger = open_ledger(settings.max_spend_usd, cache_dir, url)
+def open_spending(settings: Settings, client: WaveSpeedClient, store: Store, clock: Callable[[], float]) -> Spending:
+    """Live prices (cached on `clock`) and, when a limit is set, its ledger in the store."""
+    ledger = None if settings.max_spend_usd is None else store.ledger(settings.max_spend_usd)
     if ledger is not None:
-        where = "shared in Redis" if url else f"in {cache_dir}"
-        log.info("spend limit: $%s per rolling 24 h (ledger %s)", ledger.limit_usd, where)
-    try:
-        yield Spending(PriceBook(live_prices(client), documented_prices(), clock=clock), ledger)
-    finally:
-        if ledger is not None:
-            with anyio.CancelScope(shield=True):
-                await ledger.aclose()
+        log.info("spend limit: $%s per rolling 24 h (ledger in the %s)", ledger.limit_usd, store.description)
+    return Spending(PriceBook(live_prices(client), documented_prices(), clock=clock), ledger)
 
 
 class Spending:

@@ -1,8 +1,9 @@
-"""The paid half of an edit: reserve, upload, submit once, follow the job to an outcome.
+"""The paid half of an edit: reserve, journal, upload, submit once, follow the job to an outcome.
 
 `start` takes a `PreparedEdit` (jobs/prepare.py), so every free check is behind it and nothing is fetched or checked
-again. It books the prepared price against the spend limit, uploads what must be uploaded (a failure there releases
-the booking: nothing was sent), and submits once. From the moment WaveSpeed answers with an id, `follow` owns the job
+again. It books the prepared price against the spend limit, writes the job into the journal (a store that cannot is
+a refusal), uploads what must be uploaded (a failure in either releases the booking: nothing was sent), and submits
+once. From the moment WaveSpeed answers with an id, `follow` owns the job
 and every outcome carries it. What a failed submit means (nothing created, or unknown) is the error's own word.
 """
 
@@ -20,6 +21,7 @@ from ..errors import ConnectionFailedError, RateLimitError, WaveSpeedError
 from ..media.inputs import deliver
 from ..models import EditRequest, Prediction
 from .follow import follow
+from .journal import begin_job, note_started
 from .outcome import NoPrediction, Outcome
 from .prepare import PreparedEdit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
@@ -38,6 +40,7 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     deadline = started + args.wait_seconds
     booking = await runtime.spending.reserve(prepared.price_usd, label=prepared.variant.model_id)
     try:
+        job_id = await begin_job(runtime, prepared, seconds=deadline + ANSWER_MARGIN - clock.now())
         uploads = [partial(deliver, image, runtime.inputs) for image in prepared.inputs]
         seconds = deadline + ANSWER_MARGIN - clock.now()
         delivered = await together(uploads, seconds=seconds, doing="uploading the images")
@@ -53,8 +56,10 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
     region = prepared.region
     outcome: Outcome | None = None
-    async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
-        beside.start_soon(booking.commit, prediction.id, max(deadline + ANSWER_MARGIN - clock.now(), 1.0))
+    async with anyio.create_task_group() as beside:  # the spend and the id are recorded while the job is followed
+        settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)
+        beside.start_soon(booking.commit, prediction.id, settle_within)
+        beside.start_soon(note_started, runtime, job_id, prediction.id, settle_within)
         outcome = await follow(
             runtime,
             prediction,

@@ -17,7 +17,7 @@ def with_mask(report: PredictionReport, outcome: Outcome) -> PredictionReport:
         unmasked = [url for url in outcome.prediction.outputs if url.startswith(("http://", "https://"))]
     return report.model_copy(
         update={
-            "masked": isinstance(outcome, Completed),
+            "masked": isinstance(outcome, Completed) and masked.note is None,
             "mask_coverage": masked.coverage,
             "unmasked_outputs": unmasked,
         }
@@ -31,6 +31,8 @@ def mask_lines(outcome: Outcome, report: PredictionReport) -> list[str]:
         return []
     unmasked = [f"Unmasked edit {i} (as WaveSpeed made it, before the mask): {url}" for i, url in _numbered(report)]
     share = f"{masked.coverage:.1%}"
+    if masked.note is not None:
+        return [*unmasked, f"{masked.note}: the mask ({share} of the image) was not applied."]
     if isinstance(outcome, Completed):
         kept = (
             "bit for bit"
@@ -45,8 +47,7 @@ def mask_lines(outcome: Outcome, report: PredictionReport) -> list[str]:
         ]
     return [
         *unmasked,
-        f"This edit has a mask ({share} of the image), which only the edit_image call applies: get_prediction on "
-        "its id returns the edit without the mask.",
+        f"This edit has a mask ({share} of the image): get_prediction on its id applies it once the job completes.",
     ]
 
 

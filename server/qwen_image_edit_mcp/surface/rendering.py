@@ -160,7 +160,8 @@ def render_listing(listing: PredictionList, *, since_hours: float) -> CallToolRe
     for summary in summaries:
         detail = summary.outputs[0] if summary.outputs else (summary.error or "")
         line = f"- {summary.prediction_id}  {summary.variant or '?'}  {summary.status}  {summary.created_at or ''}"
-        lines.append(f"{line}  {detail}".rstrip())
+        here = "  (started here)" if summary.started_here else ""
+        lines.append(f"{line}{here}  {detail}".rstrip())
     if not summaries:
         lines.append("No predictions match.")
     if listing.next_step:

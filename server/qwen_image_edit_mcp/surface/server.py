@@ -6,8 +6,9 @@ built at import time. `http_transport` and `clock` are the seams tests use: an i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -26,14 +27,17 @@ from ..jobs.runtime import Runtime
 from ..jobs.schedule import DurationHistory
 from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
+from ..state.store import Store, opened_store
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import HttpClientOnDemand
-from ..wavespeed.uploads import UploadCache, Uploader
+from ..wavespeed.uploads import Uploader
 from . import texts, tools
 from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
 from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
+
+log = logging.getLogger(__name__)
 
 
 class EditServer(MCPServer[Runtime]):
@@ -102,12 +106,11 @@ def create_server(
             client = WaveSpeedClient(
                 http, api_key=settings.api_key, base_url=settings.base_url, request_timeout=settings.request_timeout
             )
-            cache_dir, time = settings.cache_dir or default_cache_dir(), clock or SystemClock()
-            inputs = ImageInputs(
-                settings.base_url, settings.allowed_dirs, Uploader(client, UploadCache(cache_dir / "uploads.json"))
-            )
-            async with open_spending(settings, client, cache_dir, time.now) as spending:
-                yield Runtime(settings, client, time, inputs, DurationHistory(), spending)
+            time = clock or SystemClock()
+            async with _store(settings) as store:
+                inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, store.uploads))
+                spending = open_spending(settings, client, store, time.now)
+                yield Runtime(settings, client, time, inputs, DurationHistory(), store, spending)
 
     # edit_image and get_prediction are linked to the viewer (an MCP App); their results are the same either way.
     viewer = Viewer()
@@ -143,6 +146,13 @@ def create_server(
     add_prompts(server)
     server.refuse_unknown_arguments()  # last: every tool is registered by now
     return server
+
+
+def _store(settings: Settings) -> AbstractAsyncContextManager[Store]:
+    if settings.store_url_alias:
+        log.warning("QWEN_EDIT_LEDGER_URL is deprecated: it now sets the whole store; rename it QWEN_EDIT_STORE_URL")
+    url = settings.store_url.get_secret_value() if settings.store_url is not None else None
+    return opened_store(url, settings.cache_dir or default_cache_dir())
 
 
 def _add_lookups(server: MCPServer[Runtime]) -> None:

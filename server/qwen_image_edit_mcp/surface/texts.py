@@ -71,7 +71,7 @@ pending with a prediction_id: call get_prediction with it instead of calling edi
 GET_DESCRIPTION = """\
 Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
 resume an edit_image call that returned pending=true, optionally waiting up to wait_seconds for it to finish. \
-Read-only and free; predictions are kept by WaveSpeed for 7 days. A masked edit's id gives the edit before its mask.\
+Read-only and free; predictions are kept by WaveSpeed for 7 days. A masked edit started here gets its mask applied.\
 """
 
 

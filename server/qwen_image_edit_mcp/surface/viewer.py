@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final, cast
 
+import anyio
 from mcp.server.apps import Apps, ResourceCsp, client_supports_apps
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
@@ -32,8 +33,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolRequestParams, CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
+from ..jobs.journal import LOOKUP_SECONDS, hand_out
 from ..jobs.runtime import Runtime
 from ..media.view_sources import PreviewRefused, load_view_preview
+from ..state.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +115,26 @@ class ReturnedUrls:
     def __contains__(self, url: object) -> bool:
         return url in self._urls
 
-    def note_result(self, result: CallToolResult, arguments: dict[str, Any] | None) -> None:
-        """Remember the URLs in a linked tool's report; its inputs too, once a prediction shows WaveSpeed took them."""
+    def note_result(self, result: CallToolResult, arguments: dict[str, Any] | None) -> tuple[str, list[str]] | None:
+        """Remember the URLs in a linked tool's report; its inputs too, once a prediction shows WaveSpeed took them.
+        Returns the prediction id and the http(s) URLs noted, for the journal; None when the result has no job."""
         report = result.structured_content
         if report is None or not report.get("prediction_id"):
-            return
-        self.add(_strings(report.get("outputs")))
-        self.add(_strings(report.get("inputs")))
-        self.add([report.get("mask")])
-        self.add(_strings(report.get("unmasked_outputs")))  # a masked edit's raw result, which preview_image may show
-        self.add_files(_strings(report.get("saved_paths")))
+            return None
         arguments = arguments or {}
-        self.add([arguments.get("image"), arguments.get("mask"), *_strings(arguments.get("images"))])
+        urls = [
+            *_strings(report.get("outputs")),
+            *_strings(report.get("inputs")),
+            report.get("mask"),
+            *_strings(report.get("unmasked_outputs")),  # a masked edit's raw result, which preview_image may show
+            arguments.get("image"),
+            arguments.get("mask"),
+            *_strings(arguments.get("images")),
+        ]
+        self.add(urls)
+        self.add_files(_strings(report.get("saved_paths")))
+        links = [url for url in urls if isinstance(url, str) and url.startswith(("http://", "https://"))]
+        return str(report["prediction_id"]), list(dict.fromkeys(links))
 
 
 def _strings(value: object) -> list[object]:
@@ -151,7 +162,9 @@ class Viewer(Apps):
     ) -> Any:
         result = await call_next(ctx)
         if params.name in LINKED_TOOLS and isinstance(result, CallToolResult):
-            self.returned.note_result(result, params.arguments)
+            noted = self.returned.note_result(result, params.arguments)
+            if noted is not None:  # and for every replica sharing the store
+                await hand_out(ctx.lifespan_context, *noted)
         return result
 
     def link(self, **tool_kwargs: Any) -> Any:
@@ -177,6 +190,17 @@ def _app_only(tool: object) -> bool:
     return isinstance(ui, dict) and cast(dict[str, Any], ui).get("visibility") == ["app"]
 
 
+async def _handed_out_elsewhere(runtime: Runtime, source: str) -> bool:
+    """Whether another process sharing the store handed out this URL; False when the store cannot say."""
+    if not source.startswith(("http://", "https://")):
+        return False  # a saved file is another machine's: only the process that saved it shows it
+    try:
+        with anyio.fail_after(LOOKUP_SECONDS):
+            return await runtime.store.journal.handed_out(source)
+    except (StoreUnavailable, TimeoutError):
+        return False
+
+
 def add_preview_tool(viewer: Viewer) -> None:
     """Register the app-only `preview_image` on the viewer (after the linked tools, so tools/list keeps its order)."""
 
@@ -184,7 +208,7 @@ def add_preview_tool(viewer: Viewer) -> None:
         source: Source, ctx: Context[Runtime, Any], max_side: MaxSide = 768
     ) -> Annotated[CallToolResult, PreviewFacts]:
         runtime = ctx.request_context.lifespan_context
-        handed_out = source.strip() in viewer.returned
+        handed_out = source.strip() in viewer.returned or await _handed_out_elsewhere(runtime, source.strip())
         try:
             preview = await load_view_preview(
                 runtime.wavespeed, runtime.settings, source, max_side, handed_out=handed_out

@@ -1,0 +1,111 @@
+"""The job journal from the use cases' side: a paid job is written down before its submit, given its id after, and
+looked up by later calls (state/store.py keeps it, in SQLite or Redis).
+
+    begin_job      before the submit: the record (and a masked edit's input and mask, as blobs). A store that cannot
+                   write refuses the paid edit (JobNotRecorded): a job that could not be finished later is not started
+    note_started   after the submit: the prediction id, shielded and bounded; a failure is logged, never raised, since
+                   the id reaches the caller whatever the store does
+    journalled     a later call's look-up by prediction id; a store that cannot answer gives None and says why
+    hand_out       the URLs a result handed out, so that any replica sharing the store may preview them
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Final
+
+import anyio
+
+from ..errors import InputError
+from ..state.store import JobRecord, MaskRecipe, StoreUnavailable
+from .prepare import PreparedEdit
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# A look-up or a note after the job exists waits at most this for the store: the call answers on time regardless.
+LOOKUP_SECONDS: Final = 5.0
+
+
+class JobNotRecorded(InputError):
+    """The store could not record the job, so it was not started: nothing was sent, nothing was paid."""
+
+
+async def begin_job(runtime: Runtime, prepared: PreparedEdit, *, seconds: float) -> str:
+    """Record the job about to be submitted; its job id. JobNotRecorded (nothing sent) when the store cannot."""
+    journal = runtime.store.journal
+    try:
+        with anyio.fail_after(max(seconds, 0.1)):
+            recipe = None
+            if (region := prepared.region) is not None:
+                recipe = MaskRecipe(
+                    image_blob=await journal.put_blob(region.region.source),
+                    mask_blob=await journal.put_blob(region.mask_data),
+                    feather=region.args.feather,
+                    output_format=region.args.output_format,
+                    coverage=region.region.coverage,
+                )
+            record = JobRecord(
+                job_id=uuid.uuid4().hex,
+                model_id=prepared.variant.model_id,
+                price_usd=prepared.price_usd,
+                created_at=time.time(),
+                mask=recipe,
+            )
+            await journal.begin(record)
+    except StoreUnavailable as exc:
+        raise JobNotRecorded(_refusal(exc.message)) from None
+    except TimeoutError:
+        raise JobNotRecorded(
+            _refusal(f"the {runtime.store.description} did not answer within {seconds:.1f} s")
+        ) from None
+    return record.job_id
+
+
+def _refusal(why: str) -> str:
+    return (
+        f"Refused before any paid request: this job could not be recorded ({why}), and a job this server cannot "
+        "record could not be finished or found again later. Nothing was submitted. get_prediction and "
+        "list_predictions still work; fix the store (see QWEN_EDIT_STORE_URL and QWEN_EDIT_CACHE_DIR), then try again."
+    )
+
+
+async def note_started(runtime: Runtime, job_id: str, prediction_id: str, seconds: float) -> None:
+    """Give the journalled job its prediction id; never raises, and answers within `seconds`."""
+    with anyio.move_on_after(seconds, shield=True) as scope:
+        try:
+            await runtime.store.journal.started(job_id, prediction_id)
+        except StoreUnavailable as exc:
+            log.warning("could not record prediction %s in the journal: %s", prediction_id, exc.message)
+        except Exception:
+            log.exception("could not record prediction %s in the journal", prediction_id)
+    if scope.cancelled_caught:
+        log.warning("the journal did not record prediction %s within %.1f s", prediction_id, seconds)
+
+
+async def journalled(runtime: Runtime, prediction_id: str) -> tuple[JobRecord | None, str | None]:
+    """(the job's record, None) when this deployment started it; (None, why) when the store could not say."""
+    try:
+        with anyio.fail_after(LOOKUP_SECONDS):
+            return await runtime.store.journal.get(prediction_id), None
+    except StoreUnavailable as exc:
+        log.warning("could not look up prediction %s in the journal: %s", prediction_id, exc.message)
+        return None, exc.message
+    except TimeoutError:
+        why = f"the {runtime.store.description} did not answer within {LOOKUP_SECONDS:g} s"
+        log.warning("could not look up prediction %s in the journal: %s", prediction_id, why)
+        return None, why
+
+
+async def hand_out(runtime: Runtime, prediction_id: str | None, urls: Sequence[str]) -> None:
+    """Record what a result handed out; never raises, bounded."""
+    if not urls:
+        return
+    with anyio.move_on_after(LOOKUP_SECONDS, shield=True):
+        try:
+            await runtime.store.journal.hand_out(prediction_id, urls)
+        except StoreUnavailable as exc:
+            log.warning("could not record the URLs handed out: %s", exc.message)

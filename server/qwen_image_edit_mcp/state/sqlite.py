@@ -117,20 +117,30 @@ class Database:
             self._turn.release()
 
     def _call(self, work: Work[T], fail: Callable[[str], Exception], write: bool, durable: bool, deadline: float) -> T:
-        if not self._thread_lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+        if not self._thread_lock.acquire(timeout=_left(deadline)):
             raise fail(self.busy)
         try:
-            connection = self._connected()
-            # What is left of this call's wait, so the turn and the lock together never exceed it.
-            left_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            connection.execute(f"PRAGMA busy_timeout = {left_ms}")
-            if not write:
-                return work(connection, self._clock())
-            return transaction(connection, lambda c: work(c, self._clock()), durable=durable)
+            while True:
+                try:
+                    return self._attempt(work, write, durable, deadline)
+                except sqlite3.OperationalError as exc:
+                    # Some contention (a switch to WAL, a WAL recovery) is answered busy at once, without SQLite's
+                    # own wait: try again (the transaction was rolled back) until the deadline.
+                    if not _busy(exc) or _left(deadline) <= 0:
+                        raise
+                time.sleep(0.01)
         except (sqlite3.Error, OSError, Unusable, ValidationError) as exc:
             raise fail(self.cause(exc)) from exc
         finally:
             self._thread_lock.release()
+
+    def _attempt(self, work: Work[T], write: bool, durable: bool, deadline: float) -> T:
+        connection = self._connected(deadline)
+        # What is left of this call's wait, so the turn and the lock together never exceed it.
+        connection.execute(f"PRAGMA busy_timeout = {int(_left(deadline) * 1000)}")
+        if not write:
+            return work(connection, self._clock())
+        return transaction(connection, lambda c: work(c, self._clock()), durable=durable)
 
     def cause(self, exc: BaseException) -> str:
         if isinstance(exc, Unusable):
@@ -160,11 +170,11 @@ class Database:
         self._pruned[table] = now
         return True
 
-    def _connected(self) -> sqlite3.Connection:
+    def _connected(self, deadline: float) -> sqlite3.Connection:
         if self._connection is not None:
             return self._connection
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection = sqlite3.connect(self.path, timeout=_left(deadline), isolation_level=None, check_same_thread=False)
         try:
             self._prepare(connection)
             # Old files carry money (spend.json): their import is synced before anything is renamed.
@@ -176,12 +186,12 @@ class Database:
         return connection
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
-        connection.execute(f"PRAGMA busy_timeout = {int(self.wait * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = NORMAL")
         version: int = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
+        if version > SCHEMA_VERSION:  # checked first: nothing of a newer server's file is changed
             raise Unusable(f"made by a newer version of this server (schema {version}); upgrade this one")
+        if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":  # switching takes a lock: once
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
             transaction(connection, _create_schema)
 
@@ -190,6 +200,14 @@ class Database:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
+
+
+def _busy(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 def _create_schema(connection: sqlite3.Connection) -> None:

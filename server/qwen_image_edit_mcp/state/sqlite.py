@@ -32,7 +32,7 @@ from .ledger import SpendLedger
 from .migration import migrate
 from .sqlite_journal import SqliteJournal, SqliteUploads
 from .sqlite_ledger import SqliteLedger
-from .store import StoreUnavailable
+from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +242,12 @@ class SqliteStore:
     """A Store in one SQLite file (`<cache dir>/store.sqlite3` by default)."""
 
     def __init__(
-        self, path: Path, *, cache_dir: Path, wall_clock: Callable[[], float] = time.time, wait_seconds: float = 5.0
+        self,
+        path: Path,
+        *,
+        cache_dir: Path,
+        wall_clock: Callable[[], float] = time.time,
+        wait_seconds: float = STORE_WAIT_SECONDS,
     ) -> None:
         self.path = path
         self._db = Database(path, cache_dir=cache_dir, wall_clock=wall_clock, wait_seconds=wait_seconds)
@@ -265,8 +270,9 @@ class SqliteStore:
         return SqliteLedger(limit_usd, self._db)
 
     async def open(self) -> list[str]:
-        """Creates the folder, the schema and moves the old files in. Never raises: a database that cannot be opened
-        is a warning, so the server starts and its free tools work; every call that needs the store refuses."""
+        """Creates the folder, the schema and moves the old files in (what that finds is logged by migration.py).
+        Never raises: a database that cannot be opened is a warning, so the server starts and its free tools work;
+        every call that needs the store refuses, and tries to open it again first."""
         try:
             await self._db.run(_nothing, self._db.store_failure("opening it"), write=False)
         except StoreUnavailable as exc:

@@ -6,6 +6,7 @@ import base64
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from qwen_image_edit_mcp.jobs.runtime import Runtime
+from qwen_image_edit_mcp.state.ledger import SpendLedger
+from qwen_image_edit_mcp.state.store import open_store
 from qwen_image_edit_mcp.surface.server import create_server
 from qwen_image_edit_mcp.variants import VARIANTS
 
@@ -131,3 +134,8 @@ def family_arguments(
     if variant.loras:
         arguments["loras"] = ONE_LORA if loras is None else loras
     return arguments
+
+
+def ledger_in(cache_dir: Path, limit: str | Decimal) -> SpendLedger:
+    """The spend ledger a server with this cache folder uses (its embedded store), as another process would open it."""
+    return open_store(None, cache_dir).ledger(Decimal(limit))

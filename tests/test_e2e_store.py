@@ -141,16 +141,14 @@ async def test_a_database_held_by_another_process_refuses_within_the_wait_with_n
     async with stdio_server(settings) as (client, _):
         assert not (await client.call_tool("edit_image", EDIT)).is_error  # the database exists
         database = tmp_path / "one" / "cache" / "store.sqlite3"
-        holder = subprocess.Popen(
-            [sys.executable, "-c", HOLD_THE_DATABASE, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
-        )
-        try:
-            assert holder.stdout is not None
-            assert holder.stdout.readline().strip() == b"held"
-            refused = await client.call_tool("edit_image", EDIT)
-        finally:
-            holder.kill()
-            holder.wait()
+        command = [sys.executable, "-c", HOLD_THE_DATABASE, str(database)]
+        with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as holder:
+            try:
+                assert holder.stdout is not None
+                assert holder.stdout.readline().strip() == b"held"
+                refused = await client.call_tool("edit_image", EDIT)
+            finally:
+                holder.kill()
         assert refused.is_error
         assert str(database) in text_of(refused)
         assert "Nothing was submitted" in text_of(refused)

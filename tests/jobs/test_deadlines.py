@@ -4,7 +4,6 @@ abandoned submits leave the id (or the time of the attempt) where a caller can u
 from __future__ import annotations
 
 import logging
-import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,10 +19,10 @@ from harness import World, make_world, text_of
 from qwen_image_edit_mcp.jobs import follow as follow_case
 from qwen_image_edit_mcp.jobs import prepare as prepare_case
 from qwen_image_edit_mcp.jobs import start as edit_case
-from qwen_image_edit_mcp.state.ledger import Reservation
-from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.waiting import wait_for_prediction
 from qwen_image_edit_mcp.models import Prediction
+from qwen_image_edit_mcp.state.ledger import Reservation
+from qwen_image_edit_mcp.state.sqlite_ledger import SqliteLedger
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 from qwen_image_edit_mcp.wavespeed.endpoints import PRICE_PATH, SUBMIT_PATH
 
@@ -101,18 +100,14 @@ async def test_a_stalled_ledger_commit_ends_with_the_call_and_keeps_the_id(
 ) -> None:
     monkeypatch.setattr(edit_case, "ANSWER_MARGIN", 0.2)
     monkeypatch.setattr(prepare_case, "ANSWER_MARGIN", 0.2)
-    held = threading.Event()  # a lock the ledger's file never gets: another process stuck holding it
 
-    def stuck_commit(self: FileLedger, reservation: Reservation, prediction_id: str) -> None:
-        held.wait(30)
+    async def stuck_commit(self: SqliteLedger, reservation: Reservation, prediction_id: str) -> None:
+        await anyio.Event().wait()  # a lock the ledger never gets: another process stuck holding it
 
-    monkeypatch.setattr(FileLedger, "_commit", stuck_commit)
+    monkeypatch.setattr(SqliteLedger, "commit", stuck_commit)
     world = make_world(clock, tmp_path, max_spend_usd=Decimal("1"))
-    try:
-        with caplog.at_level(logging.WARNING):
-            result = await edit(world, wait_seconds=0)
-    finally:
-        held.set()
+    with caplog.at_level(logging.WARNING):
+        result = await edit(world, wait_seconds=0)
     assert result.structured_content is not None
     prediction_id = result.structured_content["prediction_id"]
     assert prediction_id in text_of(result)

@@ -11,23 +11,29 @@ import httpx
 import pytest
 
 from fakes import FakeClock
-from harness import png_data_uri
+from harness import ledger_in, png_data_uri
 from jobs.scripted import client_for
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.errors import InputError
-from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.prepare import EditArgs, prepare_edit
 from qwen_image_edit_mcp.jobs.pricing import PriceBook
 from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.jobs.schedule import DurationHistory
 from qwen_image_edit_mcp.jobs.spending import Spending, SpendRefused, documented_prices, live_prices
 from qwen_image_edit_mcp.media.inputs import ImageInputs
+from qwen_image_edit_mcp.state.ledger import SpendLedger
+from qwen_image_edit_mcp.state.store import open_store
 
 pytestmark = pytest.mark.anyio
 URL = "https://example.com/street.jpg"
 
 
-def runtime(clock: FakeClock, priced: list[dict[str, object]], ledger: FileLedger | None = None) -> Runtime:
+def runtime(
+    clock: FakeClock,
+    priced: list[dict[str, object]],
+    ledger: SpendLedger | None = None,
+    store_dir: Path = Path("/nonexistent"),
+) -> Runtime:
     def answer(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/api/v3/model/price", "only the price is asked for while preparing"
         priced.append(json.loads(request.content))
@@ -37,7 +43,9 @@ def runtime(clock: FakeClock, priced: list[dict[str, object]], ledger: FileLedge
     prices = PriceBook(live_prices(client), documented_prices(), clock=clock.now)
     inputs = ImageInputs(client.base_url, (), uploader=None)
     settings = Settings(base_url=client.base_url)
-    return Runtime(settings, client, clock, inputs, DurationHistory(), Spending(prices, ledger))
+    return Runtime(
+        settings, client, clock, inputs, DurationHistory(), open_store(None, store_dir), Spending(prices, ledger)
+    )
 
 
 async def test_the_quote_is_for_the_run_s_inputs_and_never_carries_image_bytes(clock: FakeClock) -> None:
@@ -80,7 +88,7 @@ async def test_a_free_check_refuses_before_the_price_is_asked(
 
 async def test_a_limit_without_room_for_the_quoted_price_refuses(clock: FakeClock, tmp_path: Path) -> None:
     priced: list[dict[str, object]] = []
-    ledger = FileLedger(Decimal("0.05"), tmp_path)
+    ledger = ledger_in(tmp_path, "0.05")
     await ledger.reserve(Decimal("0.03"), label="another edit")
     with pytest.raises(SpendRefused, match=r"costs \$0\.03, which would pass the spend limit of \$0\.05"):
         await prepare_edit(runtime(clock, priced, ledger), EditArgs(prompt="x", image=URL))

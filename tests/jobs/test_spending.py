@@ -1,9 +1,10 @@
-"""The money around one submit, with a real file ledger: a booking committed with the id or released, what each
-failure of a submit says it means (the error's own outcome), the room checked before asking, and settling even when
-the call is cancelled."""
+"""The money around one submit, with a real ledger (the embedded store's): a booking committed with the id or
+released, what each failure of a submit says it means (the error's own outcome), the room checked before asking, and
+settling even when the call is cancelled."""
 
 from __future__ import annotations
 
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,11 +12,12 @@ import anyio
 import anyio.lowlevel
 import pytest
 
+from harness import ledger_in
 from qwen_image_edit_mcp.errors import ApiError, ConnectionFailedError, InsufficientBalanceError, ServerError, api_error
-from qwen_image_edit_mcp.state.ledger import LedgerStatus
-from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.jobs.spending import Spending, SpendRefused
 from qwen_image_edit_mcp.models import Prediction
+from qwen_image_edit_mcp.state.ledger import LedgerStatus
+from qwen_image_edit_mcp.state.store import STORE_FILE_NAME
 
 pytestmark = pytest.mark.anyio
 PRICE = Decimal("0.02")
@@ -24,7 +26,7 @@ PREDICTION = Prediction(id="e6832d4abffb4d79bfbca19783fca133")
 
 
 def spending(tmp_path: Path, limit: str = "0.05") -> Spending:
-    return Spending.documented(FileLedger(Decimal(limit), tmp_path))
+    return Spending.documented(ledger_in(tmp_path, limit))
 
 
 async def status(money: Spending) -> LedgerStatus:
@@ -39,7 +41,10 @@ async def test_a_created_job_is_committed_with_its_id_and_its_price(tmp_path: Pa
     assert (await status(money)).reserved_usd == PRICE  # counted from the booking on, before any request
     await booking.commit(PREDICTION.id, 5.0)
     assert ((await status(money)).spent_usd, (await status(money)).reserved_usd) == (PRICE, 0)
-    assert PREDICTION.id in (tmp_path / "spend.json").read_text()
+    with sqlite3.connect(tmp_path / STORE_FILE_NAME) as database:  # what another process would read
+        assert database.execute("SELECT count(*) FROM ledger WHERE prediction_id = ?", (PREDICTION.id,)).fetchone() == (
+            1,
+        )
 
 
 async def test_a_released_booking_gives_its_room_back(tmp_path: Path) -> None:

@@ -23,9 +23,8 @@ from mcp.types import ElicitRequestParams, ElicitResult
 from PIL import Image
 
 from fakes import FakeClock
-from harness import World, make_world, png_data_uri, text_of
+from harness import World, ledger_in, make_world, png_data_uri, text_of
 from qwen_image_edit_mcp.jobs import prepare as prepare_case
-from qwen_image_edit_mcp.state.file_ledger import FileLedger
 from qwen_image_edit_mcp.spend_config import parse_confirm_spend
 
 pytestmark = pytest.mark.anyio
@@ -130,7 +129,7 @@ async def test_a_limit_that_looks_full_refuses_without_a_question(clock: FakeClo
     world, host = hosted_world(
         clock, tmp_path, confirm_spend=parse_confirm_spend("always"), max_spend_usd=Decimal("0.02")
     )
-    other = FileLedger(Decimal("0.02"), tmp_path / "cache")  # another edit, holding the whole room
+    other = ledger_in(tmp_path / "cache", "0.02")  # another edit, holding the whole room
     held = await other.reserve(Decimal("0.02"), label="edit A")
     user = User(content=YES)
     async with Client(world.server, mode=mode, elicitation_callback=user) as client:
@@ -152,7 +151,7 @@ async def test_room_that_frees_during_the_checks_is_asked_about_before_it_is_pai
     world, host = hosted_world(
         clock, tmp_path, confirm_spend=parse_confirm_spend("always"), max_spend_usd=Decimal("0.02")
     )
-    other = FileLedger(Decimal("0.02"), tmp_path / "cache")
+    other = ledger_in(tmp_path / "cache", "0.02")
     held = await other.reserve(Decimal("0.02"), label="edit A")
 
     async def release_the_room() -> None:  # edit A gives its room back while this edit's image is fetched

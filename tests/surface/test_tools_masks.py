@@ -248,7 +248,7 @@ async def test_base64_output_is_composited_and_the_unmasked_edit_is_its_saved_fi
     assert report["masked"] is True
     assert "mask" not in world.submits()[0]["json"]  # WaveSpeed never sees the mask
     get = next(tool for tool in listing.tools if tool.name == "get_prediction")
-    assert "masked edit's id gives the edit before its mask" in (get.description or "")
+    assert "masked edit started here gets its mask applied" in (get.description or "")
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +23,7 @@ from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.state.ledger import SpendLedger
-from qwen_image_edit_mcp.state.store import open_store
+from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, open_store
 from qwen_image_edit_mcp.surface.server import create_server
 from qwen_image_edit_mcp.variants import VARIANTS
 
@@ -139,3 +141,12 @@ def family_arguments(
 def ledger_in(cache_dir: Path, limit: str | Decimal) -> SpendLedger:
     """The spend ledger a server with this cache folder uses (its embedded store), as another process would open it."""
     return open_store(None, cache_dir).ledger(Decimal(limit))
+
+
+def uploads_remembered(cache_dir: Path) -> str:
+    """Every upload the embedded store in `cache_dir` remembers, as 'key url' lines ('' when there is no store)."""
+    database = cache_dir / STORE_FILE_NAME
+    if not database.is_file():
+        return ""
+    with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True)) as connection:
+        return "\n".join(f"{key} {url}" for key, url in connection.execute("SELECT key, url FROM uploads"))

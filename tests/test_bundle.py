@@ -19,6 +19,7 @@ from mcp.client.stdio import StdioServerParameters
 from PIL import Image
 
 from fakes import API_KEY, APP_TOOLS, MODEL_TOOLS, AppsSupport
+from harness import uploads_remembered
 from qwen_image_edit_mcp import __version__
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
@@ -163,7 +164,7 @@ async def test_the_bundle_validates_packs_and_launches_as_its_mcp_config_says_an
     # The bundle sets no cache folder: the upload was remembered in the default one, under the HOME it was given.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert emulator.base_url in (default_cache_dir() / "uploads.json").read_text()
+    assert emulator.base_url in uploads_remembered(default_cache_dir())
     # The first launch installed exactly the locked versions, into an environment outside the extension folder,
     # and left that folder as it was unpacked.
     environment = home / ".cache" / "qwen-image-edit-mcp" / "bundle-env"

@@ -15,7 +15,7 @@ from mcp.client.stdio import StdioServerParameters
 from PIL import Image
 
 from fakes import API_KEY
-from harness import pictures_dir, text_of
+from harness import pictures_dir, text_of, uploads_remembered
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from qwen_image_edit_mcp.folders import default_cache_dir
 from stdio_harness import stdio_server
@@ -38,21 +38,21 @@ def photo(folder: Path) -> Path:
     return folder / "photo.png"
 
 
-def assert_remembered_only_in(cache_file: Path, emulator: RunningEmulator, users_cache: Path) -> None:
-    """This run's uploads (tokens no other run can have) are in `cache_file`, and not in the user's cache."""
+def assert_remembered_only_in(cache_dir: Path, emulator: RunningEmulator, users_cache: Path) -> None:
+    """This run's uploads (tokens no other run can have) are in the store in `cache_dir`, and not in the user's."""
     tokens = list(emulator.state.uploads)
     assert tokens, "the edit should have uploaded the local photo"
-    assert cache_file.resolve() != users_cache.resolve()
-    kept = cache_file.read_text()
+    assert cache_dir.resolve() != users_cache.resolve()
+    kept = uploads_remembered(cache_dir)
     assert all(token in kept for token in tokens)
-    users = users_cache.read_text() if users_cache.is_file() else ""
+    users = uploads_remembered(users_cache)
     assert not any(token in users for token in tokens)
 
 
 async def test_a_server_from_the_stdio_harness_keeps_its_uploads_in_the_tests_cache(
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
-    users_cache = default_cache_dir() / "uploads.json"  # where the user's server keeps it, as this process sees it
+    users_cache = default_cache_dir()  # where the user's server keeps its store, as this process sees it
     image = photo(pictures_dir(tmp_path))
     env = {
         "WAVESPEED_API_KEY": API_KEY,
@@ -63,7 +63,7 @@ async def test_a_server_from_the_stdio_harness_keeps_its_uploads_in_the_tests_ca
     async with stdio_server(env) as (client, _):
         result = await client.call_tool("edit_image", {"image": str(image), "prompt": "add a hat"})
     assert not result.is_error, text_of(result)
-    assert_remembered_only_in(tmp_path / "cache" / "uploads.json", emulator, users_cache)
+    assert_remembered_only_in(tmp_path / "cache", emulator, users_cache)
 
 
 async def test_the_stdio_harness_launches_no_server_without_a_cache_of_its_own() -> None:
@@ -75,7 +75,7 @@ async def test_the_stdio_harness_launches_no_server_without_a_cache_of_its_own()
 async def test_a_server_launched_as_a_host_does_keeps_its_uploads_under_the_home_it_was_given(
     emulator: RunningEmulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    users_cache = default_cache_dir() / "uploads.json"
+    users_cache = default_cache_dir()
     home = tmp_path / "home"
     image = photo(home / "Pictures")  # one of the folders a desktop server may read by default
     env = host_env(home, WAVESPEED_API_KEY=API_KEY, WAVESPEED_BASE_URL=emulator.base_url)
@@ -86,4 +86,4 @@ async def test_a_server_launched_as_a_host_does_keeps_its_uploads_under_the_home
     assert not result.is_error, text_of(result)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert_remembered_only_in(default_cache_dir() / "uploads.json", emulator, users_cache)
+    assert_remembered_only_in(default_cache_dir(), emulator, users_cache)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from harness import uploads_remembered
 from qwen_image_edit_mcp.folders import default_cache_dir
 
 pytestmark = pytest.mark.timeout(60)
@@ -69,7 +70,7 @@ def test_the_demo_edits_a_local_picture_uploading_it_into_its_own_cache(
     # The photo was uploaded, and the server remembered the upload in the default cache under this HOME.
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    assert "/media/" in (default_cache_dir() / "uploads.json").read_text()
+    assert "/media/" in uploads_remembered(default_cache_dir())
 
 
 def test_the_demo_edits_one_region_with_a_mask(tmp_path: Path) -> None:

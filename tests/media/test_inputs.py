@@ -16,8 +16,9 @@ from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_e
 from qwen_image_edit_mcp.errors import InputError
 from qwen_image_edit_mcp.media.image_bytes import decode_base64
 from qwen_image_edit_mcp.media.inputs import UPLOAD_ABOVE_BYTES, ImageInputs, resolve_image
+from qwen_image_edit_mcp.state.store import open_store
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
-from qwen_image_edit_mcp.wavespeed.uploads import UploadCache, Uploader
+from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
 PUBLIC_API = "https://api.wavespeed.ai"
@@ -38,8 +39,9 @@ class Setup:
         self.state = EmulatorState(EmulatorConfig(api_key=API_KEY, public_base_url=EMULATOR), clock=clock)
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_emulator_app(self.state)))
         client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url=EMULATOR)
-        self.cache = tmp_path / "cache" / "uploads.json"
-        self.inputs = ImageInputs(EMULATOR, [self.folder], Uploader(client, UploadCache(self.cache)))
+        self.inputs = ImageInputs(
+            EMULATOR, [self.folder], Uploader(client, open_store(None, tmp_path / "cache").uploads)
+        )
 
     def uploads(self) -> int:
         return sum(1 for entry in self.state.request_log() if entry["path"].startswith("/api/v3/media/"))

@@ -11,19 +11,12 @@ from pydantic import SecretStr
 from fakes import API_KEY, FakeClock
 from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_emulator_app
 from qwen_image_edit_mcp.errors import AuthenticationError
+from qwen_image_edit_mcp.state.store import open_store
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
-from qwen_image_edit_mcp.wavespeed.uploads import REUSE_SECONDS, UploadCache, Uploader
+from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
 BYTES = b"\x89PNG\r\n\x1a\n" + b"pretend image" * 10
-
-
-class WallClock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def emulated(clock: FakeClock) -> tuple[WaveSpeedClient, EmulatorState]:
@@ -36,7 +29,7 @@ async def test_the_presigned_flow_puts_the_bytes_without_the_key_and_returns_the
     clock: FakeClock, tmp_path: Path
 ) -> None:
     client, state = emulated(clock)
-    url, reused = await Uploader(client, UploadCache(tmp_path / "u.json")).upload(
+    url, reused = await Uploader(client, open_store(None, tmp_path).uploads).upload(
         BYTES, filename="cat.png", content_type="image/png"
     )
     assert not reused
@@ -51,11 +44,11 @@ async def test_the_presigned_flow_puts_the_bytes_without_the_key_and_returns_the
 
 async def test_the_same_bytes_are_uploaded_once_even_after_a_restart(clock: FakeClock, tmp_path: Path) -> None:
     client, state = emulated(clock)
-    first, reused_first = await Uploader(client, UploadCache(tmp_path / "u.json")).upload(
+    first, reused_first = await Uploader(client, open_store(None, tmp_path).uploads).upload(
         BYTES, filename="a.png", content_type="image/png"
     )
     uploads_so_far = len(state.request_log())
-    again, reused = await Uploader(client, UploadCache(tmp_path / "u.json")).upload(
+    again, reused = await Uploader(client, open_store(None, tmp_path).uploads).upload(
         BYTES, filename="renamed.png", content_type="image/png"
     )
     assert (again, reused, reused_first) == (first, True, False)
@@ -64,7 +57,7 @@ async def test_the_same_bytes_are_uploaded_once_even_after_a_restart(clock: Fake
 
 async def test_concurrent_uploads_of_the_same_bytes_make_one_upload(clock: FakeClock, tmp_path: Path) -> None:
     client, state = emulated(clock)
-    uploader = Uploader(client, UploadCache(tmp_path / "u.json"))
+    uploader = Uploader(client, open_store(None, tmp_path).uploads)
     urls: list[str] = []
 
     async def one() -> None:
@@ -82,7 +75,7 @@ async def test_a_missing_presigned_endpoint_falls_back_to_the_multipart_upload(
 ) -> None:
     client, state = emulated(clock)
     state.update_faults({"presigned_unavailable": True})
-    url, _ = await Uploader(client, UploadCache(tmp_path / "u.json")).upload(
+    url, _ = await Uploader(client, open_store(None, tmp_path).uploads).upload(
         BYTES, filename="a.png", content_type="image/png"
     )
     assert [entry["path"] for entry in state.request_log()] == ["/api/v3/media/uploads", "/api/v3/media/upload/binary"]
@@ -107,7 +100,7 @@ async def test_storage_refusing_the_put_falls_back_to_the_multipart_upload(tmp_p
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
-    url, _ = await Uploader(client, UploadCache(tmp_path / "u.json")).upload(
+    url, _ = await Uploader(client, open_store(None, tmp_path).uploads).upload(
         BYTES, filename="a.png", content_type="image/png"
     )
     assert url == "https://cdn.test/multipart.png"
@@ -124,32 +117,13 @@ async def test_a_refused_key_does_not_try_the_other_upload(tmp_path: Path) -> No
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     client = WaveSpeedClient(http, api_key=SecretStr(API_KEY), base_url="https://api.test")
     with pytest.raises(AuthenticationError):
-        await Uploader(client, UploadCache(tmp_path / "u.json")).upload(BYTES, filename="a", content_type="image/png")
+        await Uploader(client, open_store(None, tmp_path).uploads).upload(BYTES, filename="a", content_type="image/png")
     assert seen == ["/api/v3/media/uploads"]
-
-
-def test_cached_uploads_expire_a_day_before_wavespeed_deletes_them(tmp_path: Path) -> None:
-    wall = WallClock()
-    cache = UploadCache(tmp_path / "u.json", wall_clock=wall)
-    cache.put("k", "https://cdn.test/a.png")
-    wall.now += REUSE_SECONDS - 1
-    assert UploadCache(tmp_path / "u.json", wall_clock=wall).get("k") == "https://cdn.test/a.png"
-    wall.now += 2
-    assert UploadCache(tmp_path / "u.json", wall_clock=wall).get("k") is None
-    assert REUSE_SECONDS == 6 * 24 * 3600
-
-
-def test_a_corrupt_cache_file_is_started_afresh(tmp_path: Path) -> None:
-    (tmp_path / "u.json").write_text("{not json")
-    cache = UploadCache(tmp_path / "u.json")
-    assert cache.get("k") is None
-    cache.put("k", "https://cdn.test/a.png")
-    assert UploadCache(tmp_path / "u.json").get("k") == "https://cdn.test/a.png"
 
 
 async def test_uploads_for_another_api_are_not_reused(clock: FakeClock, tmp_path: Path) -> None:
     client, _ = emulated(clock)
-    cache = UploadCache(tmp_path / "u.json")
-    cache.put(f"https://elsewhere.test|{hashlib.sha256(BYTES).hexdigest()}", "https://elsewhere/x.png")
+    cache = open_store(None, tmp_path).uploads
+    await cache.put(f"https://elsewhere.test|{hashlib.sha256(BYTES).hexdigest()}", "https://elsewhere/x.png")
     _, reused = await Uploader(client, cache).upload(BYTES, filename="a.png", content_type="image/png")
     assert not reused

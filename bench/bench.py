@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench.py            # the full run, a few minutes
     .venv/bin/python bench/bench.py --quick    # a smoke run, seconds (what the test suite runs)
     .venv/bin/python bench/bench.py --only overhead-async --only overhead-sync --max-spend-usd 1000
-                                               # the overhead with the spend limit on (a file ledger)
+                                               # the overhead with the spend limit on (its ledger in the store)
+    .venv/bin/python bench/bench.py --only store   # the store's cost, in SQLite and in Redis (with redis-server)
 
 The emulator runs on loopback; our server runs as its own process, over stdio as desktop hosts start it (and over
 streamable HTTP for the concurrency rows), driven by the MCP SDK's client. Every number is measured from the caller's
@@ -42,6 +43,7 @@ from measures_cpu import bench_cpu
 from measures_inputs import bench_bystander, bench_uploads
 from measures_masks import bench_masked
 from measures_sessions import bench_sessions
+from measures_store import bench_store, store_checks, store_rows
 from qwen_image_edit_mcp import __version__
 
 TARGETS = {
@@ -59,6 +61,8 @@ TARGETS = {
     "cpu_per_edit_ms": 8.0,
     "sessions_rss_growth_mib": 20.0,
     "sessions_list_p95_s": 0.25,
+    "store_ops_ms": 5.0,
+    "store_two_process_32": 1.3,
 }
 
 
@@ -74,6 +78,10 @@ QUICK = Plan(
     cpu_rounds=2,
     cpu_edits=2,
     handshakes=100,
+    store_latency=0.3,
+    store_rounds=20,
+    store_two_edits=8,
+    store_two_latency=0.5,
 )
 
 
@@ -140,6 +148,7 @@ def table(results: Results) -> str:
             f"{cpu['edits']:.0f}) | {cpu['per_edit_ms']:.1f} ms |"
         )
     lines += session_rows(results.sessions)
+    lines += store_rows(results.store)
     return "\n".join(lines)
 
 
@@ -208,6 +217,7 @@ def verdicts(results: Results) -> list[str]:
             "s",
         ),
     ]
+    checks += store_checks(results.store, TARGETS)
     lines: list[str] = []
     for name, value, target, unit in checks:
         if value is None:
@@ -231,6 +241,7 @@ SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
     "masked": bench_masked,
     "cpu": bench_cpu,
     "sessions": bench_sessions,
+    "store": bench_store,
 }
 
 
@@ -258,8 +269,8 @@ def main() -> None:
     parser.add_argument(
         "--max-spend-usd",
         metavar="USD",
-        help="run every server with this spend limit (QWEN_EDIT_MAX_SPEND_USD; a file ledger in its cache folder): "
-        "make it large enough for every edit of the run, e.g. 1000",
+        help="run every server with this spend limit (QWEN_EDIT_MAX_SPEND_USD; its ledger in the store, SQLite in its "
+        "cache folder by default): make it large enough for every edit of the run, e.g. 1000",
     )
     parser.add_argument(
         "--ledger-url",

@@ -44,6 +44,12 @@ class Plan:
     cpu_rounds: int = 5  # the server's CPU per edit: rounds of edits, the median round reported
     cpu_edits: int = 32
     handshakes: int = 2000  # abandoned streamable-HTTP sessions (measures_sessions.py)
+    # The store (measures_store.py): its overhead rows' job latency (edits and waves as the overhead rows), rounds of
+    # an edit's store calls timed in process, and the edits at once across two servers sharing SQLite, their latency.
+    store_latency: float = 3.0
+    store_rounds: int = 200
+    store_two_edits: int = 32
+    store_two_latency: float = 1.0
     # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
     env: dict[str, str] = field(default_factory=dict[str, str])
 
@@ -61,11 +67,12 @@ class Results:
     inputs: dict[str, float] = field(default_factory=dict[str, float])
     cpu: dict[str, float] = field(default_factory=dict[str, float])
     sessions: dict[str, float] = field(default_factory=dict[str, float])
+    store: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path, plan: Plan) -> dict[str, str]:
-    """The server's environment: the emulator's address, folders in `workdir` (the file ledger lives in its cache
-    folder), and the plan's own settings."""
+    """The server's environment: the emulator's address, folders in `workdir` (the store, SQLite by default, lives in
+    its cache folder), and the plan's own settings."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "WAVESPEED_API_KEY": KEY,

@@ -30,6 +30,11 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "masked": ("masked edit: extra time after the job", "masked"),
     "sessions": ("handshakes never closed", "sessions"),
     "cpu": ("server CPU per edit", "cpu"),
+    "store": ("store operations per edit", "store"),
+}
+# section: what its own lines in the targets say, where it has some
+TARGET_LINES: dict[str, list[str]] = {
+    "store": ["- store operations per edit, SQLite:", "across 2 processes sharing SQLite vs one:"],
 }
 
 
@@ -48,6 +53,7 @@ def test_each_section_of_a_quick_run_writes_its_rows_and_the_targets(tmp_path: P
     report = (tmp_path / "latest.md").read_text()
     assert heading in report
     assert "Targets:" in report
+    assert all(line in report.split("Targets:")[1] for line in TARGET_LINES.get(section, []))
     (raw,) = tmp_path.glob("*.json")
     data: dict[str, Any] = json.loads(raw.read_text())
     assert data[part], f"{section} filled nothing"

@@ -1,0 +1,287 @@
+"""The store's cost (state/store.py): what keeping the ledger and the job journal in SQLite or Redis adds to an edit,
+and whether two server processes sharing one SQLite file still run 32 edits at once as fast as one.
+
+- The overhead rows: the tool time of a default edit minus the emulator's latency, as the overhead section measures
+  it (edits in waves), one server over stdio per backend, each with a spend limit so that the ledger is written too.
+  Every edit goes through the store, so these rows give the whole overhead with the store in it, not its share.
+- The store's own share: the operations an edit makes on the store (ledger status, reserve and commit; journal begin,
+  started and hand_out), timed in this process against each backend through `open_store`, as the server calls them,
+  one after another. Its median per edit is what the target is checked on.
+- Two processes: 32 edits at once, 16 on each of two stdio servers sharing one cache folder (so one SQLite file, one
+  ledger), against one edit alone on the same two servers.
+
+The Redis rows need `redis-server` (started here on a free loopback port, keeping nothing on disk) and the redis
+package; without them the rows say "not measured" and why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import statistics
+import time
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from measures import KEY, Plan, Results, gather, p95, server_env, spend_status, stdio_session, timed_edit
+from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
+from qwen_image_edit_mcp.emulator.loopback import loopback_socket
+from qwen_image_edit_mcp.state.ledger import SpendLedger
+from qwen_image_edit_mcp.state.store import JobRecord, Store, open_store
+
+LIMIT_USD = "1000"  # room for every edit of the section at $0.02: the ledger books each one, none is refused
+PRICE_USD = Decimal("0.02")
+MODEL = "wavespeed-ai/qwen-image/edit"
+OPS_WARM_UP = 5
+BESIDE = {"ledger commit", "journal started"}  # the calls an edit makes while it follows the job, off its path
+SMALL = {"size": "256*256"}  # as the concurrency rows: the emulator's rendering stays out of the wall time
+# The settings this section chooses itself, whatever the run's --max-spend-usd / --ledger-url say.
+OWN_SETTINGS = ("QWEN_EDIT_MAX_SPEND_USD", "QWEN_EDIT_STORE_URL", "QWEN_EDIT_LEDGER_URL")
+
+
+def store_env(base: dict[str, str], url: str | None) -> dict[str, str]:
+    env = {name: value for name, value in base.items() if name not in OWN_SETTINGS}
+    env["QWEN_EDIT_MAX_SPEND_USD"] = LIMIT_USD
+    if url is not None:
+        env["QWEN_EDIT_STORE_URL"] = url
+    return env
+
+
+def store_in_use(errlog: Path) -> str:
+    """The backend the server says it opened ('SQLite at ...', 'Redis at ...'): what shows the row measured it."""
+    found = re.findall(r"store: ((?:SQLite|Redis) at \S+)", errlog.read_text())
+    if not found:
+        raise RuntimeError(f"the server did not log its store in {errlog}")
+    return found[0]
+
+
+def redis_missing() -> str | None:
+    if shutil.which("redis-server") is None:
+        return "redis-server is not installed (Debian: apt-get install redis-server)"
+    if importlib.util.find_spec("redis") is None:
+        return "the redis package is not installed (pip install -e '.[redis]')"
+    if importlib.util.find_spec("qwen_image_edit_mcp.state.redis") is None:
+        return "this checkout has no Redis store (state/redis.py)"
+    return None
+
+
+@asynccontextmanager
+async def running_redis(folder: Path) -> AsyncGenerator[str]:
+    """A fresh redis-server on a free loopback port, keeping nothing on disk, stopped on the way out."""
+    sock = loopback_socket()
+    port = sock.getsockname()[1]
+    sock.close()
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "redis.log"
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = await anyio.open_process([*command, "--dir", str(folder), "--logfile", str(log)])
+    try:
+        with anyio.fail_after(30):  # its log says when it is ready
+            while not (log.exists() and "Ready to accept connections" in log.read_text()):
+                if process.returncode is not None:
+                    raise RuntimeError(f"redis-server exited before it was ready: {log.read_text()}")
+                await anyio.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def overhead_row(plan: Plan, workdir: Path, backend: str, url: str | None) -> dict[str, Any]:
+    """Default edits in waves through one server with its store in `backend`, as the overhead section runs them."""
+    folder = workdir / f"store-{backend.lower()}"
+    latency = plan.store_latency
+    async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
+        env = store_env(server_env(emulator, folder, plan), url)
+        errlog = workdir / f"store-{backend.lower()}.log"
+        async with stdio_session(env, errlog) as client:
+            samples: list[float] = []
+            polls: list[int] = []
+            for _ in range(0, plan.edits, plan.wave):
+                wave = await gather([lambda: timed_edit(client, {})] * plan.wave)
+                samples += [elapsed for elapsed, _ in wave]
+                polls += [result.structured_content["polls"] for _, result in wave]
+            spend = await spend_status(client)
+    overheads = [elapsed - latency for elapsed in samples]
+    row: dict[str, Any] = {
+        "backend": backend,
+        "store": store_in_use(errlog),
+        "latency": latency,
+        "edits": len(samples),
+        "median": statistics.median(overheads),
+        "p95": p95(overheads),
+        "polls": statistics.mean(polls),
+        **spend,
+    }
+    print(f"store {backend}: overhead median {row['median']:.3f}s p95 {row['p95']:.3f}s ({row['store']}, {spend})")
+    return row
+
+
+def edit_ops(store: Store, ledger: SpendLedger, number: int) -> list[tuple[str, Callable[[], Awaitable[Any]]]]:
+    """The store calls one paid edit makes, in its order (the commit and `started` run beside the job's polling)."""
+    job_id, prediction_id = uuid.uuid4().hex, f"bench-{number}-{uuid.uuid4().hex[:8]}"
+    record = JobRecord(job_id=job_id, model_id=MODEL, price_usd=PRICE_USD, created_at=time.time())
+    reservation: list[Any] = []
+
+    async def reserve() -> None:
+        reservation.append(await ledger.reserve(PRICE_USD, label=MODEL))
+
+    url = f"https://example.com/outputs/{prediction_id}.jpeg"
+    return [
+        ("ledger status", ledger.status),
+        ("ledger reserve", reserve),
+        ("journal begin", lambda: store.journal.begin(record)),
+        ("ledger commit", lambda: ledger.commit(reservation[0], prediction_id)),
+        ("journal started", lambda: store.journal.started(job_id, prediction_id)),
+        ("journal hand_out", lambda: store.journal.hand_out(prediction_id, [url])),
+    ]
+
+
+async def store_ops(url: str | None, cache_dir: Path, rounds: int) -> dict[str, Any]:
+    """The store's own time per edit against one backend, in this process: median and p95 of `rounds` edits' worth
+    of calls, after a warm-up, and each call's median."""
+    store = open_store(url, cache_dir)
+    for warning in await store.open():
+        print(f"store warning: {warning}")
+    per_op: dict[str, list[float]] = {}
+    totals: list[float] = []
+    on_path: list[float] = []
+    try:
+        ledger = store.ledger(Decimal(LIMIT_USD))
+        for number in range(OPS_WARM_UP + rounds):
+            times: dict[str, float] = {}
+            for name, call in edit_ops(store, ledger, number):
+                started = time.perf_counter()
+                await call()
+                times[name] = time.perf_counter() - started
+            if number >= OPS_WARM_UP:
+                totals.append(sum(times.values()))
+                on_path.append(sum(elapsed for name, elapsed in times.items() if name not in BESIDE))
+                for name, elapsed in times.items():
+                    per_op.setdefault(name, []).append(elapsed)
+        description = store.description
+    finally:
+        await store.aclose()
+    return {
+        "store": description,
+        "rounds": rounds,
+        "median_ms": statistics.median(totals) * 1000,
+        "p95_ms": p95(totals) * 1000,
+        "on_path_ms": statistics.median(on_path) * 1000,
+        "per_op_ms": {name: statistics.median(times) * 1000 for name, times in per_op.items()},
+    }
+
+
+async def two_processes(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """`store_two_edits` small edits at once, half on each of two servers sharing one SQLite store, against one
+    alone (the median of three, alternating servers, after both warmed up)."""
+    latency, half = plan.store_two_latency, plan.store_two_edits // 2
+    logs = [workdir / "store-two-a.log", workdir / "store-two-b.log"]
+    async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
+        env = store_env(server_env(emulator, workdir / "store-shared", plan), None)
+        async with stdio_session(env, logs[0]) as one, stdio_session(env, logs[1]) as two:
+            await gather([lambda: timed_edit(one, SMALL), lambda: timed_edit(two, SMALL)])
+            singles: list[float] = []
+            for client in (one, two, one):
+                started = time.perf_counter()
+                await timed_edit(client, SMALL)
+                singles.append(time.perf_counter() - started)
+            calls: list[Callable[[], Awaitable[Any]]] = [lambda: timed_edit(one, SMALL)] * half
+            calls += [lambda: timed_edit(two, SMALL)] * half
+            started = time.perf_counter()
+            await gather(calls)
+            wall = time.perf_counter() - started
+            started = time.perf_counter()  # for reference: as many at once on one of the two
+            alone: list[Callable[[], Awaitable[Any]]] = [lambda: timed_edit(one, SMALL)] * (2 * half)
+            await gather(alone)
+            one_server = time.perf_counter() - started
+            spent = (await spend_status(two))["spent_usd"]
+    stores = {store_in_use(log) for log in logs}
+    edits = 2 + len(singles) + 4 * half
+    if len(stores) != 1 or spent is None or abs(spent - float(PRICE_USD) * edits) > 1e-6:
+        raise RuntimeError(f"the two servers did not share one ledger: {stores}, ${spent} for {edits} edits")
+    single = statistics.median(singles)
+    figures = {"latency": latency, "edits": 2 * half, "single": single, "wall": wall, "ratio": wall / single}
+    figures |= {"one_server_wall": one_server, "one_server_ratio": one_server / single}
+    print(
+        f"store, two processes: {2 * half} edits at once in {wall:.2f}s vs one in {single:.2f}s "
+        f"({wall / single:.2f}x; on one of the servers {one_server:.2f}s, {one_server / single:.2f}x; "
+        f"{stores.pop()}, ${spent:.2f} booked for {edits} edits)"
+    )
+    return {**figures, "spent_usd": spent, "singles": singles}
+
+
+async def bench_store(plan: Plan, results: Results, workdir: Path) -> None:
+    missing = redis_missing()
+    overhead = [await overhead_row(plan, workdir, "SQLite", None)]
+    ops = {"SQLite": await store_ops(None, workdir / "store-ops-sqlite", plan.store_rounds)}
+    if missing is None:
+        async with running_redis(workdir / "redis") as url:
+            overhead.append(await overhead_row(plan, workdir, "Redis", url))
+            ops["Redis"] = await store_ops(url, workdir / "store-ops-redis", plan.store_rounds)
+    else:
+        overhead.append({"backend": "Redis", "not_measured": missing})
+        print(f"store Redis: not measured: {missing}")
+    for backend, figures in ops.items():
+        steps = ", ".join(f"{name} {ms:.2f}" for name, ms in figures["per_op_ms"].items())
+        print(
+            f"store ops {backend}: {figures['median_ms']:.2f} ms per edit, p95 {figures['p95_ms']:.2f}, on the "
+            f"call's path {figures['on_path_ms']:.2f} ({steps})"
+        )
+    results.store = {"overhead": overhead, "ops": ops, "redis_missing": missing}
+    results.store["two_processes"] = await two_processes(plan, workdir)
+
+
+def store_rows(store: dict[str, Any]) -> list[str]:
+    if not store:
+        return []
+    rows: list[str] = []
+    for row in store["overhead"]:
+        what = f"| overhead of a default edit, store in {row['backend']}, spend limit ${LIMIT_USD}"
+        if "not_measured" in row:
+            rows.append(f"{what} | not measured: {row['not_measured']} |")
+        else:
+            rows.append(
+                f"{what} ({row['latency']:g} s jobs, {row['edits']} edits in waves): median, p95 | "
+                f"{row['median']:.3f} s, {row['p95']:.3f} s |"
+            )
+    ops = store["ops"]
+    figures = [
+        f"{ops[name]['median_ms']:.2f} ms ({name}; {ops[name]['on_path_ms']:.2f} ms on the call's path)"
+        for name in ("SQLite", "Redis")
+        if name in ops
+    ]
+    rounds = next(iter(ops.values()))["rounds"]
+    rows.append(
+        "| store operations per edit: ledger status, reserve, commit; journal begin, started, hand_out (in process, "
+        f"median of {rounds}; the commit and `started` run while the job is followed; the 5 ms target is checked on "
+        f"the whole) | {', '.join(figures)} |"
+    )
+    if two := store.get("two_processes"):
+        rows.append(
+            f"| {two['edits']} edits at once, half on each of 2 stdio servers sharing one SQLite store "
+            f"({two['latency']:g} s jobs) vs one alone; as many on one of them | {two['wall']:.2f} s vs "
+            f"{two['single']:.2f} s ({two['ratio']:.2f}x); {two['one_server_wall']:.2f} s "
+            f"({two['one_server_ratio']:.2f}x) |"
+        )
+    return rows
+
+
+def store_checks(store: dict[str, Any], targets: dict[str, float]) -> list[tuple[str, float | None, float, str]]:
+    """The verdicts' lines: the store's own time per edit with each backend, and the two processes' ratio."""
+    ops: dict[str, Any] = store.get("ops", {})
+    two: dict[str, Any] = store.get("two_processes", {})
+    checks: list[tuple[str, float | None, float, str]] = [
+        (f"store operations per edit, {name}", ops[name]["median_ms"] if name in ops else None, targets[key], "ms")
+        for name, key in (("SQLite", "store_ops_ms"), ("Redis", "store_ops_ms"))
+    ]
+    edits = two.get("edits", 32)
+    what = f"{edits} edits at once across 2 processes sharing SQLite vs one"
+    return [*checks, (what, two.get("ratio"), targets["store_two_process_32"], "x")]

@@ -1,28 +1,35 @@
-"""The spend ledger for replicas on several machines: kept in Redis, reserved by one atomic Lua script.
+"""The spend ledger for replicas on several machines: kept in Redis, each change one atomic Lua script
+(redis_scripts.py describes the keys and the scripts).
 
-Three keys share a hash tag (so a Redis Cluster keeps them in one slot): a sorted set of entry ids scored by the moment
-each stops counting against the limit, a hash of the entries themselves as JSON, and the running total of their
-micro-dollars. Reserving prunes what has aged out, compares the total against the limit and adds the new entry in one
-script, which Redis runs without interleaving any other command: replicas cannot both slip under the limit. Every
-change to the entries goes through a script that also moves the total, so the two cannot drift apart. Run Redis
-with a `noeviction` (or `volatile-*`) policy: an evicted ledger key would forget spending.
+Reserving prunes what has aged out, compares the running total against the limit and adds the new entry in one
+script: replicas cannot both slip under the limit. Its times come from Redis's own clock (`TIME`), so a replica whose
+clock is a day ahead can neither prune the others' spending nor widen the limit; only tests inject a wall clock.
 
-Times come from each replica's wall clock (injectable, so tests never sleep), not Redis's: clocks kept by NTP agree to
-well under a second, which is nothing against a 24 h window.
+A Redis that loses its data (a FLUSHALL, a restart without persistence, an eviction) would otherwise forget what was
+spent and let the whole limit be spent again. So the first reservation writes a marker holding a random epoch, and
+each ledger remembers the epoch it has seen, in memory and in a small file in the cache folder (so a restart still
+knows). A ledger that knows an epoch refuses while the marker is gone, holds another epoch nobody acknowledged, or
+the ledger's own keys disagree (one vanished while the other holds data), until the operator runs
+`qwen-image-edit-mcp --acknowledge-ledger-reset`: that marks a new epoch acknowledged, which every ledger adopts.
 
-The `redis` package is an optional extra and is imported only when a ledger URL is configured.
+The `redis` package is an optional extra, imported only when a Redis URL is configured.
 """
 
 from __future__ import annotations
 
-import time
+import json
+import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
+from pydantic import ValidationError
 
+from ..addresses import url_secrets
+from . import redis_scripts
 from .ledger import (
     LEASE_SECONDS,
     WINDOW_SECONDS,
@@ -32,74 +39,29 @@ from .ledger import (
     LedgerUnavailable,
     Reservation,
     limit_micros_of,
-    new_entry,
     refusal,
-    spent_entry,
     summarize,
     to_micros,
-    to_reservation,
     to_usd,
 )
+from .redis_epochs import Epochs, describe_loss
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
-KEY_PREFIX = "qwen-image-edit-mcp:{spend}"
-INSTALL_HINT = "pip install 'qwen-image-edit-mcp[redis]'"
-_SCHEMES = ("redis", "rediss", "unix")
-# Seconds before an unreachable Redis counts as down: an edit then fails fast instead of hanging.
-_TIMEOUT = 5.0
-
-# KEYS: ends (zset), entries (hash), total (integer micros of every entry in the hash).
-# ARGV: now, micros, limit micros, id, ends, entry JSON.
-# Answers {"ok"} or {"refused", <every live entry's JSON>...} so the refusal can say when room frees up. The running
-# total keeps a reservation O(entries pruned), not O(entries): summing 20,000 JSON entries took 60 ms of Redis time.
-_RESERVE = """
-local total = tonumber(redis.call('GET', KEYS[3]) or '0')
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])) do
-  local raw = redis.call('HGET', KEYS[2], id)
-  if raw then
-    total = total - cjson.decode(raw).micros
-    redis.call('HDEL', KEYS[2], id)
-  end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if total + tonumber(ARGV[2]) > tonumber(ARGV[3]) then
-  redis.call('SET', KEYS[3], string.format('%d', total))
-  local entries = redis.call('HVALS', KEYS[2])
-  table.insert(entries, 1, 'refused')
-  return entries
-end
-redis.call('HSET', KEYS[2], ARGV[4], ARGV[6])
-redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
-redis.call('SET', KEYS[3], string.format('%d', total + tonumber(ARGV[2])))
-return {'ok'}
-"""
-# ARGV: id, ends, entry JSON, micros. Replaces the reservation whatever its state, or adds it back if already pruned.
-_COMMIT = """
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-local before = raw and cjson.decode(raw).micros or 0
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('INCRBY', KEYS[3], string.format('%d', tonumber(ARGV[4]) - before))
-return 1
-"""
-# ARGV: id. Only a reservation still in flight can be given back; a committed spend stays.
-_RELEASE = """
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if raw then
-  local entry = cjson.decode(raw)
-  if entry.state == 'reserved' then
-    redis.call('HDEL', KEYS[2], ARGV[1])
-    redis.call('ZREM', KEYS[1], ARGV[1])
-    redis.call('INCRBY', KEYS[3], string.format('%d', -entry.micros))
-    return 1
-  end
-end
-return 0
-"""
+KEY_PREFIX: Final = "qwen-image-edit-mcp:{spend}"
+INSTALL_HINT: Final = "pip install 'qwen-image-edit-mcp[redis]'"
+_SCHEMES: Final = ("redis", "rediss", "unix")
+# Seconds before an unreachable Redis counts as down, for the old entry point (the store passes its own wait).
+_TIMEOUT: Final = 5.0
+_OUTCOMES: Final = {
+    "reserving": "The spend limit cannot be checked, so nothing was sent",
+    "reading": "What was spent cannot be read",
+}
 
 
 def redact(url: str) -> str:
@@ -115,11 +77,39 @@ def redact(url: str) -> str:
     return url
 
 
-def _secrets(url: str) -> list[str]:
-    parts = urlsplit(url)
-    found = [value for key, value in parse_qsl(parts.query) if key == "password" and value]
-    # Both spellings: the URL's percent-encoded one and the decoded one the client would use.
-    return [*found, parts.password, unquote(parts.password)] if parts.password else found
+def masked(exc: BaseException, secrets: list[str]) -> str:
+    """The exception as `Type: message`, with every secret of the URL replaced by ***."""
+    detail = f"{type(exc).__name__}: {exc}"
+    for secret in secrets:
+        detail = detail.replace(secret, "***")
+    return detail
+
+
+def connect(url: str, wait_seconds: float, *, decode: bool = True) -> Redis:
+    """A client that waits at most `wait_seconds` for a connection or an answer. ValueError for a URL it cannot use
+    (its message masked). A dead pooled connection is retried once; a timeout never is: a script that ran but whose
+    answer was late must not run twice (a reservation would be booked twice)."""
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    try:
+        return redis.asyncio.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]  (untyped **kwargs)
+            url,
+            decode_responses=decode,
+            socket_timeout=wait_seconds,
+            socket_connect_timeout=wait_seconds,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        )
+    except ValueError as exc:
+        raise ValueError(masked(exc, url_secrets(url))) from None
+
+
+def _entry_head(entry_id: str, label: str, micros: int, state: str, prediction_id: str | None) -> str:
+    """The entry's JSON without its times and closing brace: the script appends the times it computed."""
+    fields = {"id": entry_id, "label": label, "micros": micros, "state": state, "prediction_id": prediction_id}
+    return json.dumps(fields)[:-1]
 
 
 class RedisLedger:
@@ -131,49 +121,48 @@ class RedisLedger:
         limit_usd: Decimal,
         *,
         url: str,
+        epochs: Epochs,
+        wall_clock: Callable[[], float] | None = None,
         key_prefix: str = KEY_PREFIX,
-        wall_clock: Callable[[], float] = time.time,
         lease_seconds: float = LEASE_SECONDS,
         window_seconds: float = WINDOW_SECONDS,
+        owns_client: bool = False,
     ) -> None:
         from redis.exceptions import RedisError  # the package is an optional extra
 
         self._client = client
         self._limit = limit_micros_of(limit_usd)
         self.url = redact(url)  # the only form of the URL kept: every message and log can use it
-        self._secrets = _secrets(url)
-        self._keys = [f"{key_prefix}:ends", f"{key_prefix}:entries", f"{key_prefix}:total"]
+        self._secrets = url_secrets(url)
+        self._keys = ledger_keys(key_prefix)
+        self._epochs = epochs
         self._clock = wall_clock
         self._lease = lease_seconds
         self._window = window_seconds
+        self._owns_client = owns_client
         self._errors = (RedisError, OSError)
-        self._reserve_script = client.register_script(_RESERVE)
-        self._commit_script = client.register_script(_COMMIT)
-        self._release_script = client.register_script(_RELEASE)
+        self._reserve = client.register_script(redis_scripts.RESERVE)
+        self._commit = client.register_script(redis_scripts.COMMIT)
+        self._release = client.register_script(redis_scripts.RELEASE)
+        self._status = client.register_script(redis_scripts.STATUS)
 
     @classmethod
     def from_url(cls, url: str, limit_usd: Decimal, **options: Any) -> RedisLedger:
-        """A ledger at `url` (redis://, rediss:// or unix://); a LedgerSettingsError when that cannot work."""
+        """The old entry point (ledger.open_ledger), on a client of its own and remembering its epoch in memory only:
+        the store's ledger (RedisStore.ledger) is the one the server uses. LedgerSettingsError when it cannot work."""
         if urlsplit(url).scheme not in _SCHEMES:
             raise LedgerSettingsError(
-                f"QWEN_EDIT_LEDGER_URL must be a redis://, rediss:// or unix:// URL, got {redact(url)!r}"
+                f"the ledger URL must be a redis://, rediss:// or unix:// URL, got {redact(url)!r}"
             )
         try:
-            import redis.asyncio
+            client = connect(url, _TIMEOUT)
         except ImportError:
             raise LedgerSettingsError(
-                f"QWEN_EDIT_LEDGER_URL is set, but the Redis client is not installed: {INSTALL_HINT}"
+                f"a Redis URL is set, but the Redis client is not installed: {INSTALL_HINT}"
             ) from None
-        try:
-            client = redis.asyncio.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]  (untyped **kwargs)
-                url, decode_responses=True, socket_timeout=_TIMEOUT, socket_connect_timeout=_TIMEOUT
-            )
         except ValueError as exc:
-            message = str(exc)
-            for secret in _secrets(url):
-                message = message.replace(secret, "***")
-            raise LedgerSettingsError(f"QWEN_EDIT_LEDGER_URL {redact(url)!r} is not usable: {message}") from None
-        return cls(client, limit_usd, url=url, **options)
+            raise LedgerSettingsError(f"the ledger URL {redact(url)!r} is not usable: {exc}") from None
+        return cls(client, limit_usd, url=url, epochs=Epochs(None, url), owns_client=True, **options)
 
     @property
     def limit_usd(self) -> Decimal:
@@ -181,48 +170,84 @@ class RedisLedger:
 
     async def reserve(self, amount_usd: Decimal, *, label: str) -> Reservation:
         micros = to_micros(amount_usd)
-        now = self._clock()
-        entry = new_entry(micros, label, now, lease=self._lease, window=self._window)
-        args = [repr(now), micros, self._limit, entry.id, repr(entry.ends), entry.model_dump_json()]
-        answer = cast("list[str]", await self._run("reserving", lambda: self._reserve_script(self._keys, args)))
-        if answer[0] != "ok":
-            entries = [Entry.model_validate_json(raw) for raw in answer[1:]]
-            raise refusal(self._limit, entries, micros, now)
-        return to_reservation(entry)
+        entry_id = uuid.uuid4().hex
+        known = await self._epochs.known()
+        args = [known or "", self._now(), uuid.uuid4().hex, micros, self._limit, repr(self._lease), repr(self._window)]
+        args += [entry_id, _entry_head(entry_id, label, micros, "reserved", None)]
+        answer = await self._run("reserving", lambda: self._reserve(self._keys, args))
+        await self._trust(answer, known)
+        now = float(answer[2])
+        if answer[0] == "refused":
+            raise refusal(self._limit, self._entries(answer[3:]), micros, now)
+        return Reservation(
+            id=entry_id, amount_usd=to_usd(micros), label=label, reserved_at=now, lease_until=float(answer[3])
+        )
 
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
-        entry = spent_entry(reservation, prediction_id, self._clock(), window=self._window)
-        args = [entry.id, repr(entry.ends), entry.model_dump_json(), entry.micros]
-        await self._run("committing", lambda: self._commit_script(self._keys, args))
+        # Counted from now, not from the reservation: WaveSpeed charged somewhere in between, so this never undercounts.
+        micros = to_micros(reservation.amount_usd)
+        head = _entry_head(reservation.id, reservation.label, micros, "spent", prediction_id)
+        args = [self._now(), repr(self._window), reservation.id, head]
+        args += [repr(reservation.reserved_at), repr(reservation.lease_until), micros]
+        await self._run("committing", lambda: self._commit(self._keys, args))
 
     async def release(self, reservation: Reservation) -> None:
-        await self._run("releasing", lambda: self._release_script(self._keys, [reservation.id]))
+        await self._run("releasing", lambda: self._release(self._keys, [reservation.id]))
 
     async def status(self) -> LedgerStatus:
-        values = await self._run("reading", lambda: self._client.hvals(self._keys[1]))
-        entries = [Entry.model_validate_json(raw) for raw in values]
-        return summarize(self._limit, entries, self._clock())
+        known = await self._epochs.known()
+        answer = await self._run("reading", lambda: self._status(self._keys, [known or "", self._now()]))
+        await self._trust(answer, known)
+        return summarize(self._limit, self._entries(answer[3:]), float(answer[2]))
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owns_client:
+            await self._client.aclose()
 
-    async def _run(self, what: str, operation: Callable[[], Awaitable[T]]) -> T:
+    def _now(self) -> str:
+        return "" if self._clock is None else repr(self._clock())
+
+    async def _trust(self, answer: list[Any], known: str | None) -> None:
+        """Refuse a ledger that lost its data; remember (or adopt) the epoch it holds."""
+        if answer[0] in ("lost", "broken"):
+            raise LedgerUnavailable(describe_loss(self.url, [str(part) for part in answer]))
+        epoch = str(answer[1])
+        if epoch and epoch != known:
+            if known is not None:
+                log.warning(
+                    "the spend ledger in Redis at %s was reset and the reset acknowledged (epoch %s, was %s): "
+                    "spending resumes from what it holds now",
+                    self.url,
+                    epoch[:12],
+                    known[:12],
+                )
+            await self._epochs.remember(epoch)
+
+    def _entries(self, raws: list[Any]) -> list[Entry]:
+        try:
+            return [Entry.model_validate_json(raw) for raw in raws]
+        except ValidationError as exc:
+            raise LedgerUnavailable(
+                f"The spend ledger in Redis at {self.url} holds a damaged entry ({exc.error_count()} invalid "
+                "field(s)), so the spend limit cannot be checked and nothing was sent."
+            ) from None
+
+    async def _run(self, what: str, operation: Callable[[], Awaitable[T]]) -> list[Any]:
         # Shielded, and bounded by the socket timeouts: a cancelled caller still learns whether it holds room, and a
         # commit or release in its cleanup is not cut short.
         try:
             with anyio.CancelScope(shield=True):
-                return await operation()
+                answer = await operation()
+                return cast("list[Any]", answer if isinstance(answer, list) else [answer])
         except self._errors as exc:
-            detail = f"{type(exc).__name__}: {exc}"
-            for secret in self._secrets:
-                detail = detail.replace(secret, "***")
-            outcome = (
-                "The spend limit cannot be checked, so nothing was sent"
-                if what == "reserving"
-                else "A reservation left unsettled counts as spent once its lease runs out"
-            )
+            outcome = _OUTCOMES.get(what, "A reservation left unsettled counts as spent once its lease runs out")
             raise LedgerUnavailable(
-                f"The spend ledger in Redis at {self.url} failed while {what} ({detail}). {outcome}; check that "
-                "Redis is reachable."
+                f"The spend ledger in Redis at {self.url} failed while {what} ({masked(exc, self._secrets)}). "
+                f"{outcome}; check that Redis is reachable."
             ) from None
         raise AssertionError("unreachable: a shield scope does not swallow exceptions")
+
+
+def ledger_keys(key_prefix: str = KEY_PREFIX) -> list[str]:
+    """ends, entries, total, marker: one hash tag, so a Redis Cluster keeps them in one slot, as the scripts need."""
+    return [f"{key_prefix}:ends", f"{key_prefix}:entries", f"{key_prefix}:total", f"{key_prefix}:marker"]

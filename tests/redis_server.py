@@ -7,7 +7,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -26,8 +26,9 @@ def unavailable(reason: str) -> NoReturn:
 
 
 @contextmanager
-def running_redis(tmp_path: Path) -> Generator[str]:
-    """A fresh redis-server on a free loopback port, with a password, no persistence, killed after the test."""
+def running_redis(tmp_path: Path, extra_args: Sequence[str] = ()) -> Generator[str]:
+    """A fresh redis-server on a free loopback port, with a password, no persistence, killed after the test.
+    `extra_args` come last, so they override those (e.g. "--appendonly", "yes")."""
     server = shutil.which("redis-server")
     if server is None:
         unavailable("redis-server is not installed (Debian: apt-get install redis-server)")
@@ -35,7 +36,7 @@ def running_redis(tmp_path: Path) -> Generator[str]:
         unavailable("the redis package is not installed (pip install -e '.[test]')")
     port = free_port()
     command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    command += ["--dir", str(tmp_path), "--requirepass", PASSWORD]
+    command += ["--dir", str(tmp_path), "--requirepass", PASSWORD, *extra_args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert process.stdout is not None

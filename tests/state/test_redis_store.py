@@ -8,17 +8,14 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-from collections.abc import AsyncGenerator, Generator
-from contextlib import asynccontextmanager, contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 import anyio
 import pytest
 from ledger_helpers import DAY, START, wall_clock
+from redis_helpers import every_key, opened, redis_client
 
-from fakes import FakeClock
 from http_harness import free_port
 from qwen_image_edit_mcp.state import redis_journal
 from qwen_image_edit_mcp.state.ledger import LedgerUnavailable
@@ -31,41 +28,11 @@ from qwen_image_edit_mcp.state.store import (
     KeptOutput,
     Store,
     StoreUnavailable,
-    open_store,
 )
 from redis_server import PASSWORD, running_redis, unavailable
 
-if TYPE_CHECKING:
-    import redis
-
 pytestmark = pytest.mark.anyio
 DURABLE = ["--appendonly", "yes", "--maxmemory-policy", "noeviction"]
-
-
-@asynccontextmanager
-async def opened(url: str, cache_dir: Path, clock: FakeClock | None = None) -> AsyncGenerator[tuple[Store, list[str]]]:
-    """A store as one process opens it, with the warnings its open() returned."""
-    store = open_store(url, cache_dir, wall_clock=None if clock is None else clock.now)
-    warnings = await store.open()
-    try:
-        yield store, warnings
-    finally:
-        await store.aclose()
-
-
-@contextmanager
-def redis_client(url: str) -> Generator[redis.Redis]:
-    import redis  # here, not at the top: the module must load (and skip) without the package
-
-    client = redis.Redis.from_url(url, decode_responses=True)  # pyright: ignore[reportUnknownMemberType]
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def every_key(client: redis.Redis) -> list[str]:
-    return cast("list[str]", client.keys("*"))  # pyright: ignore[reportUnknownMemberType]  (untyped **kwargs)
 
 
 def job(job_id: str, at: float) -> JobRecord:
@@ -73,8 +40,9 @@ def job(job_id: str, at: float) -> JobRecord:
 
 
 async def test_a_redis_that_keeps_nothing_on_disk_is_a_warning_at_start(tmp_path: Path) -> None:
+    warnings: list[str] = []
     with running_redis(tmp_path) as url:  # --save "" --appendonly no
-        async with opened(url, tmp_path) as (store, warnings):
+        async with opened(url, tmp_path, warnings=warnings) as store:
             assert store.description == f"Redis at {url.replace(PASSWORD, '***')}"
     assert len(warnings) == 1
     assert "keeps nothing on disk (appendonly no, no RDB save points)" in warnings[0]
@@ -84,8 +52,9 @@ async def test_a_redis_that_keeps_nothing_on_disk_is_a_warning_at_start(tmp_path
 
 @pytest.mark.parametrize(("policy", "warned"), [("allkeys-lru", True), ("volatile-lru", False), ("noeviction", False)])
 async def test_an_evicting_redis_is_a_warning_at_start(tmp_path: Path, policy: str, warned: bool) -> None:
+    warnings: list[str] = []
     with running_redis(tmp_path, ["--appendonly", "yes", "--maxmemory-policy", policy]) as url:
-        async with opened(url, tmp_path) as (_, warnings):
+        async with opened(url, tmp_path, warnings=warnings):
             pass
     assert len(warnings) == warned
     if warned:
@@ -93,9 +62,11 @@ async def test_an_evicting_redis_is_a_warning_at_start(tmp_path: Path, policy: s
 
 
 async def test_a_redis_that_keeps_its_data_and_never_evicts_gives_no_warning(tmp_path: Path) -> None:
+    warnings: list[str] = []
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path) as (_, warnings):
-            assert warnings == []
+        async with opened(url, tmp_path, warnings=warnings):
+            pass
+    assert warnings == []
 
 
 @pytest.mark.parametrize(
@@ -108,12 +79,13 @@ async def test_a_redis_that_keeps_its_data_and_never_evicts_gives_no_warning(tmp
 async def test_a_managed_redis_that_refuses_config_is_checked_another_way(
     tmp_path: Path, refused: list[str], said: str
 ) -> None:
+    warnings: list[str] = []
     with running_redis(tmp_path, ["--maxmemory-policy", "allkeys-lru"]) as url, redis_client(url) as admin:
         admin.execute_command(  # pyright: ignore[reportUnknownMemberType]
             "ACL", "SETUSER", "app", "on", ">app-pw-1a2b3c", "~*", "&*", "+@all", *refused
         )
         limited = url.replace(f":{PASSWORD}@", "app:app-pw-1a2b3c@")  # a user of its own, as managed Redis gives
-        async with opened(limited, tmp_path, wall_clock()) as (store, warnings):
+        async with opened(limited, tmp_path, wall_clock(), warnings=warnings) as store:
             await store.ledger(Decimal("1")).reserve(Decimal("0.02"), label="scripts still run")
     assert said in warnings[0]
     assert ("maxmemory-policy allkeys-lru" in " ".join(warnings)) == ("-info" not in refused)
@@ -125,7 +97,8 @@ async def test_an_unreachable_redis_is_a_warning_at_start_and_a_clear_refusal_af
         unavailable("the redis package is not installed (pip install -e '.[test]')")
     url = f"redis://:{PASSWORD}@127.0.0.1:{free_port()}/0"
     masked = url.replace(PASSWORD, "***")
-    async with opened(url, tmp_path) as (store, warnings):
+    warnings: list[str] = []
+    async with opened(url, tmp_path, warnings=warnings) as store:
         refusals: list[str] = []
         for call in (
             lambda: store.uploads.get("api|abc"),
@@ -156,8 +129,9 @@ async def test_the_old_upload_cache_is_moved_in_once(tmp_path: Path) -> None:
         "api|stale": {"url": "https://cdn.example/stale.png", "expires": START - 1},
     }
     (cache / "uploads.json").write_text(json.dumps(old))
+    warnings: list[str] = []
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, cache, clock) as (store, warnings):
+        async with opened(url, cache, clock, warnings=warnings) as store:
             assert warnings == []
             assert await store.uploads.get("api|live") == "https://cdn.example/live.png"
             assert await store.uploads.get("api|stale") is None
@@ -168,14 +142,14 @@ async def test_the_old_upload_cache_is_moved_in_once(tmp_path: Path) -> None:
         # It expires when WaveSpeed drops it: 7 days after the upload, 2 days from now.
         assert 2 * DAY - 5 <= left <= 2 * DAY
         clock.advance(DAY)
-        async with opened(url, cache, clock) as (store, _):
+        async with opened(url, cache, clock) as store:
             assert await store.uploads.get("api|live") is None  # by the store's clock, not only Redis's expiry
 
 
 async def test_uploads_blobs_and_the_journal_expire_in_redis(tmp_path: Path) -> None:
     clock = wall_clock()
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, clock) as (store, _):
+        async with opened(url, tmp_path, clock) as store:
             await store.uploads.put("api|abc", "https://cdn.example/abc.png")
             blob = await store.journal.put_blob(b"bytes")
             await store.journal.begin(job("job-1", clock.now()))
@@ -195,7 +169,7 @@ async def test_uploads_blobs_and_the_journal_expire_in_redis(tmp_path: Path) -> 
 async def test_a_blob_keeps_its_bytes_exactly_and_a_put_refreshes_its_expiry(tmp_path: Path) -> None:
     data = bytes(range(256)) * 64  # every byte value, none of them valid UTF-8 as a whole
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, wall_clock()) as (store, _):
+        async with opened(url, tmp_path, wall_clock()) as store:
             key = await store.journal.put_blob(data)
             assert key == hashlib.sha256(data).hexdigest()
             with redis_client(url) as client:
@@ -211,7 +185,7 @@ async def test_the_journal_keeps_at_most_its_cap_of_jobs_and_drops_the_oldest(
     monkeypatch.setattr(redis_journal, "JOURNAL_MAX_JOBS", 3)
     clock = wall_clock()
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, clock) as (store, _):
+        async with opened(url, tmp_path, clock) as store:
             for number in range(1, 5):
                 await store.journal.begin(job(f"job-{number}", clock.now() + number))
                 await store.journal.started(f"job-{number}", f"pred-{number}")
@@ -227,7 +201,7 @@ async def test_urls_handed_out_are_kept_by_their_hash_when_long_and_forgotten_af
     clock = wall_clock()
     long_url = "https://cdn.example/" + "x" * 5000 + ".png"
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, clock) as (store, _):
+        async with opened(url, tmp_path, clock) as store:
             await store.journal.hand_out(None, [long_url])  # a job this store does not know: only the URL is kept
             assert await store.journal.handed_out(long_url)
             with redis_client(url) as client:
@@ -240,7 +214,7 @@ async def test_composites_kept_at_once_by_two_processes_are_one(tmp_path: Path) 
     clock = wall_clock()
     results: list[list[KeptOutput]] = []
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, clock) as (one, _), opened(url, tmp_path, clock) as (other, _):
+        async with opened(url, tmp_path, clock) as one, opened(url, tmp_path, clock) as other:
             await one.journal.begin(job("job-1", clock.now()))
             await one.journal.started("job-1", "pred-1")
 
@@ -258,7 +232,7 @@ async def test_composites_kept_at_once_by_two_processes_are_one(tmp_path: Path) 
 async def test_a_damaged_record_is_refused_clearly(tmp_path: Path) -> None:
     clock = wall_clock()
     with running_redis(tmp_path, DURABLE) as url:
-        async with opened(url, tmp_path, clock) as (store, _):
+        async with opened(url, tmp_path, clock) as store:
             await store.journal.begin(job("job-1", clock.now()))
             await store.journal.started("job-1", "pred-1")
             with redis_client(url) as client:

@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
@@ -50,8 +50,6 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 KEY_PREFIX: Final = "qwen-image-edit-mcp:{spend}"
 INSTALL_HINT: Final = "pip install 'qwen-image-edit-mcp[redis]'"
@@ -232,7 +230,7 @@ class RedisLedger:
                 "field(s)), so the spend limit cannot be checked and nothing was sent."
             ) from None
 
-    async def _run(self, what: str, operation: Callable[[], Awaitable[T]]) -> list[Any]:
+    async def _run(self, what: str, operation: Callable[[], Awaitable[object]]) -> list[Any]:
         # Shielded, and bounded by the socket timeouts: a cancelled caller still learns whether it holds room, and a
         # commit or release in its cleanup is not cut short.
         try:

@@ -21,13 +21,11 @@ from redis_helpers import opened, stored_totals
 from http_harness import free_port
 from qwen_image_edit_mcp.state.ledger import (
     LEASE_SECONDS,
-    LedgerSettingsError,
     LedgerUnavailable,
     SpendLimitExceeded,
-    open_ledger,
     to_micros,
 )
-from qwen_image_edit_mcp.state.redis_ledger import KEY_PREFIX, RedisLedger, redact
+from qwen_image_edit_mcp.state.redis_ledger import KEY_PREFIX, redact
 from qwen_image_edit_mcp.state.store import StoreUnavailable
 from redis_server import PASSWORD, running_redis, unavailable
 
@@ -182,18 +180,7 @@ def test_passwords_are_redacted_wherever_a_url_can_hold_one() -> None:
     assert "{spend}" in KEY_PREFIX  # one hash tag: a Redis Cluster keeps the ledger's keys in one slot
 
 
-def test_open_ledger_picks_redis_for_a_url_and_rejects_other_schemes(tmp_path: Path) -> None:
-    if importlib.util.find_spec("redis") is None:
-        unavailable("the redis package is not installed (pip install -e '.[test]')")
-    ledger = open_ledger(Decimal("5"), tmp_path, "redis://:s3cret@127.0.0.1:1/0")
-    assert isinstance(ledger, RedisLedger)
-    assert ledger.url == "redis://:***@127.0.0.1:1/0"
-    with pytest.raises(LedgerSettingsError, match=r"redis://, rediss:// or unix://") as refused:
-        open_ledger(Decimal("5"), tmp_path, "http://:s3cret@example.com")
-    assert "s3cret" not in str(refused.value)
-
-
-def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_imports(tmp_path: Path) -> None:
+def test_without_the_redis_extra_a_redis_store_is_refused_and_the_server_still_imports(tmp_path: Path) -> None:
     script = (
         "import sys; sys.modules['redis'] = None\n"  # as if the package were not installed
         "import importlib, pkgutil, qwen_image_edit_mcp as package\n"
@@ -201,13 +188,8 @@ def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_
         "    importlib.import_module(module.name)\n"  # every module of the server, whatever the layout
         "from decimal import Decimal\n"
         "from pathlib import Path\n"
-        "from qwen_image_edit_mcp.state.ledger import LedgerSettingsError, open_ledger\n"
         "from qwen_image_edit_mcp.state.store import StoreUnavailable, open_store\n"
-        "assert open_ledger(Decimal('1'), Path(sys.argv[1]), None) is not None\n"
-        "try:\n"
-        "    open_ledger(Decimal('1'), Path(sys.argv[1]), 'redis://127.0.0.1:1/0')\n"
-        "except LedgerSettingsError as exc:\n"
-        "    print(exc)\n"
+        "assert open_store(None, Path(sys.argv[1])).ledger(Decimal('1')) is not None\n"
         "try:\n"
         "    open_store('redis://127.0.0.1:1/0', Path(sys.argv[1]))\n"
         "except StoreUnavailable as exc:\n"
@@ -215,7 +197,7 @@ def test_without_the_redis_extra_a_url_is_a_settings_error_and_the_server_still_
     )
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("pip install 'qwen-image-edit-mcp[redis]'") == 2
+    assert done.stdout.count("pip install 'qwen-image-edit-mcp[redis]'") == 1
 
 
 def test_a_missing_redis_skips_visibly_but_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:

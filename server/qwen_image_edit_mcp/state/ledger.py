@@ -1,6 +1,6 @@
 """The spend limit: a ledger of what this server has spent in any rolling 24 hours.
 
-How the edit use case is meant to use it (`open_ledger` gives None when no limit is set, and then none of this runs):
+How the edit use case is meant to use it (the store gives the ledger, `Store.ledger(limit)`, only when a limit is set):
 
     reservation = await ledger.reserve(price, label=model_id)  # SpendLimitExceeded: refuse, nothing was paid
     try:
@@ -24,13 +24,10 @@ Amounts are whole micro-dollars inside (rounded up when reserving), `Decimal` ou
 from __future__ import annotations
 
 import math
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from pathlib import Path
 from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -268,22 +265,3 @@ def limit_micros_of(limit_usd: Decimal) -> int:
         )
     # Rounded down: the cap never grows by rounding.
     return int((limit_usd * _MICROS).to_integral_value(rounding=ROUND_FLOOR))
-
-
-def open_ledger(
-    limit_usd: Decimal | None,
-    cache_dir: Path,
-    ledger_url: str | None,
-    *,
-    wall_clock: Callable[[], float] = time.time,
-) -> SpendLedger | None:
-    """The ledger the settings ask for: none without a limit, Redis when a URL is given, else a file in `cache_dir`."""
-    if limit_usd is None:
-        return None
-    if ledger_url:
-        from .redis_ledger import RedisLedger  # only when asked: the redis package is optional
-
-        return RedisLedger.from_url(ledger_url, limit_usd, wall_clock=wall_clock)
-    from .file_ledger import FileLedger
-
-    return FileLedger(limit_usd, cache_dir, wall_clock=wall_clock)

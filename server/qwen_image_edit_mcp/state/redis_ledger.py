@@ -34,7 +34,6 @@ from .ledger import (
     LEASE_SECONDS,
     WINDOW_SECONDS,
     Entry,
-    LedgerSettingsError,
     LedgerStatus,
     LedgerUnavailable,
     Reservation,
@@ -53,9 +52,6 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX: Final = "qwen-image-edit-mcp:{spend}"
 INSTALL_HINT: Final = "pip install 'qwen-image-edit-mcp[redis]'"
-_SCHEMES: Final = ("redis", "rediss", "unix")
-# Seconds before an unreachable Redis counts as down, for the old entry point (the store passes its own wait).
-_TIMEOUT: Final = 5.0
 _OUTCOMES: Final = {
     "reserving": "The spend limit cannot be checked, so nothing was sent",
     "reading": "What was spent cannot be read",
@@ -143,24 +139,6 @@ class RedisLedger:
         self._commit = client.register_script(redis_scripts.COMMIT)
         self._release = client.register_script(redis_scripts.RELEASE)
         self._status = client.register_script(redis_scripts.STATUS)
-
-    @classmethod
-    def from_url(cls, url: str, limit_usd: Decimal, **options: Any) -> RedisLedger:
-        """The old entry point (ledger.open_ledger), on a client of its own and remembering its epoch in memory only:
-        the store's ledger (RedisStore.ledger) is the one the server uses. LedgerSettingsError when it cannot work."""
-        if urlsplit(url).scheme not in _SCHEMES:
-            raise LedgerSettingsError(
-                f"the ledger URL must be a redis://, rediss:// or unix:// URL, got {redact(url)!r}"
-            )
-        try:
-            client = connect(url, _TIMEOUT)
-        except ImportError:
-            raise LedgerSettingsError(
-                f"a Redis URL is set, but the Redis client is not installed: {INSTALL_HINT}"
-            ) from None
-        except ValueError as exc:
-            raise LedgerSettingsError(f"the ledger URL {redact(url)!r} is not usable: {exc}") from None
-        return cls(client, limit_usd, url=url, epochs=Epochs(None, url), owns_client=True, **options)
 
     @property
     def limit_usd(self) -> Decimal:

@@ -157,7 +157,8 @@ class Store(Protocol):
 
     async def open(self) -> list[str]:
         """Connect, create what is missing and move the old files in (spend.json, uploads.json, once). Returns the
-        warnings to log at start-up (e.g. a Redis that keeps nothing on disk). Raises StoreUnavailable."""
+        warnings to log at start-up (e.g. a Redis that keeps nothing on disk). Never raises: a store that cannot be
+        opened is a warning, and each later operation refuses with StoreUnavailable (or LedgerUnavailable)."""
         ...
 
     async def acknowledge_reset(self) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import Client
 
 from measures import KEY, Plan, Results, gather, p95, server_env, spend_status, stdio_session, timed_edit
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
@@ -74,7 +75,8 @@ def redis_missing() -> str | None:
 
 @asynccontextmanager
 async def running_redis(folder: Path) -> AsyncGenerator[str]:
-    """A fresh redis-server on a free loopback port, keeping nothing on disk, stopped on the way out."""
+    """A fresh redis-server on a free loopback port, keeping nothing on disk, stopped on the way out; its URL
+    without a database number (each measure takes its own, so each has a ledger of its own)."""
     sock = loopback_socket()
     port = sock.getsockname()[1]
     sock.close()
@@ -88,7 +90,7 @@ async def running_redis(folder: Path) -> AsyncGenerator[str]:
                 if process.returncode is not None:
                     raise RuntimeError(f"redis-server exited before it was ready: {log.read_text()}")
                 await anyio.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}"
     finally:
         process.terminate()
         await process.wait()
@@ -179,53 +181,59 @@ async def store_ops(url: str | None, cache_dir: Path, rounds: int) -> dict[str, 
     }
 
 
-async def two_processes(plan: Plan, workdir: Path) -> dict[str, Any]:
-    """`store_two_edits` small edits at once, half on each of two servers sharing one SQLite store, against one
-    alone (the median of three, alternating servers, after both warmed up)."""
+async def waves(one: Client, two: Client, half: int, rounds: int) -> dict[str, Any]:
+    """One edit alone (three, alternating servers), then `rounds` of `half` edits at once on each server, then as
+    many at once on the first alone (for reference); wall times."""
+
+    async def wall(calls: list[Callable[[], Awaitable[Any]]]) -> float:
+        started = time.perf_counter()
+        await gather(calls)
+        return time.perf_counter() - started
+
+    singles = [await wall([lambda c=client: timed_edit(c, SMALL)]) for client in (one, two, one)]
+    both: list[Callable[[], Awaitable[Any]]] = [lambda: timed_edit(one, SMALL)] * half
+    both += [lambda: timed_edit(two, SMALL)] * half
+    walls = [await wall(both) for _ in range(rounds)]
+    alone = await wall([lambda: timed_edit(one, SMALL)] * (2 * half))
+    single, median = statistics.median(singles), statistics.median(walls)
+    figures = {"single": single, "singles": singles, "wall": median, "walls": walls, "ratio": median / single}
+    return figures | {"one_server_wall": alone, "one_server_ratio": alone / single}
+
+
+async def two_processes(plan: Plan, workdir: Path, backend: str, url: str | None) -> dict[str, Any]:
+    """`store_two_edits` small edits at once, half on each of two servers sharing one store (both warmed up),
+    against one alone; checks that they shared it (one ledger booked every edit)."""
     latency, half = plan.store_two_latency, plan.store_two_edits // 2
-    logs = [workdir / "store-two-a.log", workdir / "store-two-b.log"]
+    logs = [workdir / f"store-two-{backend.lower()}-{name}.log" for name in ("a", "b")]
     async with running_emulator(EmulatorConfig(api_key=KEY, latency=latency)) as emulator:
-        env = store_env(server_env(emulator, workdir / "store-shared", plan), None)
+        env = store_env(server_env(emulator, workdir / f"store-shared-{backend.lower()}", plan), url)
         async with stdio_session(env, logs[0]) as one, stdio_session(env, logs[1]) as two:
             await gather([lambda: timed_edit(one, SMALL), lambda: timed_edit(two, SMALL)])
-            singles: list[float] = []
-            for client in (one, two, one):
-                started = time.perf_counter()
-                await timed_edit(client, SMALL)
-                singles.append(time.perf_counter() - started)
-            calls: list[Callable[[], Awaitable[Any]]] = [lambda: timed_edit(one, SMALL)] * half
-            calls += [lambda: timed_edit(two, SMALL)] * half
-            started = time.perf_counter()
-            await gather(calls)
-            wall = time.perf_counter() - started
-            started = time.perf_counter()  # for reference: as many at once on one of the two
-            alone: list[Callable[[], Awaitable[Any]]] = [lambda: timed_edit(one, SMALL)] * (2 * half)
-            await gather(alone)
-            one_server = time.perf_counter() - started
+            figures = await waves(one, two, half, plan.store_two_rounds)
             spent = (await spend_status(two))["spent_usd"]
     stores = {store_in_use(log) for log in logs}
-    edits = 2 + len(singles) + 4 * half
+    edits = 2 + 3 + 2 * half * (plan.store_two_rounds + 1)
     if len(stores) != 1 or spent is None or abs(spent - float(PRICE_USD) * edits) > 1e-6:
         raise RuntimeError(f"the two servers did not share one ledger: {stores}, ${spent} for {edits} edits")
-    single = statistics.median(singles)
-    figures = {"latency": latency, "edits": 2 * half, "single": single, "wall": wall, "ratio": wall / single}
-    figures |= {"one_server_wall": one_server, "one_server_ratio": one_server / single}
+    walls = ", ".join(f"{wall:.2f}" for wall in figures["walls"])
     print(
-        f"store, two processes: {2 * half} edits at once in {wall:.2f}s vs one in {single:.2f}s "
-        f"({wall / single:.2f}x; on one of the servers {one_server:.2f}s, {one_server / single:.2f}x; "
-        f"{stores.pop()}, ${spent:.2f} booked for {edits} edits)"
+        f"store, two processes sharing {stores.pop()}: {2 * half} edits at once in {figures['wall']:.2f}s (median "
+        f"of {walls}) vs one in {figures['single']:.2f}s ({figures['ratio']:.2f}x); on one of the servers "
+        f"{figures['one_server_wall']:.2f}s ({figures['one_server_ratio']:.2f}x); ${spent:.2f} booked"
     )
-    return {**figures, "spent_usd": spent, "singles": singles}
+    return {"backend": backend, "latency": latency, "edits": 2 * half, **figures, "spent_usd": spent}
 
 
 async def bench_store(plan: Plan, results: Results, workdir: Path) -> None:
     missing = redis_missing()
     overhead = [await overhead_row(plan, workdir, "SQLite", None)]
     ops = {"SQLite": await store_ops(None, workdir / "store-ops-sqlite", plan.store_rounds)}
+    two = [await two_processes(plan, workdir, "SQLite", None)]
     if missing is None:
         async with running_redis(workdir / "redis") as url:
-            overhead.append(await overhead_row(plan, workdir, "Redis", url))
-            ops["Redis"] = await store_ops(url, workdir / "store-ops-redis", plan.store_rounds)
+            overhead.append(await overhead_row(plan, workdir, "Redis", f"{url}/0"))
+            ops["Redis"] = await store_ops(f"{url}/1", workdir / "store-ops-redis", plan.store_rounds)
+            two.append(await two_processes(plan, workdir, "Redis", f"{url}/2"))
     else:
         overhead.append({"backend": "Redis", "not_measured": missing})
         print(f"store Redis: not measured: {missing}")
@@ -235,8 +243,7 @@ async def bench_store(plan: Plan, results: Results, workdir: Path) -> None:
             f"store ops {backend}: {figures['median_ms']:.2f} ms per edit, p95 {figures['p95_ms']:.2f}, on the "
             f"call's path {figures['on_path_ms']:.2f} ({steps})"
         )
-    results.store = {"overhead": overhead, "ops": ops, "redis_missing": missing}
-    results.store["two_processes"] = await two_processes(plan, workdir)
+    results.store = {"overhead": overhead, "ops": ops, "two_processes": two, "redis_missing": missing}
 
 
 def store_rows(store: dict[str, Any]) -> list[str]:
@@ -264,24 +271,27 @@ def store_rows(store: dict[str, Any]) -> list[str]:
         f"median of {rounds}; the commit and `started` run while the job is followed; the 5 ms target is checked on "
         f"the whole) | {', '.join(figures)} |"
     )
-    if two := store.get("two_processes"):
-        rows.append(
-            f"| {two['edits']} edits at once, half on each of 2 stdio servers sharing one SQLite store "
-            f"({two['latency']:g} s jobs) vs one alone; as many on one of them | {two['wall']:.2f} s vs "
-            f"{two['single']:.2f} s ({two['ratio']:.2f}x); {two['one_server_wall']:.2f} s "
-            f"({two['one_server_ratio']:.2f}x) |"
-        )
+    rows += [
+        f"| {two['edits']} edits at once, half on each of 2 stdio servers sharing one {two['backend']} store "
+        f"({two['latency']:g} s jobs; median of {len(two['walls'])}) vs one alone; as many on one of them | "
+        f"{two['wall']:.2f} s vs {two['single']:.2f} s ({two['ratio']:.2f}x); {two['one_server_wall']:.2f} s "
+        f"({two['one_server_ratio']:.2f}x) |"
+        for two in store["two_processes"]
+    ]
     return rows
 
 
 def store_checks(store: dict[str, Any], targets: dict[str, float]) -> list[tuple[str, float | None, float, str]]:
-    """The verdicts' lines: the store's own time per edit with each backend, and the two processes' ratio."""
+    """The verdicts' lines: the store's own time per edit with each backend, and the two processes' ratio (SQLite)."""
     ops: dict[str, Any] = store.get("ops", {})
-    two: dict[str, Any] = store.get("two_processes", {})
+    target = targets["store_ops_ms"]
     checks: list[tuple[str, float | None, float, str]] = [
-        (f"store operations per edit, {name}", ops[name]["median_ms"] if name in ops else None, targets[key], "ms")
-        for name, key in (("SQLite", "store_ops_ms"), ("Redis", "store_ops_ms"))
+        (f"store operations per edit, {name}", ops[name]["median_ms"] if name in ops else None, target, "ms")
+        for name in ("SQLite", "Redis")
     ]
-    edits = two.get("edits", 32)
+    edits, ratio = 32, None
+    for row in store.get("two_processes", []):
+        if row["backend"] == "SQLite":
+            edits, ratio = row["edits"], row["ratio"]
     what = f"{edits} edits at once across 2 processes sharing SQLite vs one"
-    return [*checks, (what, two.get("ratio"), targets["store_two_process_32"], "x")]
+    return [*checks, (what, ratio, targets["store_two_process_32"], "x")]

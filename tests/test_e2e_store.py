@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from PIL import Image
 
 from fakes import API_KEY
@@ -22,6 +21,7 @@ from harness import pictures_dir, text_of
 from masked_pictures import FEATHER, check_pixels, mask_as, photo
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
 from redis_server import PASSWORD, running_redis, unavailable
+from state.redis_helpers import flush_all
 from stdio_harness import stdio_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
@@ -173,7 +173,7 @@ async def test_a_redis_that_lost_its_ledger_refuses_until_the_operator_acknowled
         async with stdio_server(settings) as (client, log):
             ran = [await client.call_tool("edit_image", EDIT) for _ in range(3)]
             assert [result.is_error for result in ran] == [False, False, True]  # the limit is reached
-            redis.Redis.from_url(url).flushall()  # a restart without persistence, an eviction, a mistake
+            flush_all(url)  # a restart without persistence, an eviction, a mistake
             lost = await client.call_tool("edit_image", EDIT)
             assert lost.is_error
             assert "lost its data" in text_of(lost)

@@ -60,16 +60,16 @@ async def begin_job(runtime: Runtime, prepared: PreparedEdit, *, seconds: float)
         raise JobNotRecorded(_refusal(exc.message)) from None
     except TimeoutError:
         raise JobNotRecorded(
-            _refusal(f"the {runtime.store.description} did not answer within {seconds:.1f} s")
+            _refusal(f"The {runtime.store.description} did not answer within {seconds:.1f} s.")
         ) from None
     return record.job_id
 
 
 def _refusal(why: str) -> str:
     return (
-        f"Refused before any paid request: this job could not be recorded ({why}), and a job this server cannot "
-        "record could not be finished or found again later. Nothing was submitted. get_prediction and "
-        "list_predictions still work; fix the store (see QWEN_EDIT_STORE_URL and QWEN_EDIT_CACHE_DIR), then try again."
+        f"Refused before any paid request: the job could not be recorded. {why} A job this server cannot record "
+        "could not be finished or found again later, so nothing was submitted. get_prediction and list_predictions "
+        "still work; fix the store (see QWEN_EDIT_STORE_URL and QWEN_EDIT_CACHE_DIR), then try again."
     )
 
 

@@ -151,7 +151,7 @@ async def test_a_database_held_by_another_process_refuses_within_the_wait_with_n
                 holder.kill()
         assert refused.is_error
         assert str(database) in text_of(refused)
-        assert "Nothing was submitted" in text_of(refused)
+        assert "nothing was submitted" in text_of(refused)
         assert not (await client.call_tool("edit_image", EDIT)).is_error  # released: it works again
     assert paid(emulator) == 2
 

@@ -47,7 +47,7 @@ async def test_a_damaged_database_refuses_paid_edits_naming_the_file_and_the_fre
         balance = await client.call_tool("get_balance", {})
     assert refused.is_error
     assert str(database) in text_of(refused)
-    assert "Nothing was submitted" in text_of(refused)
+    assert "nothing was submitted" in text_of(refused)
     assert world.submits() == []
     assert not looked_up.is_error, text_of(looked_up)
     assert looked_up.structured_content is not None

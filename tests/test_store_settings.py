@@ -8,7 +8,9 @@ import logging
 import pytest
 
 from qwen_image_edit_mcp.__main__ import _configure_logging, parser, settings_from_args  # pyright: ignore[reportPrivateUsage]
+from qwen_image_edit_mcp.addresses import url_secrets
 from qwen_image_edit_mcp.config import Settings, SettingsError
+from qwen_image_edit_mcp.state.redis_ledger import redact
 
 
 def test_unset_the_store_is_embedded() -> None:
@@ -41,6 +43,8 @@ def test_the_old_ledger_url_still_works_and_says_it_is_deprecated() -> None:
         ({"QWEN_EDIT_LEDGER_URL": "memcached://:pw-9@cache"}, "must be a redis://"),
         ({"QWEN_EDIT_STORE_URL": "sqlite://relative/store.db"}, "absolute path"),
         ({"QWEN_EDIT_STORE_URL": "redis://:pw-9@a/0", "QWEN_EDIT_LEDGER_URL": "redis://:pw-9@b/0"}, "both set"),
+        ({"QWEN_EDIT_STORE_URL": "redis://:pw-9/x@127.0.0.1:6379/0"}, "percent-encode"),  # a / ends the host
+        ({"QWEN_EDIT_STORE_URL": "redis://cache:pw-9/0"}, "cannot be read as a Redis URL"),
     ],
 )
 def test_an_unusable_store_url_is_refused_without_echoing_it(env: dict[str, str], says: str) -> None:
@@ -77,3 +81,18 @@ def test_the_store_password_is_masked_in_logs(
         root.handlers[:] = handlers
         root.setLevel(level)
     assert "store-pw-4242" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("redis://:pw-9/x@127.0.0.1:6379/0", "pw-9/x"),
+        ("rediss://user:a?b@cache/1", "a?b"),
+        ("redis://:p%2Fw@cache:6379/0", "p/w"),
+        ("unix:///run/redis.sock?db=0&password=pw-9", "pw-9"),
+    ],
+)
+def test_a_password_is_found_and_masked_whatever_it_holds(url: str, secret: str) -> None:
+    assert secret in url_secrets(url)
+    assert secret not in redact(url)
+    assert "***" in redact(url)

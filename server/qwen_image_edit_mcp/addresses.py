@@ -89,8 +89,11 @@ def url_secrets(url: str) -> list[str]:
     except ValueError:
         return []
     found = [value for key, value in parse_qsl(parts.query) if key == "password" and value]
-    if parts.password:
-        found += [parts.password, unquote(parts.password)]
+    _, scheme_end, rest = url.partition("://")
+    # Up to the last @ is credentials, whatever they hold: a "/" or "?" in a password fools urlsplit.
+    password = rest.rpartition("@")[0].partition(":")[2] if scheme_end and "@" in rest else parts.password
+    if password:
+        found += [password, unquote(password)]
     return found
 
 

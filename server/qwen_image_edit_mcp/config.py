@@ -159,6 +159,15 @@ def check_store_url(url: str) -> None:
             "QWEN_EDIT_STORE_URL names a Redis server, but the Redis client is not installed: "
             "pip install 'qwen-image-edit-mcp[redis]'"
         )
+    from redis.connection import parse_url  # the client's own reading of the URL, checked once, here
+
+    try:
+        parse_url(url)
+    except ValueError:  # its words may quote the password (a "/" in it ends the host): they are never shown
+        raise SettingsError(
+            "QWEN_EDIT_STORE_URL cannot be read as a Redis URL (its host, port or database): percent-encode any "
+            "special character in the password, e.g. / as %2F and @ as %40"
+        ) from None
 
 
 def money_flags(max_spend_usd: str | None, confirm_spend: str | None) -> dict[str, object]:

@@ -80,8 +80,8 @@ class RedisStore:
             text, raw = connect(url, wait_seconds), connect(url, wait_seconds, decode=False)
         except ImportError:
             raise StoreUnavailable(f"The Redis client is not installed: {INSTALL_HINT}") from None
-        except ValueError as exc:
-            raise StoreUnavailable(f"The store URL {redact(url)} is not usable: {exc}") from None
+        except ValueError:  # its words may quote the password: checked at start-up (config.py), never echoed
+            raise StoreUnavailable("QWEN_EDIT_STORE_URL is not a usable Redis URL") from None
         return cls(text, raw, url=url, cache_dir=cache_dir, wall_clock=wall_clock)
 
     @property

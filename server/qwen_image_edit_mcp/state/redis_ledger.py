@@ -60,10 +60,13 @@ _OUTCOMES: Final = {
 
 def redact(url: str) -> str:
     """The URL with any password (in the authority or a `password=` query parameter) replaced by ***."""
+    head, scheme_end, rest = url.partition("://")
+    if scheme_end and "@" in rest:
+        # Up to the last @ is credentials, whatever they hold: a "/" or "?" in a password fools urlsplit.
+        credentials, _, place = rest.rpartition("@")
+        user, colon, _ = credentials.partition(":")
+        url = f"{head}://{user}:***@{place}" if colon else f"{head}://***@{place}"
     parts = urlsplit(url)
-    # Pieces are replaced in place: rebuilding with urlunsplit would turn unix:///path into unix:/path.
-    if parts.password is not None:
-        url = url.replace(parts.netloc, f"{parts.username or ''}:***@{parts.netloc.rpartition('@')[2]}", 1)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     if any(key == "password" for key, _ in pairs):
         query = urlencode([(key, "***" if key == "password" else value) for key, value in pairs], safe="*")

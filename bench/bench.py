@@ -80,6 +80,7 @@ QUICK = Plan(
     handshakes=100,
     store_latency=0.3,
     store_rounds=20,
+    store_prefill=20,
     store_two_edits=8,
     store_two_rounds=1,
     store_two_latency=0.5,

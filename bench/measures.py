@@ -45,9 +45,10 @@ class Plan:
     cpu_edits: int = 32
     handshakes: int = 2000  # abandoned streamable-HTTP sessions (measures_sessions.py)
     # The store (measures_store.py): its overhead rows' job latency (edits and waves as the overhead rows), rounds of
-    # an edit's store calls timed in process, and the edits at once across two servers sharing SQLite, their latency.
+    # an edit's store calls timed in process, and the edits at once across two servers sharing a store.
     store_latency: float = 3.0
     store_rounds: int = 200
+    store_prefill: int = 1000  # then this many more edits in the ledger's 24 h, and its calls timed again
     store_two_edits: int = 32
     store_two_rounds: int = 3  # the median wall of these rounds is reported
     store_two_latency: float = 1.0

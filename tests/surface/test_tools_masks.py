@@ -5,7 +5,9 @@ submit."""
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from qwen_image_edit_mcp.media import outputs as outputs_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
 from qwen_image_edit_mcp.media.previews import base64_size
 from qwen_image_edit_mcp.media.previews import preview_of as real_preview_of
+from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, JobRecord
 from qwen_image_edit_mcp.variants import VARIANTS
 from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
@@ -112,6 +115,7 @@ async def test_a_pending_masked_edit_is_composited_by_the_later_look_up(world: W
         assert (report["masked"], report["mask_coverage"]) == (False, 0.5)
         assert "get_prediction on its id applies it once the job completes" in text_of(result)
         later = await client.call_tool("get_prediction", {"prediction_id": report["prediction_id"], "wait_seconds": 30})
+        forget_the_recipe(tmp_path)  # from now on only the kept composite can give the masked picture
         again = await client.call_tool("get_prediction", {"prediction_id": report["prediction_id"]})
     finished = later.structured_content
     assert finished is not None
@@ -119,7 +123,17 @@ async def test_a_pending_masked_edit_is_composited_by_the_later_look_up(world: W
     assert finished["unmasked_outputs"]
     assert finished["outputs"] != finished["unmasked_outputs"]
     assert again.structured_content is not None
+    assert again.structured_content["masked"] is True
     assert again.structured_content["outputs"] == finished["outputs"]  # made once: the same picture every time
+
+
+def forget_the_recipe(tmp_path: Path) -> None:
+    """Delete the input and mask the journal kept for the masked job (not its composite), in the store's database."""
+    with closing(sqlite3.connect(tmp_path / "cache" / STORE_FILE_NAME)) as database, database:
+        (raw,) = database.execute("SELECT record FROM jobs").fetchone()
+        recipe = JobRecord.model_validate_json(raw).mask
+        assert recipe is not None
+        database.executemany("DELETE FROM blobs WHERE key = ?", [(recipe.image_blob,), (recipe.mask_blob,)])
 
 
 async def test_a_failure_while_compositing_still_returns_the_id_and_the_raw_output(

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 # A look-up or a note after the job exists waits at most this for the store: the call answers on time regardless.
 LOOKUP_SECONDS: Final = 5.0
+# What a result may wait for the URLs it hands out to be recorded (other replicas' previews): less than the margin
+# a call keeps after its wait (ANSWER_MARGIN).
+HAND_OUT_SECONDS: Final = 2.0
 
 
 class JobNotRecorded(InputError):
@@ -73,17 +76,20 @@ def _refusal(why: str) -> str:
     )
 
 
-async def note_started(runtime: Runtime, job_id: str, prediction_id: str, seconds: float) -> None:
-    """Give the journalled job its prediction id; never raises, and answers within `seconds`."""
-    with anyio.move_on_after(seconds, shield=True) as scope:
+async def note_started(runtime: Runtime, job_id: str, prediction_id: str, seconds: float) -> bool:
+    """Give the journalled job its prediction id: whether that worked. Never raises, answers within `seconds`."""
+    with anyio.move_on_after(min(seconds, LOOKUP_SECONDS), shield=True) as scope:
         try:
             await runtime.store.journal.started(job_id, prediction_id)
         except StoreUnavailable as exc:
             log.warning("could not record prediction %s in the journal: %s", prediction_id, exc.message)
         except Exception:
             log.exception("could not record prediction %s in the journal", prediction_id)
+        else:
+            return True
     if scope.cancelled_caught:
         log.warning("the journal did not record prediction %s within %.1f s", prediction_id, seconds)
+    return False
 
 
 async def journalled(runtime: Runtime, prediction_id: str) -> tuple[JobRecord | None, str | None]:
@@ -101,11 +107,16 @@ async def journalled(runtime: Runtime, prediction_id: str) -> tuple[JobRecord | 
 
 
 async def hand_out(runtime: Runtime, prediction_id: str | None, urls: Sequence[str]) -> None:
-    """Record what a result handed out; never raises, bounded."""
+    """Record what a result handed out; never raises. Bounded by HAND_OUT_SECONDS: the result waits for it, and a
+    host cuts a call at about 60 s."""
     if not urls:
         return
-    with anyio.move_on_after(LOOKUP_SECONDS, shield=True):
+    with anyio.move_on_after(HAND_OUT_SECONDS, shield=True) as scope:
         try:
             await runtime.store.journal.hand_out(prediction_id, urls)
         except StoreUnavailable as exc:
             log.warning("could not record the URLs handed out: %s", exc.message)
+        except Exception:
+            log.exception("could not record the URLs handed out")
+    if scope.cancelled_caught:
+        log.warning("the journal did not record the URLs of prediction %s within %g s", prediction_id, HAND_OUT_SECONDS)

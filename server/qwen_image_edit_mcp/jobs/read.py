@@ -3,15 +3,18 @@ this deployment started is finished with its mask (jobs/masked_later.py)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Final
 
 from ..errors import WaveSpeedError
 from .follow import follow
 from .journal import journalled
-from .masked_later import later_mask
+from .masked_later import LaterMask, later_mask
 from .outcome import NoPrediction, Outcome
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .waiting import read_prediction
+
+log = logging.getLogger(__name__)
 
 # get_prediction(wait_seconds=0) still rides out a brief outage before giving up.
 MIN_READ_RETRY_WINDOW: Final = 10.0
@@ -30,8 +33,7 @@ async def run_read(runtime: Runtime, prediction_id: str, wait_seconds: float, pr
     except WaveSpeedError as exc:
         raise NoPrediction(f"Could not read prediction {prediction_id}: {exc.message}") from None
     deadline = started + wait_seconds
-    record, _ = await journalled(runtime, prediction.id)
-    masking = await later_mask(runtime, record, answer_by=deadline + ANSWER_MARGIN)
+    masking = await _masking(runtime, prediction.id, answer_by=deadline + ANSWER_MARGIN)
     outcome = await follow(
         runtime,
         prediction,
@@ -43,3 +45,14 @@ async def run_read(runtime: Runtime, prediction_id: str, wait_seconds: float, pr
         finish=None if masking is None else masking.finish,
     )
     return outcome if masking is None else masking.labelled(outcome)
+
+
+async def _masking(runtime: Runtime, prediction_id: str, *, answer_by: float) -> LaterMask | None:
+    """How to finish the job's mask, if the journal has one; None (the edit as WaveSpeed made it) when it has none or
+    cannot say: whatever the store answers, the look-up itself goes on."""
+    try:
+        record, _ = await journalled(runtime, prediction_id)
+        return await later_mask(runtime, record, answer_by=answer_by)
+    except Exception:  # a damaged record, a bug: logged, and the prediction is returned as it is
+        log.exception("could not read the journal's record of prediction %s", prediction_id)
+        return None

@@ -48,10 +48,18 @@ class RegionEdit:
     region: Region
     args: MaskArgs
     mask_data: bytes  # the mask as given, kept in the journal with the input for a later call to composite
+    # Why a later call could not apply the mask (the journal did not record the job), when it could not.
+    later_note: str | None = None
+
+    def unjournalled(self) -> RegionEdit:
+        """This edit, once the journal failed to record its prediction: only this call can composite it."""
+        why = "The journal could not record this job, so only this call could apply its mask"
+        return replace(self, later_note=why)
 
     def labelled(self, outcome: Outcome) -> Outcome:
-        """Any outcome but a composite says it was asked for one (the next call cannot apply the mask)."""
-        return outcome if outcome.masked is not None else replace(outcome, masked=self.masked([]))
+        """Any outcome but a composite says it was asked for one (and, when the journal failed, why no later call
+        can apply the mask)."""
+        return outcome if outcome.masked is not None else replace(outcome, masked=self.masked([], self.later_note))
 
     def finisher(self, runtime: Runtime, *, answer_by: float) -> Finish:
         """What `follow` does with the completed job, inside its guarantee: composite it."""

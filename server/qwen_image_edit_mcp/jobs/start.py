@@ -55,11 +55,14 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     prediction = await _submit(runtime, request, booking, deadline=deadline, wait_seconds=args.wait_seconds)
     log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
     region = prepared.region
+    settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)
+    # The id is in the journal before the job is followed: a composite made in this call is kept under it.
+    journalled = await note_started(runtime, job_id, prediction.id, settle_within)
+    if region is not None and not journalled:
+        region = region.unjournalled()
     outcome: Outcome | None = None
-    async with anyio.create_task_group() as beside:  # the spend and the id are recorded while the job is followed
-        settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)
+    async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
         beside.start_soon(booking.commit, prediction.id, settle_within)
-        beside.start_soon(note_started, runtime, job_id, prediction.id, settle_within)
         outcome = await follow(
             runtime,
             prediction,

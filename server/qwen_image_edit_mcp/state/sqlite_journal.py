@@ -106,7 +106,8 @@ class SqliteJournal:
                 if new:
                     _save(connection, record.model_copy(update={"outputs": [*record.outputs, *new]}))
 
-        await self._db.run(work, self._db.store_failure("recording the URLs handed out"))
+        # A caller that stops waiting (a result on its way) leaves the thread to finish the write on its own.
+        await self._db.run(work, self._db.store_failure("recording the URLs handed out"), abandon=True)
 
     async def handed_out(self, url: str) -> bool:
         def work(connection: sqlite3.Connection, now: float) -> bool:

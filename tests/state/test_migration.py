@@ -4,6 +4,7 @@ the whole limit for 24 h, as the file ledger did. Time is a fake wall clock."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import re
@@ -15,9 +16,10 @@ import pytest
 from ledger_helpers import DAY, START, wall_clock
 from sqlite_helpers import database, opened, rows
 
-from qwen_image_edit_mcp.state.ledger import LEASE_SECONDS, Entry, SpendLimitExceeded, to_reservation
+from qwen_image_edit_mcp.state import migration
+from qwen_image_edit_mcp.state.ledger import LEASE_SECONDS, Entry, LedgerUnavailable, SpendLimitExceeded, to_reservation
 from qwen_image_edit_mcp.state.migration import old_uploads, retire
-from qwen_image_edit_mcp.state.store import UPLOAD_REUSE_SECONDS
+from qwen_image_edit_mcp.state.store import UPLOAD_REUSE_SECONDS, open_store
 
 pytestmark = pytest.mark.anyio
 
@@ -149,3 +151,23 @@ def test_old_uploads_and_retire_serve_any_store(tmp_path: Path) -> None:
     assert not (tmp_path / "uploads.json").exists()
     assert old_uploads(tmp_path, START) == []
     assert json.loads((tmp_path / "uploads.json.migrated").read_text())["api|fresh"]["expires"] == START + 5 * DAY
+
+
+async def test_an_older_server_holding_the_old_ledger_delays_the_move_and_nothing_it_spent_is_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(migration, "LOCK_SECONDS", 0.2)
+    write_old_files(tmp_path)
+    clock = wall_clock()
+    store = open_store(None, tmp_path, wall_clock=clock.now, wait_seconds=1.0)
+    with (tmp_path / "spend.json.lock").open("a+b") as held:  # an old file ledger, mid-write in another process
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        (warning,) = await store.open()
+        assert "an older server held" in warning
+        assert (tmp_path / "spend.json").exists()  # nothing read, nothing renamed while it is held
+        with pytest.raises(LedgerUnavailable, match="an older server held"):
+            await store.ledger(Decimal("0.10")).reserve(Decimal("0.02"), label="edit")
+    status = await store.ledger(Decimal("0.10")).status()  # released: the next call moves the file in
+    assert (status.spent_usd, status.reserved_usd) == (Decimal("0.02"), Decimal("0.03"))
+    assert (tmp_path / "spend.json.migrated").exists()
+    await store.aclose()

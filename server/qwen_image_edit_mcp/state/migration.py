@@ -12,11 +12,14 @@ that moment (`ledger_blocked_until` in its meta table) because the limit itself 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Callable
+import sys
+import time
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
@@ -31,6 +34,7 @@ SPEND_FILE: Final = "spend.json"
 UPLOADS_FILE: Final = "uploads.json"
 BLOCKED_UNTIL: Final = "ledger_blocked_until"
 BLOCKED_BECAUSE: Final = "ledger_blocked_because"
+LOCK_SECONDS: Final = 5.0  # the longest the migration waits for an older server's hold on spend.json.lock
 
 Write = Callable[[Callable[[sqlite3.Connection], None]], None]  # runs its argument in one write transaction
 
@@ -81,10 +85,41 @@ def old_uploads(cache_dir: Path, now: float) -> list[tuple[str, str, float]]:
 
 
 def migrate(write: Write, cache_dir: Path, now: float) -> None:
-    """Import whichever old files are still in `cache_dir`, then rename them; nothing to do once they are gone."""
+    """Import whichever old files are still in `cache_dir`, then rename them; nothing to do once they are gone.
+
+    A server of the old version may still be running on the same folder (a rolling upgrade): the old ledger's own
+    lock is held from the read to the rename, so none of its spending lands in the file after it was read."""
     spend, uploads = cache_dir / SPEND_FILE, cache_dir / UPLOADS_FILE
     if not spend.exists() and not uploads.exists():
         return
+    with _old_ledger_locked(cache_dir / f"{SPEND_FILE}.lock", seconds=LOCK_SECONDS):
+        _migrate(write, spend, uploads, cache_dir, now)
+
+
+@contextlib.contextmanager
+def _old_ledger_locked(lock_path: Path, *, seconds: float) -> Generator[None]:
+    """The old file ledger's exclusive flock, taken within `seconds` (OSError after), when its lock file exists."""
+    if sys.platform == "win32" or not lock_path.exists():  # the file ledger never ran on Windows
+        yield
+        return
+    import fcntl
+
+    with lock_path.open("a+b") as handle:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise OSError(
+                        errno.EAGAIN, f"an older server held {lock_path} for more than {seconds:g} s"
+                    ) from None
+                time.sleep(0.05)  # a file ledger holds it for milliseconds
+        yield  # closing the file releases the lock
+
+
+def _migrate(write: Write, spend: Path, uploads: Path, cache_dir: Path, now: float) -> None:
     entries = _old_entries(spend, now)
     aside = spend.with_name(f"{SPEND_FILE}.corrupt-{int(now)}") if entries is None else None
     found = old_uploads(cache_dir, now)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
+import anyio.to_thread
 from pydantic import ValidationError
 
 from ..addresses import url_secrets
@@ -157,7 +158,7 @@ class RedisLedger:
         await self._trust(answer, known)
         now = float(answer[2])
         if answer[0] == "refused":
-            raise refusal(self._limit, self._entries(answer[3:]), micros, now)
+            raise refusal(self._limit, await self._entries(answer[3:]), micros, now)
         return Reservation(
             id=entry_id, amount_usd=to_usd(micros), label=label, reserved_at=now, lease_until=float(answer[3])
         )
@@ -177,7 +178,7 @@ class RedisLedger:
         known = await self._epochs.known()
         answer = await self._run("reading", lambda: self._status(self._keys, [known or "", self._now()]))
         await self._trust(answer, known)
-        return summarize(self._limit, self._entries(answer[3:]), float(answer[2]))
+        return summarize(self._limit, await self._entries(answer[3:]), float(answer[2]))
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -202,9 +203,10 @@ class RedisLedger:
                 )
             await self._epochs.remember(epoch)
 
-    def _entries(self, raws: list[Any]) -> list[Entry]:
+    async def _entries(self, raws: list[Any]) -> list[Entry]:
+        """Every live entry, parsed in a worker thread: 20,000 of them take about 0.1 s."""
         try:
-            return [Entry.model_validate_json(raw) for raw in raws]
+            return await anyio.to_thread.run_sync(lambda: [Entry.model_validate_json(raw) for raw in raws])
         except ValidationError as exc:
             raise LedgerUnavailable(
                 f"The spend ledger in Redis at {self.url} holds a damaged entry ({exc.error_count()} invalid "

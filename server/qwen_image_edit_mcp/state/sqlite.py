@@ -196,10 +196,14 @@ class Database:
             transaction(connection, _create_schema)
 
     def close(self) -> None:
-        with self._thread_lock:  # after any abandoned write has finished
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+        # After any abandoned write (bounded by the wait); past that, SQLite's journal keeps the file whole anyway.
+        if not self._thread_lock.acquire(timeout=self.wait):
+            log.warning("closing the store %s while a write was still waiting on it", self.path)
+            return
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+        self._thread_lock.release()
 
 
 def _left(deadline: float) -> float:

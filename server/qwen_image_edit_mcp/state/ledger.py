@@ -208,6 +208,12 @@ def _split(entries: list[Entry], now: float) -> tuple[int, int]:
 def summarize(limit_micros: int, entries: list[Entry], now: float) -> LedgerStatus:
     spent, reserved = _split(entries, now)
     frees = min((entry.ends for entry in counted(entries, now)), default=None)
+    return status_of(limit_micros, spent, reserved, frees)
+
+
+def status_of(limit_micros: int, spent: int, reserved: int, frees: float | None) -> LedgerStatus:
+    """The status from its sums (a store may add them up where the entries are, rather than reading each one):
+    `spent` counts leases that ran out, `reserved` the leases still running, `frees` is the earliest live end."""
     return LedgerStatus(
         limit_usd=to_usd(limit_micros),
         spent_usd=to_usd(spent),

@@ -129,17 +129,25 @@ return 0
 """
 )
 
-# ARGV: known epoch, now ('' for TIME). Reads only. Answers {'ok', epoch or '', now, <every entry's JSON>...} or
-# check()'s answer.
+# ARGV: known epoch, now ('' for TIME). Reads only. Answers {'ok', epoch or '', now, live micros, the part reserved
+# under a running lease, the earliest live end or ''} or check()'s answer: summed here, so a busy day's thousands of
+# entries never cross the wire (4,250 took 75 ms to send and parse in Python).
 STATUS: Final = (
     _PRELUDE
     + """
 local now = clock(ARGV[2])
 local problem, epoch = check(ARGV[1], now)
 if problem then return problem end
-local answer = {'ok', epoch or '', num(now)}
-for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do table.insert(answer, raw) end
-return answer
+local total, reserved = 0, 0
+for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do
+  local entry = cjson.decode(raw)
+  if entry.ends > now then
+    total = total + entry.micros
+    if entry.state == 'reserved' and entry.lease_until > now then reserved = reserved + entry.micros end
+  end
+end
+local first = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. num(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+return {'ok', epoch or '', num(now), string.format('%d', total), string.format('%d', reserved), first[2] or ''}
 """
 )
 

@@ -275,16 +275,15 @@ def main() -> None:
         "cache folder by default): make it large enough for every edit of the run, e.g. 1000",
     )
     parser.add_argument(
-        "--ledger-url",
+        "--store-url",
         metavar="URL",
-        help="with --max-spend-usd: keep the ledger there (QWEN_EDIT_LEDGER_URL=redis://...)",
+        help="run every server with its store there (QWEN_EDIT_STORE_URL=redis://...; default: SQLite in its cache "
+        "folder); with --max-spend-usd the ledger is in it too",
     )
     args = parser.parse_args()
-    if args.ledger_url is not None and args.max_spend_usd is None:
-        parser.error("--ledger-url needs --max-spend-usd: without a limit there is no ledger")
     env = {"QWEN_EDIT_MAX_SPEND_USD": args.max_spend_usd} if args.max_spend_usd is not None else {}
-    if args.ledger_url is not None:
-        env["QWEN_EDIT_LEDGER_URL"] = args.ledger_url
+    if args.store_url is not None:
+        env["QWEN_EDIT_STORE_URL"] = args.store_url
     plan = replace(QUICK if args.quick else FULL, env=env)
     anyio.run(main_async, plan, args.out, args.only)
 

@@ -42,7 +42,7 @@ OPS_WARM_UP = 5
 LOADED_ROUNDS = 20
 BESIDE = {"ledger commit", "journal started"}  # the calls an edit makes while it follows the job, off its path
 SMALL = {"size": "256*256"}  # as the concurrency rows: the emulator's rendering stays out of the wall time
-# The settings this section chooses itself, whatever the run's --max-spend-usd / --ledger-url say.
+# The settings this section chooses itself, whatever the run's --max-spend-usd / --store-url say.
 OWN_SETTINGS = ("QWEN_EDIT_MAX_SPEND_USD", "QWEN_EDIT_STORE_URL", "QWEN_EDIT_LEDGER_URL")
 
 

@@ -77,11 +77,3 @@ def test_the_spend_limit_option_reaches_the_servers_it_starts(tmp_path: Path) ->
     assert row["spend_limit_usd"] == 1000  # as the server's get_balance reported it
     assert row["spent_usd"] == pytest.approx(0.02 * row["edits"])  # every edit went through its ledger
     assert "with a spend limit of $1000" in (tmp_path / "latest.md").read_text()
-
-
-def test_a_ledger_url_without_a_spend_limit_is_refused() -> None:
-    done = subprocess.run(
-        [sys.executable, BENCH, "--ledger-url", "redis://127.0.0.1:1"], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 2
-    assert "--ledger-url needs --max-spend-usd" in done.stderr

@@ -152,7 +152,7 @@ async def timed_rounds(store: Store, ledger: SpendLedger, rounds: int) -> dict[s
 async def store_ops(url: str | None, cache_dir: Path, rounds: int, prefill: int) -> dict[str, Any]:
     """The store's own time per edit against one backend, in this process: after a warm-up, `rounds` edits' worth of
     calls on a fresh store (median, p95, each call's median); then, with `prefill` more edits in the ledger's 24 h (a
-    busier day), another few rounds (the ledger's status reads every entry of its window)."""
+    busier day), another few rounds (the ledger's status sums its window where the entries are)."""
     store = open_store(url, cache_dir)
     for warning in await store.open():
         print(f"store warning: {warning}")
@@ -268,7 +268,7 @@ def store_rows(store: dict[str, Any]) -> list[str]:
         f"median of {first['rounds']}; the commit and `started` run while the job is followed; the 5 ms target is "
         f"checked on the whole) | {', '.join(fresh)} |",
         f"| the same with {first['loaded_entries']:,} edits in the ledger's 24 h (a busier day; median of "
-        f"{LOADED_ROUNDS}; not checked: the ledger's status reads every entry of its window) | {', '.join(loaded)} |",
+        f"{LOADED_ROUNDS}; not checked: the ledger's status still sums its whole window) | {', '.join(loaded)} |",
     ]
     rows += [
         f"| {two['edits']} edits at once, half on each of 2 stdio servers sharing one {two['backend']} store "

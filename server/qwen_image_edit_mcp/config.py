@@ -159,7 +159,8 @@ def check_store_url(url: str) -> None:
             "QWEN_EDIT_STORE_URL names a Redis server, but the Redis client is not installed: "
             "pip install 'qwen-image-edit-mcp[redis]'"
         )
-    from redis.connection import parse_url  # the client's own reading of the URL, checked once, here
+    # The client's own reading of the URL (untyped there), checked once, here.
+    from redis.connection import parse_url  # pyright: ignore[reportUnknownVariableType]
 
     try:
         parse_url(url)

@@ -262,7 +262,8 @@ def _acknowledge_ledger_reset(settings: Settings) -> None:
             await store.aclose()
 
     try:
-        print(anyio.run(acknowledge))
+        # A command run by an operator, not the stdio server: its answer is its output.
+        sys.stdout.write(anyio.run(acknowledge) + "\n")
     except StoreUnavailable as exc:
         _fail(exc.message)
 

@@ -40,8 +40,11 @@ class LaterMask:
         return outcome if outcome.masked is not None else replace(outcome, masked=self.masked)
 
 
-async def later_mask(runtime: Runtime, record: JobRecord | None, *, answer_by: float) -> LaterMask | None:
-    """How to finish the job's mask, when the journal says it has one; None for an unmasked job."""
+async def later_mask(
+    runtime: Runtime, record: JobRecord | None, *, answer_by: float, may_finish: bool = True
+) -> LaterMask | None:
+    """How to finish the job's mask, when the journal says it has one; None for an unmasked job. Unless this call
+    `may_finish` the job, nothing is read or decoded: the outcome is only labelled."""
     if record is None or (recipe := record.mask) is None:
         return None
     base = Masked(recipe.coverage, recipe.feather, lossless=recipe.output_format != "jpeg")
@@ -54,6 +57,8 @@ async def later_mask(runtime: Runtime, record: JobRecord | None, *, answer_by: f
             return replace(completed, outputs=outputs, masked=replace(base, unmasked=completed.outputs))
 
         return LaterMask(returned, base)
+    if not may_finish:
+        return LaterMask(None, base)
     edit, why = await _region_edit(runtime, recipe)
     if edit is None:
         return LaterMask(None, replace(base, note=f"{why}, so this is the edit without the mask"))

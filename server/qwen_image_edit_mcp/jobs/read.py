@@ -33,7 +33,9 @@ async def run_read(runtime: Runtime, prediction_id: str, wait_seconds: float, pr
     except WaveSpeedError as exc:
         raise NoPrediction(f"Could not read prediction {prediction_id}: {exc.message}") from None
     deadline = started + wait_seconds
-    masking = await _masking(runtime, prediction.id, answer_by=deadline + ANSWER_MARGIN)
+    # The kept input is decoded only when this call may see the job complete (not for a glance at a running job).
+    may_finish = prediction.succeeded or (wait_seconds > 0 and not prediction.is_terminal)
+    masking = await _masking(runtime, prediction.id, answer_by=deadline + ANSWER_MARGIN, may_finish=may_finish)
     outcome = await follow(
         runtime,
         prediction,
@@ -47,12 +49,12 @@ async def run_read(runtime: Runtime, prediction_id: str, wait_seconds: float, pr
     return outcome if masking is None else masking.labelled(outcome)
 
 
-async def _masking(runtime: Runtime, prediction_id: str, *, answer_by: float) -> LaterMask | None:
+async def _masking(runtime: Runtime, prediction_id: str, *, answer_by: float, may_finish: bool) -> LaterMask | None:
     """How to finish the job's mask, if the journal has one; None (the edit as WaveSpeed made it) when it has none or
     cannot say: whatever the store answers, the look-up itself goes on."""
     try:
         record, _ = await journalled(runtime, prediction_id)
-        return await later_mask(runtime, record, answer_by=answer_by)
+        return await later_mask(runtime, record, answer_by=answer_by, may_finish=may_finish)
     except Exception:  # a damaged record, a bug: logged, and the prediction is returned as it is
         log.exception("could not read the journal's record of prediction %s", prediction_id)
         return None

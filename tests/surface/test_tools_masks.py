@@ -29,6 +29,7 @@ from harness import (
     text_of,
 )
 from qwen_image_edit_mcp.errors import ConnectionFailedError
+from qwen_image_edit_mcp.jobs import masked_later as masked_later_module
 from qwen_image_edit_mcp.jobs import region as region_module
 from qwen_image_edit_mcp.media import outputs as outputs_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
@@ -393,3 +394,21 @@ async def test_a_crash_while_previewing_the_composite_still_returns_the_id_and_t
     (unmasked,) = report["unmasked_outputs"]
     assert f"Unmasked edit 1 (as WaveSpeed made it, before the mask): {unmasked}" in text_of(result)
     assert len(world.submits()) == 1
+
+
+async def test_a_glance_at_a_running_masked_job_decodes_nothing(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never(*_: object) -> None:
+        raise AssertionError("the kept input was decoded for a job this call could not see complete")
+
+    async with Client(world.server) as client:
+        started = await client.call_tool("edit_image", masked_call(tmp_path, wait_seconds=0))
+        assert started.structured_content is not None
+        monkeypatch.setattr(masked_later_module, "prepare_region", never)
+        prediction_id = started.structured_content["prediction_id"]
+        glance = await client.call_tool("get_prediction", {"prediction_id": prediction_id})
+    report = glance.structured_content
+    assert report is not None
+    assert (report["pending"], report["masked"], report["mask_coverage"]) == (True, False, 0.5)
+    assert "get_prediction on its id applies it once the job completes" in text_of(glance)

@@ -1,4 +1,4 @@
-"""The spend ledger in the SQLite store: the file ledger's rules (ledger.py), one row per entry.
+"""The spend ledger in the SQLite store: the ledger's rules (ledger.py), one row per entry.
 
 A reservation is one `BEGIN IMMEDIATE` transaction (prune what aged out, sum what still counts, add the entry), so
 two processes cannot both slip under the limit, and it is synced to disk before the paid request. A commit or a

@@ -5,7 +5,7 @@ looked up by later calls (state/store.py keeps it, in SQLite or Redis).
                    write refuses the paid edit (JobNotRecorded): a job that could not be finished later is not started
     note_started   after the submit: the prediction id, shielded and bounded; a failure is logged, never raised, since
                    the id reaches the caller whatever the store does
-    journalled     a later call's look-up by prediction id; a store that cannot answer gives None and says why
+    journalled     a later call's look-up by prediction id; a store that cannot answer gives None, logged
     hand_out       the URLs a result handed out, so that any replica sharing the store may preview them
 """
 
@@ -92,18 +92,16 @@ async def note_started(runtime: Runtime, job_id: str, prediction_id: str, second
     return False
 
 
-async def journalled(runtime: Runtime, prediction_id: str) -> tuple[JobRecord | None, str | None]:
-    """(the job's record, None) when this deployment started it; (None, why) when the store could not say."""
+async def journalled(runtime: Runtime, prediction_id: str) -> JobRecord | None:
+    """The job's record when this deployment started it; None when it did not, or the store could not say (logged)."""
     try:
         with anyio.fail_after(LOOKUP_SECONDS):
-            return await runtime.store.journal.get(prediction_id), None
+            return await runtime.store.journal.get(prediction_id)
     except StoreUnavailable as exc:
         log.warning("could not look up prediction %s in the journal: %s", prediction_id, exc.message)
-        return None, exc.message
     except TimeoutError:
-        why = f"the {runtime.store.description} did not answer within {LOOKUP_SECONDS:g} s"
-        log.warning("could not look up prediction %s in the journal: %s", prediction_id, why)
-        return None, why
+        log.warning("the %s did not answer within %g s", runtime.store.description, LOOKUP_SECONDS)
+    return None
 
 
 async def hand_out(runtime: Runtime, prediction_id: str | None, urls: Sequence[str]) -> None:

@@ -53,7 +53,7 @@ async def _masking(runtime: Runtime, prediction_id: str, *, answer_by: float, ma
     """How to finish the job's mask, if the journal has one; None (the edit as WaveSpeed made it) when it has none or
     cannot say: whatever the store answers, the look-up itself goes on."""
     try:
-        record, _ = await journalled(runtime, prediction_id)
+        record = await journalled(runtime, prediction_id)
         return await later_mask(runtime, record, answer_by=answer_by, may_finish=may_finish)
     except Exception:  # a damaged record, a bug: logged, and the prediction is returned as it is
         log.exception("could not read the journal's record of prediction %s", prediction_id)

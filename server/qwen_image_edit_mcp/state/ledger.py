@@ -114,8 +114,6 @@ class SpendLedger(Protocol):
 
     async def status(self) -> LedgerStatus: ...
 
-    async def aclose(self) -> None: ...
-
 
 class Entry(BaseModel):
     """One reservation or spend as stored (a JSON object in the file, a hash value in Redis)."""

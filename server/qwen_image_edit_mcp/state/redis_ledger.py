@@ -124,7 +124,6 @@ class RedisLedger:
         key_prefix: str = KEY_PREFIX,
         lease_seconds: float = LEASE_SECONDS,
         window_seconds: float = WINDOW_SECONDS,
-        owns_client: bool = False,
     ) -> None:
         from redis.exceptions import RedisError  # the package is an optional extra
 
@@ -137,7 +136,6 @@ class RedisLedger:
         self._clock = wall_clock
         self._lease = lease_seconds
         self._window = window_seconds
-        self._owns_client = owns_client
         self._errors = (RedisError, OSError)
         self._reserve = client.register_script(redis_scripts.RESERVE)
         self._commit = client.register_script(redis_scripts.COMMIT)
@@ -181,10 +179,6 @@ class RedisLedger:
         # Summed inside Redis: every paid edit asks, and a busy day holds thousands of entries.
         total, reserved, frees = int(answer[3]), int(answer[4]), str(answer[5])
         return status_of(self._limit, total - reserved, reserved, float(frees) if frees else None)
-
-    async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
 
     def _now(self) -> str:
         return "" if self._clock is None else repr(self._clock())

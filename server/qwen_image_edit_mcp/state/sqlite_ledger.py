@@ -108,9 +108,6 @@ class SqliteLedger:
 
         return await self._db.run(work, self._fail, write=False)
 
-    async def aclose(self) -> None:
-        pass  # the store owns the connection
-
     def _fail(self, cause: str) -> LedgerUnavailable:
         return LedgerUnavailable(
             f"The spend ledger in {self._db.path} could not be read or written ({cause}), so the spend limit cannot "

@@ -50,6 +50,8 @@ def every_call(store: Store) -> list[Callable[[], Awaitable[object]]]:
         lambda: store.journal.get_blob("0" * 64),
         lambda: store.uploads.get("api|abc"),
         lambda: store.uploads.put("api|abc", "https://cdn.example/abc.png"),
+        lambda: store.texts.get("catalog|api"),
+        lambda: store.texts.put("catalog|api", "[]", seconds=60),
     ]
 
 
@@ -59,10 +61,34 @@ async def test_opening_creates_the_folder_and_the_schema_and_the_store_says_wher
         assert store.description == f"SQLite at {database(cache)}"
         assert "nothing to acknowledge" in (await store.acknowledge_reset()).lower()
     with closing(sqlite3.connect(database(cache))) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone() == (1,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (2,)
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"meta", "ledger", "uploads", "jobs", "handed_out", "blobs"}
+    assert tables == {"meta", "ledger", "uploads", "jobs", "handed_out", "blobs", "texts"}
+
+
+async def test_a_first_version_file_gains_the_shared_text_table_and_keeps_its_rows(tmp_path: Path) -> None:
+    clock = wall_clock()
+    async with opened(tmp_path, clock) as store:
+        await store.uploads.put("api|abc", "https://cdn.example/abc.png")
+    with closing(sqlite3.connect(database(tmp_path))) as connection:
+        connection.execute("DROP TABLE texts")
+        connection.execute("PRAGMA user_version = 1")
+        connection.commit()
+    async with opened(tmp_path, clock) as store:
+        assert await store.uploads.get("api|abc") == "https://cdn.example/abc.png"
+        await store.texts.put("k", "v", seconds=60)
+        assert await store.texts.get("k") == "v"
+
+
+async def test_shared_text_expires_after_its_seconds_and_is_then_deleted(tmp_path: Path) -> None:
+    clock = wall_clock()
+    async with opened(tmp_path, clock) as store:
+        await store.texts.put("old", "a", seconds=60)
+        clock.advance(61)
+        assert await store.texts.get("old") is None
+        await store.texts.put("new", "b", seconds=60)
+    assert rows(database(tmp_path), "SELECT key FROM texts") == [("new",)]
 
 
 async def test_a_held_lock_refuses_recording_a_job_within_the_wait_naming_the_file_then_lets_it_through(

@@ -167,3 +167,14 @@ async def test_the_ledger_in_the_store_is_shared_by_two_processes(backend: tuple
             Decimal("0.02"),
             Decimal("0.01"),
         )
+
+
+async def test_shared_text_put_by_one_process_is_read_by_another(backend: tuple[Opener, FakeClock]) -> None:
+    opened, _ = backend
+    async with opened() as first:
+        assert await first.texts.get("catalog|api") is None
+        await first.texts.put("catalog|api", '{"entries": []}', seconds=3600)
+        await first.texts.put("catalog|api", '{"entries": [1]}', seconds=3600)  # replaced, not added
+    async with opened() as second:
+        assert await second.texts.get("catalog|api") == '{"entries": [1]}'
+        assert await second.texts.get("catalog|other") is None

@@ -26,6 +26,7 @@ from ..addresses import url_secrets
 from .ledger import SpendLedger, format_usd
 from .migration import UPLOADS_FILE, old_uploads, retire
 from .redis_epochs import EPOCH_FILE, Epochs
+from .redis_texts import RedisTexts
 from .redis_journal import RedisAccess, RedisJournal, RedisUploads
 from .redis_ledger import INSTALL_HINT, KEY_PREFIX, RedisLedger, connect, ledger_keys, masked, redact
 from .redis_scripts import ACKNOWLEDGE
@@ -63,6 +64,7 @@ class RedisStore:
         self._access = RedisAccess(text, raw, url=self.url, secrets=self._secrets, clock=wall_clock or time.time)
         self._uploads = RedisUploads(self._access)
         self._journal = RedisJournal(self._access)
+        self.texts = RedisTexts(self._access)
         self._epochs = Epochs(cache_dir / EPOCH_FILE, f"{self.url} {KEY_PREFIX}")
 
     @classmethod

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from .ledger import SpendLedger
 from .migration import migrate
-from .sqlite_journal import SqliteJournal, SqliteUploads
+from .sqlite_journal import SqliteJournal, SqliteTexts, SqliteUploads
 from .sqlite_ledger import SqliteLedger
 from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection, float], T]  # runs in the worker thread with the connection and the time
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2  # 2: the texts table (every statement below is idempotent, so 1 -> 2 runs them all)
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, label TEXT NOT NULL, micros INTEGER NOT NULL, "
@@ -55,6 +55,7 @@ _SCHEMA: Final = (
     "CREATE INDEX IF NOT EXISTS handed_out_by_age ON handed_out (at)",
     "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, kept_at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS blobs_by_age ON blobs (kept_at)",
+    "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, text TEXT NOT NULL, expires REAL NOT NULL)",
 )
 # Pruning is an indexed DELETE, but not worth running on every write: once a minute per table is bound enough.
 PRUNE_EVERY_SECONDS: Final = 60.0
@@ -83,9 +84,7 @@ class Database:
         self._thread_lock = threading.Lock()
         self._pruned: dict[str, float] = {}
 
-    @property
-    def busy(self) -> str:
-        return f"busy: another process held it for more than {self.wait:g} s"
+    busy = property(lambda self: f"busy: another process held it for more than {self.wait:g} s")
 
     def store_failure(self, action: str) -> Callable[[str], Exception]:
         return lambda cause: StoreUnavailable(
@@ -257,6 +256,7 @@ class SqliteStore:
         self._db = Database(path, cache_dir=cache_dir, wall_clock=wall_clock, wait_seconds=wait_seconds)
         self._uploads = SqliteUploads(self._db)
         self._journal = SqliteJournal(self._db)
+        self.texts = SqliteTexts(self._db)
 
     @property
     def description(self) -> str:
@@ -296,5 +296,5 @@ class SqliteStore:
         await anyio.to_thread.run_sync(self._db.close)
 
 
-def _nothing(connection: sqlite3.Connection, now: float) -> None:
-    pass  # connecting (schema, migration) is the whole point
+def _nothing(connection: sqlite3.Connection, now: float) -> None:  # connecting (schema, migration) is the point
+    pass

@@ -53,6 +53,29 @@ class SqliteUploads:
         await self._db.run(work, self._db.store_failure("recording an upload"))
 
 
+class SqliteTexts:
+    """Short-lived shared text (the model catalog): one row per key, expired rows ignored and pruned on write."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> str | None:
+        def work(connection: sqlite3.Connection, now: float) -> str | None:
+            row = connection.execute("SELECT text FROM texts WHERE key = ? AND expires > ?", (key, now)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._db.run(work, self._db.store_failure("reading the shared cache"), write=False)
+
+    async def put(self, key: str, text: str, *, seconds: float) -> None:
+        def work(connection: sqlite3.Connection, now: float) -> None:
+            connection.execute("DELETE FROM texts WHERE expires <= ?", (now,))  # a handful of rows at most
+            connection.execute(
+                "INSERT OR REPLACE INTO texts (key, text, expires) VALUES (?, ?, ?)", (key, text, now + seconds)
+            )
+
+        await self._db.run(work, self._db.store_failure("writing the shared cache"))
+
+
 class SqliteJournal:
     def __init__(self, db: Database) -> None:
         self._db = db

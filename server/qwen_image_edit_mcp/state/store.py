@@ -4,6 +4,7 @@
     uploads   the upload cache: WaveSpeed's download_url by content, so the same bytes are uploaded once
     journal   every job this deployment started: what a later call needs to finish it (a masked edit's input, mask,
               feather and format), the outputs handed out, and the finished composite, made once
+    texts     short-lived shared text by key (the model catalog): fetched by one process, read by every replica
 
 Two backends, chosen by one setting (`QWEN_EDIT_STORE_URL`, checked in config.py):
 - embedded (the default): an SQLite database in the cache folder, for every process on one machine (sqlite.py);
@@ -104,6 +105,16 @@ class UploadCache(Protocol):
         ...
 
 
+class TextCache(Protocol):
+    async def get(self, key: str) -> str | None:
+        """The text put under `key`, unless it expired."""
+        ...
+
+    async def put(self, key: str, text: str, *, seconds: float) -> None:
+        """Keep `text` under `key` (replacing any) for `seconds`."""
+        ...
+
+
 class Journal(Protocol):
     async def begin(self, record: JobRecord) -> None:
         """Record a job about to be submitted. Raises StoreUnavailable: the paid edit must then be refused."""
@@ -150,6 +161,9 @@ class Store(Protocol):
 
     @property
     def journal(self) -> Journal: ...
+
+    @property
+    def texts(self) -> TextCache: ...
 
     def ledger(self, limit_usd: Decimal) -> SpendLedger:
         """The spend ledger for this limit, kept in this store."""

@@ -1,5 +1,5 @@
-"""The emulator's own checks of the family's fields, per variant (`images`, `loras`), and its synthetic result that
-writes the LoRAs applied on the image. Through the in-memory client, on the fake clock."""
+"""The emulator's own checks of the 2025 family's fields, per model (`images`, `loras`), read from its catalog, and
+its synthetic result that writes the LoRAs applied on the image. Through the in-memory client, on the fake clock."""
 
 from __future__ import annotations
 
@@ -12,24 +12,25 @@ from PIL import Image, ImageChops
 
 from fakes import FakeClock
 from qwen_image_edit_mcp.emulator import EmulatorState
-from qwen_image_edit_mcp.variants import VARIANTS
-from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
+from qwen_image_edit_mcp.emulator.catalog import image_field, properties
+from qwen_image_edit_mcp.emulator.catalog_data import FAMILY_2025
 
 pytestmark = pytest.mark.anyio
 A = "https://example.com/a.png"
-MULTI = [name for name, variant in VARIANTS.items() if variant.images_field == "images"]
-WITH_LORAS = [name for name, variant in VARIANTS.items() if variant.loras]
-WITHOUT_LORAS = [name for name, variant in VARIANTS.items() if not variant.loras]
+FAMILY = {entry["model_id"].rpartition("/")[2]: entry for entry in FAMILY_2025}
+MULTI = [name for name, entry in FAMILY.items() if image_field(entry) == "images"]
+WITH_LORAS = [name for name, entry in FAMILY.items() if "loras" in properties(entry)]
+WITHOUT_LORAS = [name for name in FAMILY if name not in WITH_LORAS]
 
 
 def body_for(name: str, **fields: Any) -> dict[str, Any]:
-    """A valid body for the variant: its own image field, then `fields` on top."""
-    image_field: dict[str, Any] = {"images": [A]} if VARIANTS[name].images_field == "images" else {"image": A}
-    return {"prompt": "x", **image_field, **fields}
+    """A valid body for the model: its own image field, then `fields` on top."""
+    given: dict[str, Any] = {"images": [A]} if name in MULTI else {"image": A}
+    return {"prompt": "x", **given, **fields}
 
 
 async def post(client: httpx.AsyncClient, name: str, body: dict[str, Any]) -> httpx.Response:
-    return await client.post(submit_path(VARIANTS[name].model_id), json=body, headers=AUTH)
+    return await client.post(f"/api/v3/{FAMILY[name]['model_id']}", json=body, headers=AUTH)
 
 
 async def refused(client: httpx.AsyncClient, state: EmulatorState, name: str, body: dict[str, Any]) -> str:
@@ -56,26 +57,26 @@ async def test_one_to_three_images_are_accepted(client: httpx.AsyncClient, state
     assert response.status_code == 200, response.text
     (prediction,) = state.predictions.values()
     assert prediction.input.images == (A,) * count
-    assert prediction.input.model == VARIANTS[name].model_id
+    assert prediction.input.model == FAMILY[name]["model_id"]
 
 
 @pytest.mark.parametrize("name", MULTI)
 @pytest.mark.parametrize("body", [{"prompt": "x"}, {"prompt": "x", "image": A}], ids=["missing", "image-instead"])
-async def test_a_multi_image_variant_requires_images_and_does_not_take_image(
+async def test_a_multi_image_model_requires_images_and_does_not_take_image(
     client: httpx.AsyncClient, state: EmulatorState, name: str, body: dict[str, Any]
 ) -> None:
     assert await refused(client, state, name, body) == "Missing required parameter 'images'."
 
 
-@pytest.mark.parametrize("name", [name for name in VARIANTS if name not in MULTI])
-async def test_a_single_image_variant_does_not_take_images(
+@pytest.mark.parametrize("name", [name for name in FAMILY if name not in MULTI])
+async def test_a_single_image_model_does_not_take_images(
     client: httpx.AsyncClient, state: EmulatorState, name: str
 ) -> None:
     assert await refused(client, state, name, {"prompt": "x", "images": [A]}) == "Missing required parameter 'image'."
 
 
 @pytest.mark.parametrize("name", WITHOUT_LORAS)
-async def test_loras_sent_to_a_variant_without_them_are_ignored_like_any_unknown_field(
+async def test_loras_sent_to_a_model_without_them_are_ignored_like_any_unknown_field(
     client: httpx.AsyncClient, state: EmulatorState, name: str
 ) -> None:
     response = await post(client, name, body_for(name, loras=[{"path": "owner/name", "scale": 9}]))
@@ -123,9 +124,9 @@ async def test_scales_at_the_bounds_and_the_default_scale_are_accepted(
 async def rendered(client: httpx.AsyncClient, clock: FakeClock, name: str, loras: list[str]) -> Image.Image:
     """The output of one job of `name` on a flat grey picture, with these LoRAs (png, so nothing is lost)."""
     picture = png_data_uri((320, 240), (128, 128, 128))
-    image_field: dict[str, Any] = {"images": [picture]} if name in MULTI else {"image": picture}
-    body = {"prompt": "x", "seed": 7, "output_format": "png", **image_field}
-    if VARIANTS[name].loras:
+    given: dict[str, Any] = {"images": [picture]} if name in MULTI else {"image": picture}
+    body = {"prompt": "x", "seed": 7, "output_format": "png", **given}
+    if name in WITH_LORAS:
         body["loras"] = [{"path": path} for path in loras]
     response = await post(client, name, body)
     assert response.status_code == 200, response.text

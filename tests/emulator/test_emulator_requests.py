@@ -113,10 +113,11 @@ async def test_a_chinese_prompt_is_accepted_and_logged_verbatim(client: httpx.As
     assert state.request_log()[0]["json"]["prompt"] == "把天空变成紫色，并在左上角写上“你好”"
 
 
-@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
-@pytest.mark.parametrize(
-    "path", ["/api/v3/account/balance", "/api/v3/wavespeed-ai/no-such-model", "/api/v3/predictions/x/y"]
-)
+OTHER_PATHS = ["/api/v3/account/balance", "/api/v3/wavespeed-ai/no-such-model", "/api/v3/predictions/x/y"]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+@pytest.mark.parametrize("path", [*OTHER_PATHS, "/api/v3/no-owner"])
 async def test_other_api_paths_answer_a_404_envelope_for_every_method_and_are_logged(
     client: httpx.AsyncClient, state: EmulatorState, caplog: pytest.LogCaptureFixture, method: str, path: str
 ) -> None:
@@ -127,6 +128,21 @@ async def test_other_api_paths_answer_a_404_envelope_for_every_method_and_are_lo
     assert response.json() == {"code": 404, "message": "Not Found"}
     assert (state.request_log()[-1]["method"], state.request_log()[-1]["path"]) == (method, path)
     assert f"no WaveSpeed route for {method} {path}" in caplog.text
+
+
+@pytest.mark.parametrize("path", OTHER_PATHS)
+async def test_a_post_to_another_api_path_is_a_submit_to_a_model_the_catalog_lacks(
+    client: httpx.AsyncClient, state: EmulatorState, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    response = await client.post(path, headers=AUTH, json={"prompt": "x"})
+
+    model_id = path.removeprefix("/api/v3/")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"code": 404, "message": f"model not found: {model_id}"}
+    assert (state.request_log()[-1]["method"], state.request_log()[-1]["path"]) == ("POST", path)
+    assert f"no model {model_id} in the catalog" in caplog.text
+    assert state.predictions == {}
 
 
 async def test_the_root_page_says_it_is_an_emulator(client: httpx.AsyncClient) -> None:

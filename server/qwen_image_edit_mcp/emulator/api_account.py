@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..variants import variant_of_model
 from .responses import UNAUTHORIZED, RouteGroup, envelope, error, json_body
 
 
@@ -41,11 +40,10 @@ class AccountRoutes(RouteGroup):
         if state.take("price_errors"):
             return error(500, "Emulated error (HTTP 500) on the price endpoint.")
         query = cast(dict[str, Any], body) if isinstance(body, dict) else {}
-        model_id = query.get("model_id")
-        variant = variant_of_model(model_id) if isinstance(model_id, str) else None
-        if variant is None or not isinstance(query.get("inputs", {}), dict):
+        model_id, inputs = query.get("model_id"), query.get("inputs", {})
+        if not isinstance(model_id, str) or model_id not in state.catalog or not isinstance(inputs, dict):
             return error(400, "Invalid parameter: model_id must name a model, and inputs must be an object.")
-        price = float(state.price_of(variant))
+        price = float(state.price_of(model_id, cast(dict[str, Any], inputs)))
         return envelope({"model_id": model_id, "price": price, "discounted_price": price, "currency": "USD"})
 
     async def set_balance(self, request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import partial
+import logging
 from typing import Any, cast
 
 import anyio
@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..variants import VARIANTS, Variant
-from ..wavespeed.endpoints import HISTORY_PATH, PREDICTION_PATH, RESULT_PATH, submit_path
+from ..wavespeed.endpoints import HISTORY_PATH, PREDICTION_PATH, RESULT_PATH
 from .hostile import output_answer, poll_view
 from .hostile import poll_answer as hostile_poll_answer
 from .predictions import Prediction, parse_output_stem
@@ -30,28 +29,37 @@ from .responses import (
 )
 from .validation import RequestValidationError, validate_edit_request
 
+logger = logging.getLogger(__name__)
 SYNC_STEP = 0.05  # seconds between checks while a sync-mode POST waits on a held job
+# Any model id is an owner and a path below it; which ids exist is the catalog's say, at request time.
+SUBMIT_ROUTE = "/api/v3/{owner}/{rest:path}"
 
 
 class PredictionRoutes(RouteGroup):
+    def submit_routes(self) -> list[Route]:
+        """The submit of every catalog model, POST /api/v3/{model_id}: it matches every POST under /api/v3, so it
+        must come after every other /api/v3 route (predictions, price, uploads, ...)."""
+        return [Route(SUBMIT_ROUTE, self.submit, methods=["POST"])]
+
     def routes(self) -> list[Route]:
         return [
-            *(
-                Route(submit_path(variant.model_id), partial(self.submit, variant), methods=["POST"])
-                for variant in VARIANTS.values()
-            ),
             Route(RESULT_PATH.replace("{id}", "{prediction_id}"), self.result, methods=["GET"]),
             Route(PREDICTION_PATH.replace("{id}", "{prediction_id}"), self.result, methods=["GET"]),
             Route(HISTORY_PATH, self.history, methods=["POST"]),
             Route("/outputs/{name}", self.output, methods=["GET"]),
         ]
 
-    async def submit(self, variant: Variant, request: Request) -> Response:
+    async def submit(self, request: Request) -> Response:
         state = self.state
         body = await json_body(request)
         self.log(request, body)
         if not self.authorized(request):
             return error(401, UNAUTHORIZED)
+        model_id = f"{request.path_params['owner']}/{request.path_params['rest']}"
+        entry = state.catalog.get(model_id)
+        if entry is None:
+            logger.warning("emulator: no model %s in the catalog: answered 404", model_id)
+            return error(404, f"model not found: {model_id}")
         faults = state.faults
         if state.take("submit_429"):
             return error(
@@ -63,10 +71,10 @@ class PredictionRoutes(RouteGroup):
         if body is NOT_JSON:
             return error(400, "Invalid request body: expected a JSON object.")
         try:
-            edit = validate_edit_request(body, variant)
+            edit = validate_edit_request(body, entry)
         except RequestValidationError as invalid:
             return error(400, str(invalid))
-        if not state.charge(variant):
+        if not state.charge(model_id, cast(dict[str, Any], body)):
             return error(faults.empty_account_status, faults.empty_account_message)
         prediction = state.create_prediction(edit)
         if faults.submit_stall_seconds:

@@ -23,6 +23,7 @@ Counter = Literal[
     "poll_bad_encoding",
     "poll_wrong_id",
     "price_errors",
+    "catalog_errors",
 ]
 
 
@@ -86,3 +87,5 @@ class Faults(BaseModel):
     price_usd: float | None = Field(default=None, gt=0)  # what every run costs instead of the documented price
     empty_account_status: int = Field(default=402, ge=400, le=499)  # how a job the balance cannot pay is refused
     empty_account_message: str = "Insufficient balance. Please top up your account to continue."
+    # The catalog (see api_catalog.py):
+    catalog_errors: int = Field(default=0, ge=0)  # next N GET /api/v3/models answer 500

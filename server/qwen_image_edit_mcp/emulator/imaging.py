@@ -194,7 +194,7 @@ def render_outputs_sync(
     noisy: bool = False,
 ) -> list[bytes]:
     """Blocking Pillow work; call through `render_outputs` from async code. The first source is edited; the
-    others (multi-image variants) are inset, and the LoRAs named, so the result shows what was asked."""
+    others (multi-image models) are inset, and the LoRAs named, so the result shows what was asked."""
     decoded = [_decode_image(source) if source is not None else None for source in sources] or [None]
     base = decoded[0]
     target = size or (base.size if base is not None else DEFAULT_SIZE)

@@ -78,7 +78,7 @@ async def ensure_rendered(prediction: Prediction, own_media: OwnMediaLookup) -> 
                     loras=[path for path, _ in edit.loras],
                     prompt=edit.prompt,
                     seed=edit.seed,
-                    size=edit.size,
+                    size=edit.render_size,
                     output_format=edit.output_format,
                     count=prediction.num_outputs,
                     noisy=prediction.noisy,

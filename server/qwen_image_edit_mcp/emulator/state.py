@@ -9,14 +9,16 @@ from __future__ import annotations
 import hmac
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ..clock import Clock, SystemClock
-from ..variants import Variant
 from . import predictions
+from .catalog import price_of as entry_price
+from .catalog_data import built_in_catalog
+from .catalog_fields import CatalogEntry
 from .faults import Counter, EmulatorConfig, Faults
 from .predictions import Phase, Prediction
 from .uploads import Upload, parse_own_url
@@ -53,6 +55,8 @@ class EmulatorState:
         self.uploads: dict[str, Upload] = {}
         self.requests: list[LoggedRequest] = []
         self.balance_usd = Decimal(str(self.config.balance))
+        # What GET /api/v3/models lists and what can be submitted: model id -> entry in WaveSpeed's shape.
+        self.catalog: dict[str, CatalogEntry] = built_in_catalog()
         # Seeded, so a run with `poll_error_rate` fails the same polls every time.
         self.random = random.Random(1234)
 
@@ -101,16 +105,28 @@ class EmulatorState:
         self.requests.clear()
         self.faults = Faults()
         self.balance_usd = Decimal(str(self.config.balance))
+        self.catalog = built_in_catalog()
+
+    def change_catalog(self, added: Sequence[CatalogEntry], removed: Sequence[str]) -> int:
+        """Add `added` (replacing entries with the same model id), then drop `removed`; the catalog's new size."""
+        for entry in added:
+            self.catalog[entry["model_id"]] = entry
+        for model_id in removed:
+            self.catalog.pop(model_id, None)
+        return len(self.catalog)
 
     # ---- the account ------------------------------------------------------------------------------
 
-    def price_of(self, variant: Variant) -> Decimal:
+    def price_of(self, model_id: str, inputs: Mapping[str, Any]) -> Decimal:
+        """One run of catalog model `model_id` on `inputs` (KeyError for a model the catalog lacks); the
+        `price_usd` fault, when set, is every run's price."""
         override = self.faults.price_usd
-        return Decimal(str(override)) if override is not None else variant.price_estimate
+        entry = self.catalog[model_id]
+        return Decimal(str(override)) if override is not None else entry_price(entry, inputs)
 
-    def charge(self, variant: Variant) -> bool:
-        """Draw one run of `variant` from the balance; False (nothing drawn) when the balance cannot pay."""
-        price = self.price_of(variant)
+    def charge(self, model_id: str, inputs: Mapping[str, Any]) -> bool:
+        """Draw one run from the balance; False (nothing drawn) when the balance cannot pay."""
+        price = self.price_of(model_id, inputs)
         if self.balance_usd < price:
             return False
         self.balance_usd -= price

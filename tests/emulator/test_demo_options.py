@@ -63,6 +63,15 @@ def demo(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--out", "x.gif"], "--out: cannot save as .gif: the edit comes as JPEG, PNG or WebP"),
         (["--out", "x.png", "--format", "jpeg"], "--out names a .png file but --format is jpeg; make them agree"),
         (["--bogus"], "unrecognized arguments: --bogus"),
+        (
+            ["--model", "edit-max"],
+            "--model takes edit, edit-plus, edit-2511, edit-lora, edit-plus-lora, edit-2511-lora ",
+        ),
+        (
+            ["--model", "wavespeed-ai/qwen-image/layered"],
+            "--model wavespeed-ai/qwen-image/layered is not a Qwen image ",
+        ),
+        (["--model", "google/nano-banana/edit"], "--model google/nano-banana/edit is not a Qwen image edit model"),
     ],
 )
 def test_a_bad_argument_is_one_line_naming_the_option_and_exit_code_2(
@@ -253,3 +262,33 @@ def test_several_images_need_a_multi_image_model(tmp_path: Path) -> None:
     assert options.allowed_dirs == (tmp_path,)
     with pytest.raises(SystemExit):
         parse(images)
+
+
+def test_any_qwen_edit_model_id_is_taken_with_as_many_images_as_its_catalog_entry_allows(tmp_path: Path) -> None:
+    files = [picture(tmp_path / f"{index}.png") for index in range(11)]
+    images = [argument for path in files for argument in ("--image", str(path))]
+    options = parse([*images[:20], "--model", "wavespeed-ai/qwen-image-2.1/edit"])
+    assert (options.model, len(options.images)) == ("wavespeed-ai/qwen-image-2.1/edit", 10)
+    assert parse(["--model", "alibaba/qwen-image-3.0/edit"]).model == "alibaba/qwen-image-3.0/edit"
+
+
+@pytest.mark.parametrize(
+    ("count", "model", "says"),
+    [
+        (2, "edit", "--image was given 2 times; --model edit takes 1 (use --model edit-plus or edit-2511 for up to 3)"),
+        (
+            4,
+            "edit-plus",
+            "--image was given 4 times; --model edit-plus takes 3 "
+            "(use --model wavespeed-ai/qwen-image-2.1/edit for up to 10)",
+        ),
+        (7, "wavespeed-ai/qwen-image-max/edit", "--model wavespeed-ai/qwen-image-max/edit takes 6 "),
+    ],
+)
+def test_more_images_than_the_model_takes_are_refused_naming_one_that_takes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], count: int, model: str, says: str
+) -> None:
+    files = [picture(tmp_path / f"{index}.png") for index in range(count)]
+    with pytest.raises(SystemExit):
+        parse([*(argument for path in files for argument in ("--image", str(path))), "--model", model])
+    assert says in capsys.readouterr().err

@@ -13,13 +13,21 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from ..models import MAX_SIDE, MIN_SIDE, OutputFormat, parse_size
-from ..variants import VARIANTS
+from .catalog import max_images
+from .catalog_data import BUILT_IN_MODELS, QWEN_EDIT_MODEL_IDS
 
 PROG = "qwen-image-edit-mcp demo"
 DEFAULT_PROMPT = 'Change the sign text to "你好 MCP" and make the sky a sunset'
 MAX_PROMPT = 4000
 MAX_LATENCY = 600.0
 FORMATS_BY_SUFFIX: dict[str, OutputFormat] = {".jpeg": "jpeg", ".jpg": "jpeg", ".png": "png", ".webp": "webp"}
+# The 2025 family by the short names the demo has always taken; any Qwen edit model id works as well.
+SHORT_NAMES = {
+    name: f"wavespeed-ai/qwen-image/{name}"
+    for name in ("edit", "edit-plus", "edit-2511", "edit-lora", "edit-plus-lora", "edit-2511-lora")
+}
+EXAMPLE_ID = "wavespeed-ai/qwen-image-2.1/edit"
+MOST_IMAGES = {entry["model_id"]: max_images(entry) for entry in BUILT_IN_MODELS}
 
 
 class BadArgument(ValueError):
@@ -60,7 +68,10 @@ def parser() -> OneLineParser:
         "for a multi-image model (the first is edited)",
     )
     parser.add_argument(
-        "--model", default="edit", choices=list(VARIANTS), help="which model of the family runs (default edit)"
+        "--model",
+        default="edit",
+        help=f"which model of the family runs: {', '.join(SHORT_NAMES)} or any Qwen edit model id, such as "
+        f"{EXAMPLE_ID} (default edit)",
     )
     parser.add_argument("--size", help=f"output size WIDTH*HEIGHT, each side {MIN_SIDE}-{MAX_SIDE}, e.g. 1024*768")
     parser.add_argument(
@@ -88,7 +99,7 @@ def parse(argv: Sequence[str]) -> DemoOptions:
     command = parser()
     args = command.parse_args(list(argv))
     try:
-        checked = _images(args.image or [], args.model)
+        checked = _images(args.image or [], args.model, _model(args.model))
         mask = None if args.mask is None else _image(args.mask, option="--mask")
         folders = [folder for _, folder in [*checked, *([mask] if mask else [])] if folder is not None]
         out = _out(args.out)
@@ -129,13 +140,24 @@ def _latency(latency: float) -> float:
     return latency
 
 
-def _images(images: list[str], model: str) -> list[tuple[str, Path | None]]:
-    most = VARIANTS[model].max_images
+def _model(model: str) -> str:
+    """The model id --model names (a short name or an id of the Qwen edit family)."""
+    model_id = SHORT_NAMES.get(model, model)
+    if model_id in QWEN_EDIT_MODEL_IDS:
+        return model_id
+    if model_id in MOST_IMAGES:
+        raise BadArgument(f"--model {model} is not a Qwen image edit model; choose an edit model, such as edit")
+    raise BadArgument(
+        f"--model takes {', '.join(SHORT_NAMES)} or a Qwen edit model id, such as {EXAMPLE_ID}; got {model!r}"
+    )
+
+
+def _images(images: list[str], model: str, model_id: str) -> list[tuple[str, Path | None]]:
+    most = MOST_IMAGES[model_id]
     if len(images) > most:
-        raise BadArgument(
-            f"--image was given {len(images)} times; --model {model} takes {most} "
-            "(use --model edit-plus or edit-2511 for up to 3)"
-        )
+        widest = max(QWEN_EDIT_MODEL_IDS, key=MOST_IMAGES.__getitem__)
+        hint = "edit-plus or edit-2511 for up to 3" if len(images) <= 3 else f"{widest} for up to {MOST_IMAGES[widest]}"
+        raise BadArgument(f"--image was given {len(images)} times; --model {model} takes {most} (use --model {hint})")
     return [_image(image) for image in images]
 
 

@@ -1,7 +1,8 @@
 """A local emulator of the WaveSpeedAI HTTP API (qwen-image/edit) for offline development, demos, tests and benchmarks.
 
-It is not the real service: it validates requests like WaveSpeed, runs each job on an injectable clock, returns real
-(synthetic) images and can be told to misbehave through `Faults`.
+It is not the real service: it serves a model catalog in WaveSpeed's shape (`catalog_data.py`, changed at run time
+through `POST /_emulator/catalog`), checks each submit against its model's request schema, runs each job on an
+injectable clock, returns real (synthetic) images and can be told to misbehave through `Faults`.
 """
 
 from .app import create_emulator_app

@@ -8,10 +8,12 @@ import httpx
 from pydantic import SecretStr
 
 from fakes import API_KEY
-from qwen_image_edit_mcp.models import EditRequest
+from qwen_image_edit_mcp.upstream.types import RunRequest
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 
-REQUEST = EditRequest(prompt="add a hat", images=("https://example.com/a.png",))
+MODEL_ID = "wavespeed-ai/qwen-image/edit"
+INPUTS = {"prompt": "add a hat", "images": ["https://example.com/a.png"]}
+REQUEST = RunRequest(MODEL_ID, INPUTS)
 
 Script = list[httpx.Response | Exception]
 

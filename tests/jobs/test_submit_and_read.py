@@ -6,12 +6,13 @@ from __future__ import annotations
 import anyio
 import httpx
 import pytest
-from scripted import REQUEST, client_for, failure, ok, scripted
+from scripted import INPUTS, MODEL_ID, REQUEST, client_for, failure, ok, scripted
 
 from fakes import FakeClock
 from qwen_image_edit_mcp.errors import ConnectionFailedError, NotFoundError, RateLimitError, ServerError
 from qwen_image_edit_mcp.jobs.waiting import SUBMIT_RETRIES, read_prediction, submit_once
-from qwen_image_edit_mcp.models import EditRequest, Prediction
+from qwen_image_edit_mcp.models import Prediction
+from qwen_image_edit_mcp.upstream.types import RunRequest
 
 pytestmark = pytest.mark.anyio
 
@@ -85,7 +86,7 @@ async def test_a_cancel_during_an_async_submit_waits_for_the_id_but_a_sync_submi
         return ok("created")
 
     client = client_for(handler)
-    request = EditRequest(prompt="add a hat", images=("https://example.com/a.png",), enable_sync_mode=sync)
+    request = RunRequest(MODEL_ID, {**INPUTS, "enable_sync_mode": sync})
     got: list[Prediction] = []
 
     async def submit() -> None:

@@ -16,9 +16,9 @@ from qwen_image_edit_mcp.emulator import EmulatorConfig, EmulatorState, create_e
 from qwen_image_edit_mcp.errors import InputError
 from qwen_image_edit_mcp.media.image_bytes import decode_base64
 from qwen_image_edit_mcp.media.inputs import UPLOAD_ABOVE_BYTES, ImageInputs, resolve_image
+from qwen_image_edit_mcp.media.uploads import Uploader
 from qwen_image_edit_mcp.state.store import open_store
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
-from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
 PUBLIC_API = "https://api.wavespeed.ai"

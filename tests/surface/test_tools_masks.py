@@ -35,9 +35,9 @@ from qwen_image_edit_mcp.media import outputs as outputs_module
 from qwen_image_edit_mcp.media.masks import composite as real_composite
 from qwen_image_edit_mcp.media.previews import base64_size
 from qwen_image_edit_mcp.media.previews import preview_of as real_preview_of
+from qwen_image_edit_mcp.media.uploads import Uploader
 from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, JobRecord
 from qwen_image_edit_mcp.variants import VARIANTS
-from qwen_image_edit_mcp.wavespeed.uploads import Uploader
 
 pytestmark = pytest.mark.anyio
 SIZE = (96, 64)

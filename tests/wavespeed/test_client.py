@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -21,13 +21,16 @@ from qwen_image_edit_mcp.errors import (
     UnexpectedResponseError,
     WaveSpeedError,
 )
-from qwen_image_edit_mcp.models import EditRequest
+from qwen_image_edit_mcp.upstream.protocol import Upstream
+from qwen_image_edit_mcp.upstream.types import RunRequest
+from qwen_image_edit_mcp.wavespeed import client as client_module
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[httpx.Request], httpx.Response]
-REQUEST = EditRequest(prompt="make the sky purple", images=("https://example.com/a.png",))
+INPUTS = {"prompt": "make the sky purple", "images": ["https://example.com/a.png"], "seed": -1, "output_format": "jpeg"}
+REQUEST = RunRequest("wavespeed-ai/qwen-image/edit", INPUTS)
 
 
 def envelope(data: object, code: int = 200, message: str = "success") -> dict[str, object]:
@@ -53,7 +56,7 @@ async def test_submit_posts_the_documented_body_with_bearer_auth_and_parses_the_
     assert request.method == "POST"
     assert str(request.url) == "https://api.test/api/v3/wavespeed-ai/qwen-image/edit"
     assert request.headers["authorization"] == f"Bearer {API_KEY}"
-    assert request.read() == httpx.Request("POST", "/", json=REQUEST.payload()).read()
+    assert request.read() == httpx.Request("POST", "/", json=INPUTS).read()
 
 
 async def test_result_reads_the_prediction_by_id() -> None:
@@ -212,3 +215,77 @@ async def test_no_raised_error_carries_the_request_or_its_authorization_header(f
         assert API_KEY not in rendered
         assert "Authorization" not in rendered
         assert "request" not in vars(caught.value)
+
+
+def test_the_client_is_an_upstream() -> None:
+    upstream: Upstream = client_for(lambda request: httpx.Response(500))  # pyright checks the protocol here
+    assert upstream.base_url == "https://api.test"
+    assert upstream.has_api_key
+
+
+async def test_list_models_reads_the_catalog_with_bearer_auth() -> None:
+    seen: list[httpx.Request] = []
+    catalog: list[object] = [
+        {"model_id": "wavespeed-ai/qwen-image/edit", "api_schema": {}},
+        {"model_id": "other/model"},
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=envelope(catalog))
+
+    assert await client_for(handler).list_models() == catalog
+    (request,) = seen
+    assert (request.method, str(request.url)) == ("GET", "https://api.test/api/v3/models")
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+@pytest.mark.parametrize("data", [{"items": []}, "models", 3])
+async def test_a_catalog_that_is_not_a_list_is_an_unexpected_response(data: object) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=envelope(data))
+
+    with pytest.raises(UnexpectedResponseError, match="list of models"):
+        await client_for(handler).list_models()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "counted"])
+async def test_a_catalog_over_the_size_cap_is_refused_unread(monkeypatch: pytest.MonkeyPatch, declared: bool) -> None:
+    monkeypatch.setattr(client_module, "MAX_CATALOG_BYTES", 1000)
+    body = b'{"code": 200, "data": [' + b'"x", ' * 400 + b'"x"]}'
+    chunks = [body[i : i + 100] for i in range(0, len(body), 100)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if declared:
+            return httpx.Response(200, content=body, headers=headers)
+        return httpx.Response(200, stream=Chunked(chunks), headers=headers)  # no Content-Length: counted as read
+
+    with pytest.raises(UnexpectedResponseError, match="larger than"):
+        await client_for(handler).list_models()
+
+
+async def test_a_refused_key_on_the_catalog_is_the_authentication_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"code": 401, "message": "invalid key"})
+
+    with pytest.raises(AuthenticationError, match="invalid key") as caught:
+        await client_for(handler).list_models()
+    assert caught.value.status_code == 401
+
+
+async def test_the_catalog_is_not_asked_for_without_a_key() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError("no request may be sent without a key")
+
+    with pytest.raises(MissingApiKeyError):
+        await client_for(handler, key=None).list_models()
+
+
+class Chunked(httpx.AsyncByteStream):
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from fakes import API_KEY
 from qwen_image_edit_mcp.errors import ConnectionFailedError, UnexpectedResponseError
-from qwen_image_edit_mcp.models import EditRequest
+from qwen_image_edit_mcp.upstream.types import RunRequest
 from qwen_image_edit_mcp.wavespeed.client import WaveSpeedClient
 
 pytestmark = pytest.mark.anyio
@@ -55,7 +55,11 @@ async def test_an_unreadable_answer_is_a_transient_unexpected_response(handler: 
         await client.get_result("abc123")
     assert caught.value.retryable
     with pytest.raises(UnexpectedResponseError, match=r"(could not be read|envelope)"):
-        await client.submit(EditRequest(prompt="p", images=("https://example.com/a.png",)))
+        await client.submit(
+            RunRequest("wavespeed-ai/qwen-image/edit", {"prompt": "p", "images": ["https://e.test/a.png"]})
+        )
+    with pytest.raises(UnexpectedResponseError, match=r"(could not be read|envelope)"):
+        await client.list_models()
 
 
 async def test_credentials_in_the_api_address_never_reach_an_error() -> None:

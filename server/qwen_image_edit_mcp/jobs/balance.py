@@ -13,7 +13,7 @@ from .runtime import Runtime
 
 async def read_balance(runtime: Runtime) -> Decimal:
     """The balance in USD (`GET /api/v3/balance` → `data.balance`)."""
-    data = await runtime.wavespeed.get_balance()
+    data = await runtime.upstream.get_balance()
     raw = cast("dict[str, object]", data).get("balance") if isinstance(data, dict) else None
     try:
         balance = Decimal(str(raw)) if isinstance(raw, int | float | str) and not isinstance(raw, bool) else None

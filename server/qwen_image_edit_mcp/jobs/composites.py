@@ -14,7 +14,7 @@ from ..errors import WaveSpeedError
 from ..media.outputs import Output, PreviewBudget, fit_preview
 from ..media.saving import save_output
 from ..state.store import KeptOutput, StoreUnavailable
-from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from ..upstream.limits import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
 from .outcome import Completed
 from .runtime import Runtime
 
@@ -80,7 +80,7 @@ async def _kept_bytes(runtime: Runtime, item: KeptOutput, answer_by: float) -> b
                 return data
             if item.url is None:
                 return None
-            return await runtime.wavespeed.download(
+            return await runtime.upstream.download(
                 item.url, max_bytes=MAX_OUTPUT_BYTES, seconds=seconds, allow_private=runtime.api_is_local
             )
     except (StoreUnavailable, WaveSpeedError, TimeoutError) as exc:

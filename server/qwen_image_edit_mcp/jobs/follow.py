@@ -17,7 +17,7 @@ import anyio
 
 from ..media.outputs import Fetching, gather_outputs
 from ..models import Prediction
-from ..wavespeed.http_client import DOWNLOAD_TIMEOUT
+from ..upstream.limits import DOWNLOAD_TIMEOUT
 from .outcome import Completed, Failed, Interrupted, Outcome, OutputsUnusable, Pending
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .schedule import DurationHistory
@@ -48,7 +48,7 @@ async def follow(
         if announce is not None:
             await progress(announce)
         waited = await wait_for_prediction(
-            runtime.wavespeed,
+            runtime.upstream,
             prediction,
             clock=clock,
             deadline=deadline,
@@ -69,7 +69,7 @@ async def follow(
         outputs_stage = True
         await progress(f"prediction {current.id} completed; preparing the result")
         fetching = _fetching(runtime, deadline, keep=finish is not None)
-        outputs = await gather_outputs(runtime.wavespeed, current, fetching)
+        outputs = await gather_outputs(runtime.upstream, current, fetching)
         log.info("prediction %s completed in %.2f s after %d polls", current.id, clock.now() - started, polls)
         completed = Completed(current, clock.now() - started, polls, outputs=outputs)
         return completed if finish is None else await finish(completed)

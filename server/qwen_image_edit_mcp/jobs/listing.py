@@ -34,7 +34,7 @@ class ListArgs:
 
 async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
     since = datetime.now(UTC) - timedelta(hours=args.since_hours)
-    listing = await runtime.wavespeed.list_predictions(
+    listing = await runtime.upstream.list_predictions(
         page=args.page,
         page_size=args.page_size,
         model=VARIANTS[args.model].model_id if args.model else None,

@@ -25,7 +25,7 @@ async def run_read(runtime: Runtime, prediction_id: str, wait_seconds: float, pr
     started = clock.now()
     try:
         prediction = await read_prediction(
-            runtime.wavespeed,
+            runtime.upstream,
             prediction_id,
             clock=clock,
             retry_until=started + max(wait_seconds, MIN_READ_RETRY_WINDOW),

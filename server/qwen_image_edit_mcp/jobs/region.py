@@ -22,7 +22,7 @@ from ..media.masks import Composite, Region, composite, prepare_region
 from ..media.outputs import Output, PreviewBudget, fit_preview
 from ..media.saving import save_output
 from ..models import OutputFormat
-from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from ..upstream.limits import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
 from .composites import kept_once
 from .follow import Finish
 from .outcome import Completed, Masked, Outcome, OutputsUnusable
@@ -111,7 +111,7 @@ async def _fetched(runtime: Runtime, url: str, what: str) -> bytes:
     """The bytes at a URL the caller gave, which the composite needs: bounded, and never from this machine or a
     private network unless WaveSpeed itself is local (an emulator)."""
     try:
-        data = await runtime.wavespeed.download(
+        data = await runtime.upstream.download(
             url, max_bytes=MAX_OUTPUT_BYTES, seconds=DOWNLOAD_TIMEOUT, allow_private=runtime.api_is_local
         )
     except WaveSpeedError as exc:

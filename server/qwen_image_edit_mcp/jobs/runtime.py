@@ -12,7 +12,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..media.inputs import ImageInputs
 from ..state.store import Store
-from ..wavespeed.client import WaveSpeedClient
+from ..upstream.protocol import Upstream
 from .asked import AskedQuestions
 from .schedule import DurationHistory
 from .spending import Spending
@@ -28,7 +28,7 @@ ProgressFn = Callable[[str], Awaitable[None]]
 @dataclass(frozen=True)
 class Runtime:
     settings: Settings
-    wavespeed: WaveSpeedClient
+    upstream: Upstream  # the service that runs the edits (WaveSpeed's adapter, or another)
     clock: Clock
     inputs: ImageInputs
     durations: DurationHistory  # when recent edits finished, which the poll schedule learns from

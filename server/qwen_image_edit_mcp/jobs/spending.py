@@ -36,8 +36,8 @@ from ..state.ledger import (
     to_micros,
 )
 from ..state.store import Store
+from ..upstream.protocol import Upstream
 from ..variants import VARIANTS, Variant
-from ..wavespeed.client import WaveSpeedClient
 from .pricing import QUOTE_SECONDS, PriceBook, Quote, parse_price
 
 log = logging.getLogger(__name__)
@@ -71,14 +71,14 @@ def documented_prices() -> dict[str, Decimal]:
     return {variant.model_id: variant.price_estimate for variant in VARIANTS.values()}
 
 
-def live_prices(client: WaveSpeedClient) -> Callable[[str, Mapping[str, Any]], Awaitable[Decimal]]:
+def live_prices(client: Upstream) -> Callable[[str, Mapping[str, Any]], Awaitable[Decimal]]:
     async def fetch(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
         return parse_price({"data": await client.get_price(model_id, inputs)})
 
     return fetch
 
 
-def open_spending(settings: Settings, client: WaveSpeedClient, store: Store, clock: Callable[[], float]) -> Spending:
+def open_spending(settings: Settings, client: Upstream, store: Store, clock: Callable[[], float]) -> Spending:
     """Live prices (cached on `clock`) and, when a limit is set, its ledger in the store."""
     ledger = None if settings.max_spend_usd is None else store.ledger(settings.max_spend_usd)
     if ledger is not None:

@@ -19,7 +19,8 @@ import anyio
 
 from ..errors import ConnectionFailedError, RateLimitError, WaveSpeedError
 from ..media.inputs import deliver
-from ..models import EditRequest, Prediction
+from ..models import Prediction
+from ..upstream.types import RunRequest
 from .follow import follow
 from .journal import begin_job, note_started
 from .outcome import NoPrediction, Outcome
@@ -80,14 +81,12 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
 
 
 async def _submit(
-    runtime: Runtime, request: EditRequest, booking: Booking, *, deadline: float, wait_seconds: float
+    runtime: Runtime, request: RunRequest, booking: Booking, *, deadline: float, wait_seconds: float
 ) -> Prediction:
     """The submit, sent once; the booking released when it provably created nothing, else left to its lease."""
-    sync, answer_by = request.enable_sync_mode, deadline + ANSWER_MARGIN
+    sync, answer_by = request.sync, deadline + ANSWER_MARGIN
     try:
-        return await submit_once(
-            runtime.wavespeed, request, clock=runtime.clock, deadline=deadline, answer_by=answer_by
-        )
+        return await submit_once(runtime.upstream, request, clock=runtime.clock, deadline=deadline, answer_by=answer_by)
     except WaveSpeedError as exc:
         if exc.created_nothing:
             await booking.release()

@@ -20,8 +20,9 @@ import anyio
 
 from ..clock import Clock
 from ..errors import ConnectionFailedError, RateLimitError, UnexpectedResponseError, WaveSpeedError
-from ..models import EditRequest, Prediction
-from ..wavespeed.client import WaveSpeedClient
+from ..models import Prediction
+from ..upstream.protocol import Upstream
+from ..upstream.types import RunRequest
 from .schedule import DurationHistory, PollSchedule
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,8 @@ ProgressFn = Callable[[str], Awaitable[None]]
 
 
 async def submit_once(
-    client: WaveSpeedClient,
-    request: EditRequest,
+    client: Upstream,
+    request: RunRequest,
     *,
     clock: Clock,
     deadline: float,
@@ -64,10 +65,10 @@ async def submit_once(
     answer_by = deadline if answer_by is None else answer_by
     while True:
         # A sync-mode request blocks until the job is done: let it run until this call's deadline, no longer.
-        end = deadline if request.enable_sync_mode else min(answer_by, clock.now() + client.request_timeout)
+        end = deadline if request.sync else min(answer_by, clock.now() + client.request_timeout)
         timeout = max(end - clock.now(), 1.0)
         try:
-            with anyio.CancelScope(shield=not request.enable_sync_mode):
+            with anyio.CancelScope(shield=not request.sync):
                 return await _within(client.submit(request, timeout=timeout), timeout)
         except WaveSpeedError as exc:
             if not exc.may_resend:  # decided where the answer was read (errors.py): never resend an unknown outcome
@@ -97,9 +98,7 @@ def _same_job(asked: Prediction, answered: Prediction) -> None:
         )
 
 
-async def read_prediction(
-    client: WaveSpeedClient, prediction_id: str, *, clock: Clock, retry_until: float
-) -> Prediction:
+async def read_prediction(client: Upstream, prediction_id: str, *, clock: Clock, retry_until: float) -> Prediction:
     """One look at a prediction, retrying transient failures (bounded, and not past `retry_until`)."""
     attempt = 0
     while True:
@@ -130,7 +129,7 @@ class WaitOutcome:
 
 
 async def wait_for_prediction(
-    client: WaveSpeedClient,
+    client: Upstream,
     prediction: Prediction,
     *,
     clock: Clock,

@@ -24,10 +24,10 @@ import anyio.to_thread
 
 from ..addresses import is_private_host
 from ..errors import InputError, WaveSpeedError, quoted
-from ..wavespeed.uploads import Uploader
 from .image_bytes import EXTENSIONS, verified_image_type
 from .inline_images import decode_inline, looks_like_base64
 from .local_files import looks_like_path, read_local_image
+from .uploads import Uploader
 
 UPLOAD_ABOVE_BYTES: Final = 1024 * 1024  # larger decoded images go through storage rather than inline
 MAX_URL_CHARS: Final = 16_384  # far beyond any real image URL; checked before anything else looks at one

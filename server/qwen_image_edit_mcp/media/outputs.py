@@ -19,8 +19,8 @@ import anyio.to_thread
 from ..errors import RefusedAddressError, WaveSpeedError
 from ..folders import default_output_dir
 from ..models import Prediction
-from ..wavespeed.client import WaveSpeedClient
-from ..wavespeed.http_client import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from ..upstream.limits import DOWNLOAD_TIMEOUT, MAX_OUTPUT_BYTES
+from ..upstream.protocol import Upstream
 from .image_bytes import EXTENSIONS, VerifiedImage, decode_base64, verified_image
 from .previews import Preview, base64_size, make_preview, pixels_needed, preview_of
 from .saving import save_output
@@ -63,7 +63,7 @@ class Fetching:
     keep: bool = False
 
 
-async def gather_outputs(client: WaveSpeedClient, prediction: Prediction, fetching: Fetching) -> list[Output]:
+async def gather_outputs(client: Upstream, prediction: Prediction, fetching: Fetching) -> list[Output]:
     """Fetch or decode every output, then verify, keep on disk (always for base64) and preview it in one pass."""
     outputs = [
         Output(index, url=value if value.startswith(("http://", "https://")) else None)
@@ -122,7 +122,7 @@ async def fit_preview(
     output.preview = preview
 
 
-async def _download(client: WaveSpeedClient, output: Output, fetching: Fetching) -> bytes | None:
+async def _download(client: Upstream, output: Output, fetching: Fetching) -> bytes | None:
     assert output.url is not None
     try:
         data = await client.download(

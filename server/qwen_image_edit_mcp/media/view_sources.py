@@ -20,8 +20,8 @@ from ..addresses import is_private_host
 from ..config import DEFAULT_INLINE_MAX_BYTES, Settings
 from ..errors import InputError, WaveSpeedError
 from ..folders import default_output_dir
-from ..wavespeed.client import WaveSpeedClient
-from ..wavespeed.http_client import MAX_OUTPUT_BYTES
+from ..upstream.limits import MAX_OUTPUT_BYTES
+from ..upstream.protocol import Upstream
 from .image_bytes import verified_image
 from .inline_images import looks_like_base64
 from .local_files import read_local_image
@@ -48,7 +48,7 @@ class ViewPreview:
 
 
 async def load_view_preview(
-    client: WaveSpeedClient, settings: Settings, source: str, max_side: int, *, handed_out: bool
+    client: Upstream, settings: Settings, source: str, max_side: int, *, handed_out: bool
 ) -> ViewPreview:
     """A preview of `source` whose longer side is at most `max_side`; raises PreviewRefused with the reason.
     `handed_out`: the source appeared in this server's results (an output or input URL, a saved file)."""
@@ -60,7 +60,7 @@ async def load_view_preview(
     return ViewPreview(preview.data, preview.mime, preview.size, preview.original_size or preview.size)
 
 
-async def _read_source(client: WaveSpeedClient, settings: Settings, source: str, *, handed_out: bool) -> bytes:
+async def _read_source(client: Upstream, settings: Settings, source: str, *, handed_out: bool) -> bytes:
     if source.lower().startswith(("http://", "https://")):
         if not handed_out:
             raise PreviewRefused(
@@ -86,7 +86,7 @@ async def _read_source(client: WaveSpeedClient, settings: Settings, source: str,
     return local.data
 
 
-async def _download(client: WaveSpeedClient, settings: Settings, url: str) -> bytes:
+async def _download(client: Upstream, settings: Settings, url: str) -> bytes:
     # As for outputs: nothing on this machine or a private network, unless WaveSpeed itself is local (an emulator).
     local = is_private_host(urlsplit(settings.base_url).hostname or "")
     if not local and is_private_host(urlsplit(url).hostname or ""):

@@ -78,7 +78,7 @@ async def prepared_edit(ctx: Context[Runtime, Any], args: Annotated[EditArgs, Re
     """Every free check, once (jobs/prepare.py). A later round of a call whose question is out reuses the first
     round's preparation (nothing is fetched again) and its question (jobs/asked.py)."""
     runtime = ctx.request_context.lifespan_context
-    if not runtime.wavespeed.has_api_key:
+    if not runtime.upstream.has_api_key:
         return Preparation(None, MissingApiKeyError())  # nothing to check for an edit that cannot be sent
     now = runtime.clock.now()
     asked = runtime.questions.latest(question_key(args), now) if answering_round(ctx) else None

@@ -23,7 +23,7 @@ from ..jobs.runtime import Runtime
 async def guarded(ctx: Context[Runtime, Any], action: str) -> AsyncGenerator[Runtime]:
     """The runtime, for a call that may go ahead. `action` completes "Could not ..." in WaveSpeed's refusals."""
     runtime = ctx.request_context.lifespan_context
-    if not runtime.wavespeed.has_api_key:
+    if not runtime.upstream.has_api_key:
         raise ToolError(MissingApiKeyError().message)
     try:
         yield runtime

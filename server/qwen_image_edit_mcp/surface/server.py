@@ -27,10 +27,10 @@ from ..jobs.runtime import Runtime
 from ..jobs.schedule import DurationHistory
 from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
+from ..media.uploads import Uploader
 from ..state.store import Store, opened_store
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import HttpClientOnDemand
-from ..wavespeed.uploads import Uploader
 from . import texts, tools
 from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
 from .confirm import MALFORMED_ANSWER

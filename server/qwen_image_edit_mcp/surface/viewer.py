@@ -211,7 +211,7 @@ def add_preview_tool(viewer: Viewer) -> None:
         handed_out = source.strip() in viewer.returned or await _handed_out_elsewhere(runtime, source.strip())
         try:
             preview = await load_view_preview(
-                runtime.wavespeed, runtime.settings, source, max_side, handed_out=handed_out
+                runtime.upstream, runtime.settings, source, max_side, handed_out=handed_out
             )
         except PreviewRefused as exc:
             raise ToolError(str(exc)) from None

@@ -14,6 +14,7 @@ PRESIGNED_UPLOAD_PATH: Final = "/api/v3/media/uploads"
 BINARY_UPLOAD_PATH: Final = "/api/v3/media/upload/binary"
 BALANCE_PATH: Final = "/api/v3/balance"
 PRICE_PATH: Final = "/api/v3/model/price"
+MODELS_PATH: Final = "/api/v3/models"  # the catalog: every model with its request schema, several MB
 
 
 def submit_path(model_id: str) -> str:

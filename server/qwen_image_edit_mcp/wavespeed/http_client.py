@@ -1,7 +1,8 @@
 """The one place that builds the HTTP client everything upstream goes through, with its limits and timeouts.
 
 Every request to WaveSpeed, its storage and its output CDN shares one connection pool. The numbers live here, so a
-reader finds every bound of the server's outbound traffic in one screen.
+reader finds every bound of the server's outbound traffic in one screen; those an output download is held to, which
+do not depend on the service, are `upstream/limits.py`'s.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .. import __version__
 REQUEST_TIMEOUT: Final = 30.0
 CONNECT_TIMEOUT: Final = 10.0
 UPLOAD_TIMEOUT: Final = 120.0  # WaveSpeed's own SDK allows uploads this long
-DOWNLOAD_TIMEOUT: Final = 60.0  # an output download, start to finish
-MAX_OUTPUT_BYTES: Final = 64 * 1024 * 1024  # a 1536x1536 PNG of pure noise is about 7 MB
+CATALOG_TIMEOUT: Final = 60.0  # the model catalog, start to finish
+MAX_CATALOG_BYTES: Final = 32 * 1024 * 1024  # the live catalog is a few MB; a body that never ends stops here
 MAX_REDIRECTS: Final = 5  # an output URL may redirect to its CDN; a loop ends here
 # Hundreds of edits may wait at once over HTTP; each keeps at most one poll in flight.
 LIMITS: Final = httpx.Limits(max_connections=200, max_keepalive_connections=50)

@@ -1,5 +1,5 @@
 """The rules an output download follows: http(s) only, never this machine or a private network (unless the API
-itself is local), redirects checked like the first URL, and a body capped in size."""
+itself is local), redirects checked like the first URL, and a body capped in size (as a large API answer is)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ async def bounded_body(response: httpx.Response, max_bytes: int) -> bytes | None
     """The body of a 200 answer, or None once it passes `max_bytes` (declared or counted)."""
     if response.status_code != 200:
         raise UnexpectedResponseError(f"the output URL answered HTTP {response.status_code}")
+    return await capped_bytes(response, max_bytes)
+
+
+async def capped_bytes(response: httpx.Response, max_bytes: int) -> bytes | None:
+    """The body of any answer, or None once it passes `max_bytes` (declared or counted)."""
     declared = response.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         return None

@@ -9,7 +9,7 @@ from mcp.client.extension import ClientExtension
 
 API_KEY = "sk-test-9f8e7d6c5b4a39281706"  # distinctive, so a leak scan cannot miss it
 # What tools/list shows a client without MCP Apps, and one that renders them (which also gets the app-only tool).
-MODEL_TOOLS = frozenset({"edit_image", "get_prediction", "list_predictions", "get_balance"})
+MODEL_TOOLS = frozenset({"edit_image", "get_prediction", "list_predictions", "get_balance", "list_models"})
 APP_TOOLS = MODEL_TOOLS | {"preview_image"}
 
 
@@ -56,3 +56,12 @@ class SecretScan:
 
 
 SCAN = SecretScan()
+
+
+CATALOG_PATH = "/api/v3/models"
+
+
+def beyond_the_catalog(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The requests in an emulator's log other than reading the model catalog (free, and made by any edit that checks
+    its model): what a refused edit must not have sent."""
+    return [entry for entry in log if entry.get("path") != CATALOG_PATH]

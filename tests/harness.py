@@ -25,11 +25,12 @@ from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.state.ledger import SpendLedger
 from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, open_store
 from qwen_image_edit_mcp.surface.server import create_server
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 
 EMULATOR_URL = "http://emulator.test"
 SUBMIT_PATH = "/api/v3/wavespeed-ai/qwen-image/edit"
-FAMILY_SUBMIT_PREFIX = "/api/v3/wavespeed-ai/qwen-image/"
+# POSTs under /api/v3/ that are not submits; every other POST there runs a model.
+NOT_SUBMITS = ("/api/v3/predictions", "/api/v3/model/", "/api/v3/media/")
 ONE_LORA: list[dict[str, Any]] = [{"path": "owner/warm-light"}]
 
 
@@ -47,8 +48,12 @@ class World:
         ]
 
     def submits(self) -> list[dict[str, Any]]:
-        """Every submit, to any model of the family."""
-        return [entry for entry in self.requests("POST") if entry["path"].startswith(FAMILY_SUBMIT_PREFIX)]
+        """Every submit, to any model."""
+        return [
+            entry
+            for entry in self.requests("POST")
+            if entry["path"].startswith("/api/v3/") and not entry["path"].startswith(NOT_SUBMITS)
+        ]
 
     def polls(self) -> list[dict[str, Any]]:
         return self.requests("GET", "/result")
@@ -124,10 +129,10 @@ def png_data_uri(size: tuple[int, int] = (64, 48)) -> str:
 def family_arguments(
     model: str, images: Sequence[str], *, loras: list[dict[str, Any]] | None = None, **more: Any
 ) -> dict[str, Any]:
-    """edit_image's arguments for one model of the family, as its row in VARIANTS takes them: `image` (the first of
+    """edit_image's arguments for one model of the family, as its row in BUILT_IN takes them: `image` (the first of
     `images`) for a single-image model, `images` for a multi-image one, and `loras` (one unless given) for a -lora
     model. `more` adds the prompt and any other argument."""
-    variant = VARIANTS[model]
+    variant = BUILT_IN[model]
     arguments: dict[str, Any] = {"model": model, **more}
     if variant.max_images > 1:
         arguments["images"] = list(images)

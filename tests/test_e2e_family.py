@@ -14,7 +14,7 @@ from PIL import Image
 from fakes import API_KEY
 from harness import family_arguments, pictures_dir, png_data_uri, text_of
 from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, running_emulator
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
 from stdio_harness import server_env, stdio_server
 
@@ -44,11 +44,11 @@ def arguments_for(name: str, tmp_path: Path) -> dict[str, Any]:
     )
 
 
-@pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.parametrize("name", list(BUILT_IN))
 async def test_each_variant_runs_end_to_end_with_exactly_its_documented_fields(
     emulator: RunningEmulator, tmp_path: Path, name: str
 ) -> None:
-    variant = VARIANTS[name]
+    variant = BUILT_IN[name]
     async with stdio_server(server_env(emulator, tmp_path)) as (client, _):
         result = await client.call_tool("edit_image", arguments_for(name, tmp_path))
         assert not result.is_error, text_of(result)

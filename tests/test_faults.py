@@ -26,7 +26,7 @@ from qwen_image_edit_mcp.emulator import EmulatorConfig, RunningEmulator, runnin
 from qwen_image_edit_mcp.jobs import follow as results
 from qwen_image_edit_mcp.jobs.runtime import Runtime
 from qwen_image_edit_mcp.surface.server import create_server
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(10)]
@@ -57,7 +57,7 @@ def completed(result: CallToolResult) -> dict[str, Any]:
     return result.structured_content
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 @pytest.mark.parametrize("retry_after", [0.1, 1.0])
 async def test_rate_limited_submits_are_retried_after_retry_after_and_create_exactly_one_prediction(
     world: World, retry_after: float, model: str
@@ -65,12 +65,12 @@ async def test_rate_limited_submits_are_retried_after_retry_after_and_create_exa
     report = completed(await edit(world, {"submit_429": 2, "retry_after": retry_after}, model=model))
     assert report["variant"] == model
     assert len(world.submits()) == 3
-    assert {submit["path"] for submit in world.submits()} == {submit_path(VARIANTS[model].model_id)}
+    assert {submit["path"] for submit in world.submits()} == {submit_path(BUILT_IN[model].model_id)}
     assert len(world.emulator.predictions) == 1
     assert world.clock.sleeps[:2] == [retry_after, retry_after]
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 @pytest.mark.parametrize("status", [500, 502, 503])
 async def test_a_server_error_on_submit_is_never_resent_and_says_a_job_may_exist(
     world: World, status: int, model: str
@@ -185,7 +185,7 @@ async def test_a_sync_504_that_carries_the_id_continues_by_polling(world: World)
     assert len(world.polls()) >= 1
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 async def test_a_sync_504_without_an_id_says_what_happened_and_how_to_find_the_job(world: World, model: str) -> None:
     result = await edit(world, {"sync_504": 1}, enable_sync_mode=True, model=model)
     assert result.is_error

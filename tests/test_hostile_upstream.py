@@ -20,7 +20,7 @@ from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
 from qwen_image_edit_mcp.jobs import prepare as prepare_case
 from qwen_image_edit_mcp.jobs import start as edit_case
 from qwen_image_edit_mcp.surface.server import create_server
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 from qwen_image_edit_mcp.wavespeed.endpoints import submit_path
 
 pytestmark = pytest.mark.anyio
@@ -152,7 +152,7 @@ async def test_a_poll_answer_that_stays_malformed_ends_pending_with_the_id(
     assert f'get_prediction(prediction_id="{prediction_id}"' in text_of(result)
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, model: str
 ) -> None:
@@ -176,7 +176,7 @@ async def test_a_stalled_submit_says_a_job_may_exist_and_is_never_resent(
         assert "list_predictions" in text_of(result)
         assert len(emulator.state.predictions) == 1  # the job exists; the caller is told to look for it
         submits = [e for e in emulator.state.request_log() if e["method"] == "POST" and "qwen-image" in e["path"]]
-        assert [submit["path"] for submit in submits] == [submit_path(VARIANTS[model].model_id)]
+        assert [submit["path"] for submit in submits] == [submit_path(BUILT_IN[model].model_id)]
     assert "abandoned a submit of unknown outcome at" in caplog.text
 
 
@@ -199,7 +199,7 @@ class BrokenSubmit(httpx.AsyncBaseTransport):
         return response
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 @pytest.mark.parametrize(
     ("breaks", "said"), [("unreadable", "may or may not have been created"), ("reset", "It may have created a job")]
 )

@@ -1,4 +1,5 @@
-"""The data as WaveSpeed defines it: the documented request fields, the prediction, and its statuses.
+"""The data as the tools take it and the upstream answers it: the documented request fields, the prediction, and
+its statuses. A run's body is built per model (upstream/inputs.py).
 
 The tool parameters in `tools.py` are built from the annotated types here, so the JSON Schema a model sees and
 the validation the server runs are one and the same.
@@ -7,15 +8,15 @@ the validation the server runs are one and the same.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import quoted
-from .variants import MAX_LORA_SCALE, VARIANTS, Variant, VariantName
 
 MODEL_ID: Final = "wavespeed-ai/qwen-image/edit"
+MAX_LORA_SCALE: Final = 4.0  # WaveSpeed's documented bound; a model's schema may narrow it
 
 MIN_SIDE: Final = 256
 MAX_SIDE: Final = 1536
@@ -205,37 +206,6 @@ class Lora(BaseModel):
         ),
         AfterValidator(_lora_scale),
     ] = 1.0
-
-
-class EditRequest(BaseModel):
-    """The documented request body of one family variant, field for field: `payload()` sends exactly its fields."""
-
-    model_config = ConfigDict(frozen=True)
-
-    prompt: Prompt
-    model: VariantName = "edit"
-    images: tuple[str, ...]  # what WaveSpeed receives, in order: one for single-image variants
-    loras: tuple[Lora, ...] = ()
-    size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None
-    seed: Seed = -1
-    output_format: OutputFormat = "jpeg"
-    enable_base64_output: bool = False
-    enable_sync_mode: bool = False
-
-    @property
-    def variant(self) -> Variant:
-        return VARIANTS[self.model]
-
-    def payload(self) -> dict[str, Any]:
-        """The JSON body: only the variant's documented fields, and `size` only when given (WaveSpeed then keeps
-        the input's). LoRA variants always get `loras` (WaveSpeed's docs mark it optional, its ComfyUI node required:
-        an empty list satisfies both)."""
-        body = self.model_dump(exclude_none=True, exclude={"model", "images", "loras"})
-        variant = self.variant
-        body[variant.images_field] = self.images[0] if variant.images_field == "image" else list(self.images)
-        if variant.loras:
-            body["loras"] = [lora.model_dump() for lora in self.loras]
-        return body
 
 
 class Prediction(BaseModel):

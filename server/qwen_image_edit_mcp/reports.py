@@ -77,3 +77,31 @@ class BalanceReport(BaseModel):
     spent_usd: float | None = Field(default=None, description="Spent in the last 24 h (with the cap), incl. reserved.")
     remaining_usd: float | None = Field(default=None, description="What is left of the cap now.")
     frees_at: str | None = Field(default=None, description="When the next spend turns 24 h old (UTC, ISO 8601).")
+
+
+class ModelField(BaseModel):
+    """One field of a model, for edit_image's options."""
+
+    name: str
+    rule: str = Field(description="Type, range or choices, default.")
+    required: bool = False
+    description: str | None = None
+
+
+class ModelInfo(BaseModel):
+    model_id: str
+    name: str = Field(description="Short name (or the id); either works as edit_image's model.")
+    summary: str
+    max_images: int
+    loras: bool
+    options: list[ModelField]
+    list_price_usd: float | None = Field(description="Listed price per run; each edit is quoted live (cost_usd).")
+    price_rule: str | None = None
+    source: str = Field(description="catalog (WaveSpeed lists it) or built-in (its documented schema).")
+
+
+class ModelList(BaseModel):
+    """What list_models returns as structuredContent."""
+
+    catalog: str = Field(description="live, or unavailable.")
+    models: list[ModelInfo]

@@ -20,7 +20,7 @@ from PIL import UnidentifiedImageError
 from fakes import FakeClock
 from harness import World, family_arguments, make_world, text_of
 from qwen_image_edit_mcp.media import outputs
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 from qwen_image_edit_mcp.wavespeed import client as wavespeed_client
 from qwen_image_edit_mcp.wavespeed import envelope
 
@@ -143,7 +143,7 @@ async def test_an_error_while_reading_a_poll_returns_the_id_and_how_to_resume(
     assert error.__name__ in text
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 @pytest.mark.parametrize("failure", [too_many_redirects, undecodable_body])
 async def test_every_variant_keeps_the_id_when_its_output_breaks(
     clock: FakeClock, tmp_path: Path, failure: Failure, model: str
@@ -155,7 +155,7 @@ async def test_every_variant_keeps_the_id_when_its_output_breaks(
     assert result.structured_content["variant"] == model
 
 
-@pytest.mark.parametrize("model", list(VARIANTS))
+@pytest.mark.parametrize("model", list(BUILT_IN))
 async def test_every_variant_keeps_the_id_when_its_polls_break(
     clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model: str
 ) -> None:

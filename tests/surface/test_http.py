@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from fakes import MODEL_TOOLS
+from fakes import MODEL_TOOLS, beyond_the_catalog
 from harness import text_of
 from http_harness import AUTH, INITIALIZE, MCP_HEADERS, SECURED, TOKEN, http_client, http_server, settings_for
 from qwen_image_edit_mcp.config import HttpSettings, Settings, SettingsError
@@ -41,7 +41,7 @@ async def test_requests_without_the_right_token_get_401(
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer ")
     assert response.json()["error"] == error
-    assert emulator.state.request_log() == []
+    assert beyond_the_catalog(emulator.state.request_log()) == []
 
 
 async def test_the_right_token_lets_a_client_list_and_call(emulator: RunningEmulator, tmp_path: Path) -> None:

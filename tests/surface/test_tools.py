@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,8 +11,8 @@ from mcp import Client
 
 from fakes import MODEL_TOOLS, AppsSupport, FakeClock
 from harness import EMULATOR_URL, World, images_of, links_of, make_world, png_data_uri, text_of
-from qwen_image_edit_mcp import variants
-from qwen_image_edit_mcp.variants import VARIANTS, price_range_text
+from qwen_image_edit_mcp.upstream import curated
+from qwen_image_edit_mcp.upstream.curated import CURATED, Curated, price_range_text
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -32,6 +31,7 @@ EDIT_FIELDS = {
     "wait_seconds",
     "mask",
     "feather",
+    "options",
 }
 
 
@@ -64,16 +64,19 @@ async def test_the_tools_are_listed_with_the_documented_schema_annotations_and_o
     assert (props["feather"]["minimum"], props["feather"]["maximum"], props["feather"]["default"]) == (0, 64, 4)
     assert props["enable_base64_output"]["type"] == props["enable_sync_mode"]["type"] == "boolean"
     assert all(props[name].get("description") for name in props)
-    assert props["model"]["enum"] == list(VARIANTS)
-    assert props["model"]["default"] == "edit"
+    assert not any("title" in props[name] for name in props)  # pydantic's "Prompt" for prompt: dropped, said twice
+    assert (props["model"]["type"], props["model"]["default"], props["model"]["maxLength"]) == ("string", "edit", 200)
+    assert all(name in props["model"]["description"] for name in CURATED)
+    assert "list_models" in props["model"]["description"]
     images_schema = next(s for s in props["images"]["anyOf"] if s.get("type") == "array")
-    assert (images_schema["minItems"], images_schema["maxItems"]) == (1, 3)
+    assert (images_schema["minItems"], images_schema["maxItems"]) == (1, 16)  # each model's own limit is checked
     loras_schema = next(s for s in props["loras"]["anyOf"] if s.get("type") == "array")
-    assert loras_schema["maxItems"] == 3
+    assert loras_schema["maxItems"] == 8
+    options_schema = next(s for s in props["options"]["anyOf"] if s.get("type") == "object")
+    assert options_schema["additionalProperties"] is True
     lora = edit["$defs"]["Lora"]
     assert lora["required"] == ["path"]
     assert (lora["properties"]["scale"]["minimum"], lora["properties"]["scale"]["maximum"]) == (0, 4)
-    assert all(variant.price_text in props["model"]["description"] for variant in VARIANTS.values())
     annotations = tools["edit_image"].annotations
     assert annotations is not None
     assert annotations.read_only_hint is False
@@ -260,10 +263,8 @@ async def test_the_whole_tools_list_stays_under_20_kb_of_every_turns_context(wor
     assert size < 20_000, f"tools/list is {size} bytes"
 
 
-async def test_the_texts_state_the_prices_and_multi_image_models_of_the_variants_table(world: World) -> None:
-    prices = sorted(variant.price_estimate for variant in VARIANTS.values())
-    stated = f"${prices[0]}-{prices[-1]}"
-    multi = [name for name, variant in VARIANTS.items() if variant.max_images > 1 and not variant.loras]
+async def test_the_texts_state_the_price_range_and_the_multi_image_models_of_the_curated_table(world: World) -> None:
+    stated = "$0.02-0.07"
     async with Client(world.server) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
         instructions = client.instructions or ""
@@ -271,11 +272,14 @@ async def test_the_texts_state_the_prices_and_multi_image_models_of_the_variants
     for text in (instructions, edit.description or "", tools["get_balance"].description or ""):
         assert stated in text
     for text in (instructions, edit.input_schema["properties"]["images"]["description"]):
-        assert " or ".join(multi) in text
+        assert "edit-plus, edit-2511, edit-2.1 or edit-max" in text
+    assert "list_models" in instructions
 
 
-def test_a_new_row_of_the_variants_table_changes_the_stated_prices(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(VARIANTS, "edit-max", replace(VARIANTS["edit-lora"], documented_price=Decimal("0.03")))
-    assert price_range_text() == "$0.02-0.03"
-    monkeypatch.setattr(variants, "VARIANTS", {"edit": VARIANTS["edit"]})
+def test_a_new_row_of_the_curated_table_changes_the_stated_prices(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        CURATED, "edit-ultra", Curated("edit-ultra", "wavespeed-ai/qwen-image-9/edit", "", Decimal("0.2"))
+    )
+    assert price_range_text() == "$0.02-0.2"
+    monkeypatch.setattr(curated, "CURATED", {"edit": CURATED["edit"]})
     assert price_range_text() == "$0.02"

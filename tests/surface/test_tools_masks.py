@@ -37,7 +37,7 @@ from qwen_image_edit_mcp.media.previews import base64_size
 from qwen_image_edit_mcp.media.previews import preview_of as real_preview_of
 from qwen_image_edit_mcp.media.uploads import Uploader
 from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, JobRecord
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 
 pytestmark = pytest.mark.anyio
 SIZE = (96, 64)
@@ -266,7 +266,7 @@ async def test_base64_output_is_composited_and_the_unmasked_edit_is_its_saved_fi
     assert "masked edit started here gets its mask applied" in (get.description or "")
 
 
-@pytest.mark.parametrize("name", list(VARIANTS))
+@pytest.mark.parametrize("name", list(BUILT_IN))
 async def test_every_model_of_the_family_takes_a_mask_on_its_first_image(
     world: World, tmp_path: Path, name: str
 ) -> None:

@@ -11,7 +11,7 @@ from mcp import Client
 from mcp.types import CallToolResult, ImageContent, TextResourceContents
 from PIL import Image
 
-from fakes import AppsSupport, FakeClock
+from fakes import AppsSupport, FakeClock, beyond_the_catalog
 from harness import World, make_world, pictures_dir
 from qwen_image_edit_mcp.surface.viewer import VIEWER_URI, ReturnedUrls, viewer_html
 
@@ -75,8 +75,15 @@ async def test_a_client_without_apps_is_not_shown_the_app_only_tool(world: World
         listed = [tool.name for tool in (await plain.list_tools()).tools]
     async with Client(world.server, mode=mode, extensions=[AppsSupport()]) as apps:
         listed_to_apps = [tool.name for tool in (await apps.list_tools()).tools]
-    assert listed == ["edit_image", "get_prediction", "list_predictions", "get_balance"]
-    assert listed_to_apps == ["edit_image", "get_prediction", "preview_image", "list_predictions", "get_balance"]
+    assert listed == ["edit_image", "get_prediction", "list_predictions", "list_models", "get_balance"]
+    assert listed_to_apps == [
+        "edit_image",
+        "get_prediction",
+        "preview_image",
+        "list_predictions",
+        "list_models",
+        "get_balance",
+    ]
 
 
 async def test_preview_image_scales_an_output_the_server_returned_within_max_side(world: World) -> None:
@@ -115,7 +122,7 @@ async def test_preview_image_reads_files_only_inside_the_allowed_and_output_fold
     assert refused.is_error
     assert "outside the folders this server may read" in str(refused.content[0])
     assert not_image.is_error
-    assert world.emulator.request_log() == []
+    assert beyond_the_catalog(world.emulator.request_log()) == []
 
 
 async def test_the_preview_fits_the_inline_budget(clock: FakeClock, tmp_path: Path) -> None:

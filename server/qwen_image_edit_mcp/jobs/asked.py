@@ -40,7 +40,7 @@ class Asked:
     edit: PreparedEdit | None  # dropped past the byte bound or once late: only the words and deadline matter then
     question: str  # the exact words asked, which a later round asks again so that the answer matches
     answer_by: float
-    model: str
+    model: str  # the model's id
     price_usd: Decimal
     seconds: float  # how long the question had: the call's wait_seconds plus the answer margin
 
@@ -76,7 +76,7 @@ class AskedQuestions:
         for older in [other for other, asked in self._questions.items() if asked.key == key]:
             del self._questions[older]
         seconds = edit.answer_by - edit.started
-        asked = Asked(ref, key, edit, words, edit.answer_by, edit.variant.name, edit.price_usd, seconds)
+        asked = Asked(ref, key, edit, words, edit.answer_by, edit.model.model_id, edit.price_usd, seconds)
         self._questions[ref] = asked
         self._bound()
         return asked

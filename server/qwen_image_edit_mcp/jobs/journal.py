@@ -53,7 +53,7 @@ async def begin_job(runtime: Runtime, prepared: PreparedEdit, *, seconds: float)
                 )
             record = JobRecord(
                 job_id=uuid.uuid4().hex,
-                model_id=prepared.variant.model_id,
+                model_id=prepared.model.model_id,
                 price_usd=prepared.price_usd,
                 created_at=time.time(),
                 mask=recipe,

@@ -1,4 +1,4 @@
-"""The list use case: this account's recent predictions of the family, newest first, for finding a lost id.
+"""The list use case: this account's recent Qwen edit predictions, newest first, for finding a lost id.
 
 WaveSpeed's history filters by one model at a time. With a `model`, the filter is WaveSpeed's own and paging is
 exact; without one, a page of the account's history is fetched and only the family's predictions are kept (the
@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import anyio
 
+from ..errors import InputError
 from ..models import MODEL_ID, Status
 from ..reports import PredictionList, PredictionSummary
 from ..state.store import StoreUnavailable
-from ..variants import VARIANTS, VariantName, variant_of_model
+from ..upstream.catalog_scan import in_family
+from ..upstream.curated import CURATED, short_name
 from .journal import LOOKUP_SECONDS
 from .runtime import Runtime
 
@@ -26,18 +28,23 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class ListArgs:
     status: Status | None = None
-    model: VariantName | None = None
+    model: str | None = None  # a short name or a model id
     since_hours: float = 24
     page: int = 1
     page_size: int = 20
 
 
 async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
+    if args.model is not None and args.model not in CURATED and not in_family(args.model):
+        raise InputError(
+            f"model: {args.model!r} is not a short name this server knows ({', '.join(CURATED)}) nor a Qwen edit "
+            "model id (e.g. wavespeed-ai/qwen-image-2.1/edit); list_models shows them."
+        )
     since = datetime.now(UTC) - timedelta(hours=args.since_hours)
     listing = await runtime.upstream.list_predictions(
         page=args.page,
         page_size=args.page_size,
-        model=VARIANTS[args.model].model_id if args.model else None,
+        model=CURATED[args.model].model_id if args.model in CURATED else args.model,
         status=args.status,
         created_after=since.strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
@@ -45,13 +52,13 @@ async def run_list(runtime: Runtime, args: ListArgs) -> PredictionList:
         PredictionSummary(
             prediction_id=item.id,
             status=item.status,
-            variant=variant.name,
+            variant=short_name(item.model or MODEL_ID) or item.model,
             created_at=item.created_at,
             outputs=[o for o in item.outputs if o.startswith(("http://", "https://"))],
             error=(item.error or None) if item.status != "completed" else None,
         )
         for item in listing.items
-        if (variant := variant_of_model(item.model or MODEL_ID)) is not None
+        if in_family(item.model or MODEL_ID)
     ]
     summaries = await _marked(runtime, summaries)
     more = listing.page * args.page_size < listing.total

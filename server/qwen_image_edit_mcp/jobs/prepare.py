@@ -1,27 +1,30 @@
 """Every free check of an edit, made once: `prepare_edit` turns the arguments into a `PreparedEdit` or refuses them
 (InputError, nothing sent, nothing paid).
 
-It checks the arguments against the model's rules, reads and verifies every input (an http(s) URL is checked, not
-fetched, unless a mask needs its pixels), prepares the region from the mask, quotes the price live for these inputs
-and consults the spend limit. The question about the spend and the edit itself both read the one `PreparedEdit`, so
-what the user approves is exactly what runs, and nothing is fetched or checked again: `start` only reserves,
-uploads, submits and follows.
+It finds the model (a short name or any catalog id of the family: upstream/catalog.py), checks the arguments and
+`options` against that model's own request schema (upstream/inputs.py), reads and verifies every input (an http(s)
+URL is checked, not fetched, unless a mask needs its pixels), prepares the region from the mask, quotes the price
+live for these inputs and consults the spend limit. The question about the spend and the edit itself both read the
+one `PreparedEdit`, so what the user approves is exactly what runs, and nothing is fetched or checked again: `start`
+only reserves, uploads, submits and follows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from ..errors import InputError
 from ..media.inputs import ImageInputs, ReadImage, ResolvedImage, checked_url, read_input
 from ..media.masks import DEFAULT_FEATHER
-from ..models import EditRequest, Lora, OutputFormat
-from ..variants import Variant
+from ..models import Lora, OutputFormat
+from ..upstream.inputs import run_inputs
+from ..upstream.spec import ModelSpec
+from ..upstream.types import RunRequest
 from .family import checked_loras, chosen_inputs
 from .pricing import Quote
 from .region import MaskArgs, RegionEdit, prepare_region_edit
@@ -51,6 +54,7 @@ class EditArgs:
     wait_seconds: float = 50.0
     mask: str | None = None  # edit one region only: see jobs/region.py
     feather: int = DEFAULT_FEATHER
+    options: Mapping[str, Any] = field(default_factory=dict[str, Any])  # the model's own fields, by its schema
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,9 @@ class PreparedEdit:
     """An edit that passed every free check: what the user is asked about, and all that `start` needs."""
 
     args: EditArgs
-    variant: Variant
+    model: ModelSpec
     inputs: tuple[ReadImage, ...]  # in order; the first is the one edited
-    loras: tuple[Lora, ...]
+    body: Mapping[str, Any]  # the run's inputs as checked, with a stand-in for each image until it is delivered
     output_format: OutputFormat
     region: RegionEdit | None  # a masked edit's region, with the input's pixels
     quote: Quote  # what is reserved, asked about and stated as the cost
@@ -75,25 +79,32 @@ class PreparedEdit:
         """When the call must have answered, a question included."""
         return self.started + self.args.wait_seconds + ANSWER_MARGIN
 
-    def request(self, images: Sequence[str]) -> EditRequest:
-        """The request body, with `images` as WaveSpeed receives them (URLs or data URIs, in order)."""
-        return edit_request(self.args, self.variant, self.loras, self.output_format, images)
+    def request(self, images: Sequence[str]) -> RunRequest:
+        """The run, with `images` as the upstream receives them (URLs or data URIs, in order)."""
+        return RunRequest(self.model.model_id, {**self.body, **_images(self.model, images)})
 
 
-def edit_request(
-    args: EditArgs, variant: Variant, loras: tuple[Lora, ...], output_format: OutputFormat, images: Sequence[str]
-) -> EditRequest:
-    return EditRequest(
-        prompt=args.prompt,
-        model=variant.name,
-        images=tuple(images),
-        loras=loras,
-        size=args.size,
-        seed=args.seed,
-        output_format=output_format,
-        enable_base64_output=args.enable_base64_output,
-        enable_sync_mode=args.enable_sync_mode,
-    )
+def _images(model: ModelSpec, images: Sequence[str]) -> dict[str, Any]:
+    return {model.images_field: images[0] if model.images_field == "image" else list(images)}
+
+
+def checked_body(
+    args: EditArgs, model: ModelSpec, loras: tuple[Lora, ...], output_format: OutputFormat, images: Sequence[str]
+) -> dict[str, Any]:
+    """The run's inputs for `model`: edit_image's arguments under the model's names, then its options, checked
+    against its schema (InputError naming the field, the model and what it allows). LoRA models always get `loras`
+    (WaveSpeed's docs mark it optional, its ComfyUI node required: an empty list satisfies both)."""
+    core: dict[str, Any] = {"prompt": args.prompt, **_images(model, images)}
+    if model.loras:
+        core["loras"] = [lora.model_dump() for lora in loras]
+    if args.size is not None:
+        core["size"] = args.size
+    core.update(seed=args.seed, output_format=output_format)
+    core.update(enable_base64_output=args.enable_base64_output, enable_sync_mode=args.enable_sync_mode)
+    explicit = {"prompt", model.images_field, "loras" if loras else "", "size" if args.size is not None else ""}
+    explicit |= {"seed" if args.seed != -1 else "", "output_format" if args.output_format is not None else ""}
+    explicit |= {name for name in ("enable_base64_output", "enable_sync_mode") if core[name]}
+    return run_inputs(model, core, frozenset(explicit - {""}), args.options)
 
 
 async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
@@ -101,14 +112,17 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     clock = runtime.clock
     started = clock.now()
     answer_by = started + args.wait_seconds + ANSWER_MARGIN
-    variant, given, loras = checked(args)
-    checked_lora_urls(loras, runtime.inputs)
-    reads = [
-        partial(read_input, value, runtime.inputs, field=field)
-        for value, field in zip(given, _fields(args, given), strict=True)
-    ]
-    inputs = tuple(await together(reads, seconds=answer_by - clock.now(), doing="reading the images"))
+    checked_wait(args)
+    model = await runtime.catalog.resolve(args.model, seconds=max(answer_by - clock.now(), 1.0))
+    given = chosen_inputs(model, args.image, args.images)
+    loras = checked_loras(model, args.loras)
     output_format: OutputFormat = args.output_format or ("png" if args.mask is not None else "jpeg")
+    # Checked with a stand-in for each image: every field is refused or accepted before any image is read.
+    fields = _fields(args, given)
+    body = checked_body(args, model, loras, output_format, [_stand_in(name) for name in fields])
+    checked_lora_urls(loras, runtime.inputs)
+    reads = [partial(read_input, value, runtime.inputs, field=name) for value, name in zip(given, fields, strict=True)]
+    inputs = tuple(await together(reads, seconds=answer_by - clock.now(), doing="reading the images"))
     region = None
     if args.mask is not None:
         masking = MaskArgs(args.mask, args.feather, output_format)
@@ -117,23 +131,23 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
         region = await prepare_region_edit(runtime, masking, first, given[0], size=args.size, seconds=seconds)
     # The price endpoint is asked about the run's own fields, the image count and the URLs given, but no image bytes:
     # an inline image would send megabytes to a look-up, and bytes are uploaded only once the edit is approved.
-    stand_ins = [item.url or f"{item.argument} (uploaded when submitted)" for item in inputs]
-    priced = edit_request(args, variant, loras, output_format, stand_ins).payload()
-    quote = await runtime.spending.quote(variant, priced, seconds=max(answer_by - clock.now(), 1.0))
+    body = {**body, **_images(model, [item.url or _stand_in(item.argument) for item in inputs])}
+    quote = await runtime.spending.quote(model, body, seconds=max(answer_by - clock.now(), 1.0))
     await runtime.spending.check_room(quote.price_usd)
-    log.info("edit prepared: %s for $%s (%s price)", variant.name, quote.price_usd, quote.source)
-    return PreparedEdit(args, variant, inputs, loras, output_format, region, quote, started)
+    log.info("edit prepared: %s for $%s (%s price)", model.name, quote.price_usd, quote.source)
+    return PreparedEdit(args, model, inputs, body, output_format, region, quote, started)
 
 
-def checked(args: EditArgs) -> tuple[Variant, list[str], tuple[Lora, ...]]:
-    """The variant, its images and its LoRAs, from arguments that are consistent; InputError otherwise."""
+def _stand_in(argument: str) -> str:
+    return f"{argument} (uploaded when submitted)"
+
+
+def checked_wait(args: EditArgs) -> None:
     if args.enable_sync_mode and args.wait_seconds < MIN_SYNC_WAIT_SECONDS:
         raise InputError(
             f"enable_sync_mode holds the request open until the image is ready, so it needs wait_seconds of at "
             f"least {MIN_SYNC_WAIT_SECONDS:g} (got {args.wait_seconds:g}). Raise wait_seconds or leave sync mode off."
         )
-    variant, given = chosen_inputs(args.model, args.image, args.images)
-    return variant, given, checked_loras(variant, args.loras)
 
 
 def checked_lora_urls(loras: Sequence[Lora], inputs: ImageInputs) -> None:

@@ -7,8 +7,8 @@ request. A quote may depend on the inputs (the image count, the size), so quotes
 (all but the prompt and the seed).
 
 Whatever the live answer is, a positive finite number is the price: reserving less than the platform may charge would
-let the limit be passed. Without a live answer, the fallback is the larger of the documented price and the last live
-quote seen for that model.
+let the limit be passed. Without a live answer, the fallback is the larger of the model's fallback price (documented,
+or the catalog's base price) and the last live quote seen for that model.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, cast
 
 import anyio
+
+from ..errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ MAX_CACHED_QUOTES = 256
 UNPRICED_FIELDS = frozenset({"prompt", "seed"})
 
 
-class PriceUnknown(Exception):
+class PriceUnknown(InputError):
     """No live price and none documented for this model: the run cannot be reserved, so it must not be sent."""
 
 
@@ -90,15 +92,13 @@ class PriceBook:
 
     def __init__(
         self,
-        fetch: PriceFetch,
-        documented: Mapping[str, Decimal],
+        fetch: PriceFetch | None,  # None: no look-ups, the fallback price always
         *,
         clock: Callable[[], float] = time.monotonic,
         ttl_seconds: float = TTL_SECONDS,
         retry_seconds: float = RETRY_SECONDS,
     ) -> None:
         self._fetch = fetch
-        self._documented = dict(documented)
         self._clock = clock
         self._ttl = ttl_seconds
         self._retry = retry_seconds
@@ -106,18 +106,20 @@ class PriceBook:
         self._last_live: dict[str, Decimal] = {}
         self._locks: dict[str, anyio.Lock] = {}
 
-    async def quote(self, model_id: str, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
+    async def quote(
+        self, model_id: str, inputs: Mapping[str, Any], *, fallback: Decimal | None, seconds: float = QUOTE_SECONDS
+    ) -> Quote:
         """Within `seconds` (capped at QUOTE_SECONDS), waiting for another call's look-up included: on time-out the
-        fallback, as when the look-up fails."""
+        fallback, as when the look-up fails. `fallback`: the model's documented price, None when none is known."""
         seconds = min(seconds, QUOTE_SECONDS)
         priced = {name: value for name, value in inputs.items() if name not in UNPRICED_FIELDS}
         key = (model_id, json.dumps(priced, sort_keys=True, default=str))
         with anyio.move_on_after(seconds):
-            return await self._quote(key, inputs)
+            return await self._quote(key, inputs, fallback)
         log.warning("price lookup for %s took longer than %.1f s; using the fallback price", model_id, seconds)
-        return self._fallback(key)
+        return self._fallback(key, fallback)
 
-    async def _quote(self, key: tuple[str, str], inputs: Mapping[str, Any]) -> Quote:
+    async def _quote(self, key: tuple[str, str], inputs: Mapping[str, Any], fallback: Decimal | None) -> Quote:
         model_id = key[0]
         # One lookup per model at a time: a burst of edits asks WaveSpeed once, the rest wait for its answer.
         async with self._locks.setdefault(model_id, anyio.Lock()):
@@ -126,20 +128,22 @@ class PriceBook:
                 return cached.quote
             live = await self._live(model_id, inputs)
             if live is None:
-                return self._fallback(key)
+                return self._fallback(key, fallback)
             self._last_live[model_id] = live
             quote = Quote(live, "live")
             self._remember(key, quote, self._ttl)
             return quote
 
-    def _fallback(self, key: tuple[str, str]) -> Quote:
+    def _fallback(self, key: tuple[str, str], documented: Decimal | None) -> Quote:
         """The larger of the documented price and the last live quote for the model, kept for a minute so that the
         next edits do not wait for a broken look-up too. Never less than the platform was last seen to charge."""
         model_id = key[0]
-        documented, last = self._documented.get(model_id), self._last_live.get(model_id)
+        last = self._last_live.get(model_id)
         if documented is None and last is None:
             raise PriceUnknown(
-                f"No price is known for {model_id}: WaveSpeed's price lookup failed and none is documented."
+                f"No price is known for {model_id}: WaveSpeed's price lookup failed and neither the catalog nor this "
+                "server's table gives one, so the spend cannot be reserved. Nothing was sent or paid; try again in a "
+                "minute."
             )
         if documented is None or (last is not None and last > documented):
             quote = Quote(cast(Decimal, last), "last live")
@@ -155,6 +159,8 @@ class PriceBook:
             self._cache.popitem(last=False)
 
     async def _live(self, model_id: str, inputs: Mapping[str, Any]) -> Decimal | None:
+        if self._fetch is None:
+            return None
         try:
             price = await self._fetch(model_id, inputs)
         except Exception as exc:  # any failure of this lookup has the same answer: the fallback price

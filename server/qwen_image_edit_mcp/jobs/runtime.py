@@ -12,6 +12,7 @@ from ..clock import Clock
 from ..config import Settings
 from ..media.inputs import ImageInputs
 from ..state.store import Store
+from ..upstream.catalog import Catalog
 from ..upstream.protocol import Upstream
 from .asked import AskedQuestions
 from .schedule import DurationHistory
@@ -35,6 +36,7 @@ class Runtime:
     store: Store  # what outlives the call: the ledger, the upload cache, the job journal
     spending: Spending = field(default_factory=Spending.documented)  # prices and the spend limit
     questions: AskedQuestions = field(default_factory=AskedQuestions)  # spend questions out with a client
+    catalog: Catalog = field(default_factory=Catalog.offline)  # the models that can run: live, cached an hour
 
     @property
     def api_is_local(self) -> bool:

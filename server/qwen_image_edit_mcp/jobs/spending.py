@@ -37,7 +37,7 @@ from ..state.ledger import (
 )
 from ..state.store import Store
 from ..upstream.protocol import Upstream
-from ..variants import VARIANTS, Variant
+from ..upstream.spec import ModelSpec
 from .pricing import QUOTE_SECONDS, PriceBook, Quote, parse_price
 
 log = logging.getLogger(__name__)
@@ -66,11 +66,6 @@ class Booking:
             await _settle(self.ledger, self.reservation, prediction_id, seconds)
 
 
-def documented_prices() -> dict[str, Decimal]:
-    """Every variant's fallback price: the documented one, or the family's estimate where none is published."""
-    return {variant.model_id: variant.price_estimate for variant in VARIANTS.values()}
-
-
 def live_prices(client: Upstream) -> Callable[[str, Mapping[str, Any]], Awaitable[Decimal]]:
     async def fetch(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
         return parse_price({"data": await client.get_price(model_id, inputs)})
@@ -83,7 +78,7 @@ def open_spending(settings: Settings, client: Upstream, store: Store, clock: Cal
     ledger = None if settings.max_spend_usd is None else store.ledger(settings.max_spend_usd)
     if ledger is not None:
         log.info("spend limit: $%s per rolling 24 h (ledger in the %s)", ledger.limit_usd, store.description)
-    return Spending(PriceBook(live_prices(client), documented_prices(), clock=clock), ledger)
+    return Spending(PriceBook(live_prices(client), clock=clock), ledger)
 
 
 class Spending:
@@ -95,18 +90,12 @@ class Spending:
 
     @classmethod
     def documented(cls, ledger: SpendLedger | None = None) -> Spending:
-        """Documented prices only (no look-ups), and no limit unless a ledger is given: for a runtime built without a
-        server."""
+        """Each model's fallback price only (no look-ups), and no limit unless a ledger is given: for a runtime built
+        without a server."""
+        return cls(PriceBook(None), ledger)
 
-        prices = documented_prices()
-
-        async def documented(model_id: str, inputs: Mapping[str, Any]) -> Decimal:
-            return prices[model_id]
-
-        return cls(PriceBook(documented, prices), ledger)
-
-    async def quote(self, variant: Variant, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
-        return await self._prices.quote(variant.model_id, inputs, seconds=seconds)
+    async def quote(self, model: ModelSpec, inputs: Mapping[str, Any], *, seconds: float = QUOTE_SECONDS) -> Quote:
+        return await self._prices.quote(model.model_id, inputs, fallback=model.fallback_price, seconds=seconds)
 
     async def status(self) -> LedgerStatus | None:
         return None if self.ledger is None else await self.ledger.status()

@@ -39,7 +39,7 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     started = clock.now()
     args = prepared.args
     deadline = started + args.wait_seconds
-    booking = await runtime.spending.reserve(prepared.price_usd, label=prepared.variant.model_id)
+    booking = await runtime.spending.reserve(prepared.price_usd, label=prepared.model.model_id)
     try:
         job_id = await begin_job(runtime, prepared, seconds=deadline + ANSWER_MARGIN - clock.now())
         uploads = [partial(deliver, image, runtime.inputs) for image in prepared.inputs]

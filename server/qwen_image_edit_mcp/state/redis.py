@@ -26,10 +26,10 @@ from ..addresses import url_secrets
 from .ledger import SpendLedger, format_usd
 from .migration import UPLOADS_FILE, old_uploads, retire
 from .redis_epochs import EPOCH_FILE, Epochs
-from .redis_texts import RedisTexts
 from .redis_journal import RedisAccess, RedisJournal, RedisUploads
 from .redis_ledger import INSTALL_HINT, KEY_PREFIX, RedisLedger, connect, ledger_keys, masked, redact
 from .redis_scripts import ACKNOWLEDGE
+from .redis_texts import RedisTexts
 from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
 if TYPE_CHECKING:

@@ -54,6 +54,8 @@ def describe_invalid_arguments(tool: str, error: ValidationError, known: Sequenc
     takes = ""
     if unknown:
         takes = f" {tool} takes: {', '.join(known)}." if known else f" {tool} takes no arguments."
+        if "options" in known:  # a model's own field given at the top level: say where it goes
+            takes += " A model's own fields go inside options (list_models names them)."
     return (
         f"Invalid arguments for {tool}: {listed}.{takes} Nothing was sent to WaveSpeed (so nothing was paid): "
         "fix the named argument(s) and call again."

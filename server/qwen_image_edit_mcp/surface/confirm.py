@@ -39,7 +39,7 @@ from ..jobs.balance import read_balance
 from ..jobs.prepare import PreparedEdit
 from ..jobs.runtime import Runtime
 from ..reports import PredictionReport
-from ..variants import VARIANTS
+from ..upstream.curated import short_name
 from .edit_args import Preparation, prepared_edit
 
 # The first protocol revision that asks by an input-required round instead of a request mid-call.
@@ -125,7 +125,7 @@ async def _ask_now(ctx: Context[Runtime, Any], runtime: Runtime, edit: PreparedE
 
 
 async def _question(runtime: Runtime, edit: PreparedEdit) -> str:
-    return f"This edit runs {edit.variant.name} for ${edit.price_usd}; {await _balance_text(runtime)}. Go ahead?"
+    return f"This edit runs {edit.model.name} for ${edit.price_usd}; {await _balance_text(runtime)}. Go ahead?"
 
 
 def verdict_of(answer: ElicitationResult[Any]) -> Verdict:
@@ -149,15 +149,15 @@ async def _balance_text(runtime: Runtime) -> str:
     return "balance unknown (WaveSpeed did not say)"
 
 
-def not_submitted(verdict: Verdict, *, model: str, price_usd: Decimal, waited: float) -> CallToolResult:
+def not_submitted(verdict: Verdict, *, model_id: str, price_usd: Decimal, waited: float) -> CallToolResult:
     """The user said no, or nobody said yes in time: a normal result, not an error, with nothing submitted and
     nothing paid."""
-    variant = VARIANTS.get(model)
+    model = short_name(model_id) or model_id
     report = PredictionReport(
         prediction_id=None,
         status=None,
-        model=variant.model_id if variant is not None else model,
-        variant=model,
+        model=model_id,
+        variant=short_name(model_id),
         pending=False,
         elapsed_seconds=0.0,
         polls=0,

@@ -15,7 +15,6 @@ from ..jobs.asked import Asked, question_key
 from ..jobs.prepare import EditArgs, PreparedEdit, prepare_edit
 from ..jobs.runtime import Runtime
 from ..models import Lora, OutputFormat
-from ..variants import VariantName
 
 
 def edit_arguments(
@@ -23,7 +22,7 @@ def edit_arguments(
     prompt: str,
     image: str | None,
     images: list[str] | None,
-    model: VariantName,
+    model: str,
     loras: list[Lora] | None,
     size: str | None,
     seed: int,
@@ -33,6 +32,7 @@ def edit_arguments(
     wait_seconds: float | None,
     mask: str | None,
     feather: int,
+    options: dict[str, Any] | None,
 ) -> EditArgs:
     """Taken by name from the validated arguments; an omitted wait is the server's."""
     settings = ctx.request_context.lifespan_context.settings
@@ -50,6 +50,7 @@ def edit_arguments(
         wait_seconds=settings.wait_seconds if wait_seconds is None else wait_seconds,
         mask=mask,
         feather=feather,
+        options=options or {},
     )
 
 

@@ -17,8 +17,8 @@ from ..errors import describe_failure
 from ..jobs.outcome import Completed, Failed, Interrupted, Outcome, Pending
 from ..media.outputs import Output
 from ..models import MODEL_ID
-from ..reports import BalanceReport, PredictionList, PredictionReport
-from ..variants import variant_of_model
+from ..reports import BalanceReport, ModelInfo, ModelList, PredictionList, PredictionReport
+from ..upstream.curated import short_name
 from .masked import mask_lines, unmasked_titles, with_mask
 
 
@@ -78,7 +78,7 @@ def _report(outcome: Outcome, outputs: list[Output], next_step: str | None) -> P
         prediction_id=prediction.id,
         status=prediction.status,
         model=prediction.model or MODEL_ID,
-        variant=variant.name if (variant := variant_of_model(prediction.model or MODEL_ID)) else None,
+        variant=short_name(prediction.model or MODEL_ID),
         pending=not prediction.is_terminal,
         outputs=[link for output in outputs if (link := output.link)],
         has_nsfw_contents=prediction.has_nsfw_contents,
@@ -192,3 +192,32 @@ def render_balance(report: BalanceReport) -> CallToolResult:
         content=[TextContent(type="text", text=text), TextContent(type="text", text=report.model_dump_json())],
         structured_content=report.model_dump(mode="json"),
     )
+
+
+def render_models(listing: ModelList) -> CallToolResult:
+    lines = [_model_line(model) for model in listing.models]
+    head = f"{len(listing.models)} Qwen image edit models"
+    if listing.catalog != "live":
+        head += " (WaveSpeed's live catalog cannot be read just now: only the built-in ones are listed)"
+    text = (
+        f"{head}. Pass the short name or the id as edit_image's model, and a model's own fields in options. "
+        "Each edit's exact price is quoted live for its inputs.\n" + "\n".join(lines)
+    )
+    return CallToolResult(
+        content=[TextContent(type="text", text=text), TextContent(type="text", text=listing.model_dump_json())],
+        structured_content=listing.model_dump(mode="json"),
+    )
+
+
+def _model_line(model: ModelInfo) -> str:
+    name = model.name if model.name == model.model_id else f"{model.name} ({model.model_id})"
+    price = f"${model.list_price_usd:g}" if model.list_price_usd is not None else "price quoted live"
+    if model.price_rule:
+        price += f" ({model.price_rule})"
+    images = "1 image" if model.max_images == 1 else f"up to {model.max_images} images"
+    line = f"- {name}: {model.summary}; {images}{', loras' if model.loras else ''}; {price}"
+    if model.options:
+        line += "; options: " + ", ".join(
+            f"{o.name}{' (required)' if o.required else ''}: {o.rule}" for o in model.options
+        )
+    return line

@@ -29,12 +29,14 @@ from ..jobs.spending import open_spending
 from ..media.inputs import ImageInputs
 from ..media.uploads import Uploader
 from ..state.store import Store, opened_store
+from ..upstream.catalog import Catalog
 from ..wavespeed.client import WaveSpeedClient
 from ..wavespeed.http_client import HttpClientOnDemand
 from . import texts, tools
 from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
 from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
+from .schema_titles import without_titles
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,9 @@ class EditServer(MCPServer[Runtime]):
         vanish and the edit run, and be paid, without it. The published schemas say so too, for hosts that check."""
         for tool in self._tool_manager.list_tools():
             tool.fn_metadata.arg_model = refusing_unknown(tool.fn_metadata.arg_model)
-            tool.parameters = {**tool.parameters, "additionalProperties": False}
+            tool.parameters = without_titles({**tool.parameters, "additionalProperties": False})
+            if tool.output_schema is not None:
+                tool.output_schema = without_titles(tool.output_schema)
 
     def _argument_names(self, tool: str) -> list[str]:
         found = self._tool_manager.get_tool(tool)
@@ -110,7 +114,8 @@ def create_server(
             async with _store(settings) as store:
                 inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, store.uploads))
                 spending = open_spending(settings, client, store, time.now)
-                yield Runtime(settings, client, time, inputs, DurationHistory(), store, spending)
+                catalog = Catalog(client.list_models, store.texts, key=settings.base_url)
+                yield Runtime(settings, client, time, inputs, DurationHistory(), store, spending, catalog=catalog)
 
     # edit_image and get_prediction are linked to the viewer (an MCP App); their results are the same either way.
     viewer = Viewer()
@@ -161,6 +166,13 @@ def _add_lookups(server: MCPServer[Runtime]) -> None:
     server.tool(
         name="list_predictions", title=list_title, description=texts.LIST_DESCRIPTION, annotations=read_only(list_title)
     )(tools.list_predictions)
+    models_title = "List the models"
+    server.tool(
+        name="list_models",
+        title=models_title,
+        description=texts.MODELS_DESCRIPTION,
+        annotations=read_only(models_title),
+    )(tools.list_models)
     balance_title = "Get balance and spend limit"
     server.tool(
         name="get_balance",

@@ -6,29 +6,30 @@ context on every turn) in one place.
 
 from __future__ import annotations
 
-from ..variants import MAX_IMAGES, MAX_LORA_SCALE, MAX_LORAS, VARIANTS, multi_image_names, price_range_text
+from ..models import MAX_LORA_SCALE
+from ..upstream.curated import CURATED, price_range_text
 
-PRICES = price_range_text()  # "$0.02-0.025": every text that states a price says this one
-MULTI = multi_image_names()  # "edit-plus or edit-2511": the models that take several pictures
-
-
-def _model_lines() -> str:
-    return "; ".join(f"{name}: {variant.summary}, {variant.price_text}" for name, variant in VARIANTS.items())
+PRICES = price_range_text()  # "$0.02-0.07": every text that states a price says this one (list_models has each)
+MULTI = "edit-plus, edit-2511, edit-2.1 or edit-max"  # models that take several pictures
 
 
-# Built from the variants table, so a new row is described everywhere at once.
+# Built from the curated table, so a new row is named everywhere at once; list_models says what each is for.
 MODEL_DESCRIPTION = (
-    f"Which Qwen-Image-Edit model runs (price per run): {_model_lines()}. Multi-image models take images=[...]; "
-    "-lora models take loras."
+    f"Which Qwen-Image-Edit model runs: a short name ({', '.join(CURATED)}) or any Qwen edit model id of "
+    "WaveSpeed's catalog. list_models says what each is for, its image limit, its own fields and its price."
 )
 IMAGES_DESCRIPTION = (
-    f"1-{MAX_IMAGES} pictures, in order, for a multi-image model ({MULTI}, or a -lora twin), each "
-    "in any form image takes. The first is the one edited; refer to the others by position in the prompt, e.g. "
-    "'put the dress from image 2 on the person in image 1'. Use instead of image, not with it."
+    f"Several pictures in order, for a multi-image model ({MULTI}), each in any form image takes. The first is "
+    "edited; name the others by position in the prompt ('the dress from image 2'). Instead of image, not with it."
 )
 LORAS_DESCRIPTION = (
-    f"Up to {MAX_LORAS} LoRAs (community add-ons for a lighting, angle or style) for a -lora model: "
+    "LoRAs (community add-ons for a lighting, angle or style) for a -lora model, usually up to 3: "
     f"{{path, scale 0-{MAX_LORA_SCALE:g}}}, applied together."
+)
+OPTIONS_DESCRIPTION = (
+    'The chosen model\'s own fields beyond the arguments above, e.g. {"guidance_scale": 5} for edit-2.1 or '
+    '{"horizontal_angle": 45} for edit-multiple-angles. Checked against the model\'s schema before anything is '
+    "paid; list_models names each model's fields, ranges and defaults."
 )
 
 MASK_DESCRIPTION = (
@@ -47,7 +48,8 @@ How to use the tools:
 folders the server may read; it is uploaded for you), or a data:image/...;base64 URI; `prompt` says what to \
 change. Each call starts one paid job ({PRICES} by model); do not repeat a call just to check on it. To \
 combine pictures ("the dress from image 2 on the person in image 1") use model {MULTI} with images=[...]; \
-for LoRAs use a -lora model with loras=[{{path, scale}}].
+for LoRAs use a -lora model with loras=[{{path, scale}}]. list_models shows every model, its own fields (passed \
+in options) and its price.
 2. The call waits for the result (up to wait_seconds) and returns the output URL(s), a preview that fits the \
 host (downscaled when the image is large), any saved file, and a structured report. If the job is still \
 running when the wait ends, the result says pending=true and gives a prediction_id: then call \
@@ -79,6 +81,10 @@ LIST_DESCRIPTION = """\
 List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first; WaveSpeed keeps 7 days), with \
 their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
 call), then resume it with get_prediction. Read-only and free."""
+
+MODELS_DESCRIPTION = """\
+The Qwen-Image-Edit models edit_image can run (WaveSpeed's live catalog): id, short name, use, image limit, own \
+fields for options (ranges, defaults) and price. Read-only and free."""
 
 BALANCE_DESCRIPTION = f"""\
 The WaveSpeed account's balance in USD, and this server's spend limit per rolling 24 h with what is left of it \

@@ -18,6 +18,7 @@ from pydantic import Field
 from ..config import MAX_WAIT_SECONDS
 from ..jobs.balance import run_balance
 from ..jobs.listing import ListArgs, run_list
+from ..jobs.models_list import run_list_models
 from ..jobs.prepare import MIN_SYNC_WAIT_SECONDS
 from ..jobs.read import run_read
 from ..jobs.runtime import ANSWER_MARGIN, Runtime
@@ -34,18 +35,27 @@ from ..models import (
     Seed,
     Size,
 )
-from ..reports import BalanceReport, PredictionList, PredictionReport
-from ..variants import MAX_IMAGES, MAX_LORAS, VariantName
+from ..reports import BalanceReport, ModelList, PredictionList, PredictionReport
+from ..upstream.catalog import MAX_NAME_LENGTH
+from ..upstream.spec import MAX_ANY_IMAGES
 from .confirm import ANSWERED_ALREADY, MALFORMED_ANSWER, SpendApproval, not_submitted, spend_consent, verdict_of
 from .edit_args import Preparation, prepared_edit
 from .guard import guarded
 from .progress import Progress
-from .rendering import render, render_balance, render_listing
-from .texts import FEATHER_DESCRIPTION, IMAGES_DESCRIPTION, LORAS_DESCRIPTION, MASK_DESCRIPTION, MODEL_DESCRIPTION
+from .rendering import render, render_balance, render_listing, render_models
+from .texts import (
+    FEATHER_DESCRIPTION,
+    IMAGES_DESCRIPTION,
+    LORAS_DESCRIPTION,
+    MASK_DESCRIPTION,
+    MODEL_DESCRIPTION,
+    OPTIONS_DESCRIPTION,
+)
 
 # The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
-ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_IMAGES})]
-LoraList = Annotated[list[Lora], Field(json_schema_extra={"maxItems": MAX_LORAS})]
+ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_ANY_IMAGES})]
+LoraList = Annotated[list[Lora], Field(json_schema_extra={"maxItems": 8})]  # each model's own limit is checked
+ModelName = Annotated[str, Field(min_length=1, max_length=MAX_NAME_LENGTH)]
 WaitSeconds = Annotated[
     float | None,
     Field(
@@ -67,7 +77,7 @@ async def edit_image(
     approval: Annotated[ElicitationResult[SpendApproval], Resolve(spend_consent)],  # not in the schema
     image: Annotated[ImageRef | None, Field(description=IMAGE_DESCRIPTION)] = None,
     images: Annotated[ImageList | None, Field(description=IMAGES_DESCRIPTION)] = None,
-    model: Annotated[VariantName, Field(description=MODEL_DESCRIPTION)] = "edit",
+    model: Annotated[ModelName, Field(description=MODEL_DESCRIPTION)] = "edit",
     loras: Annotated[LoraList | None, Field(description=LORAS_DESCRIPTION)] = None,
     size: Annotated[Size | None, Field(description=SIZE_DESCRIPTION)] = None,
     seed: Seed = -1,
@@ -92,13 +102,16 @@ async def edit_image(
     wait_seconds: WaitSeconds = None,
     mask: Annotated[ImageRef | None, Field(description=MASK_DESCRIPTION)] = None,
     feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
+    options: Annotated[dict[str, Any] | None, Field(description=OPTIONS_DESCRIPTION)] = None,
 ) -> Annotated[CallToolResult, PredictionReport]:
     # The parameters after `approval` are the tool's schema; `preparation` holds them all, checked once by
     # `prepared_edit` for this body and for the question about the spend: nothing here checks or fetches again.
     async with guarded(ctx, "edit the image") as runtime:
         late = preparation.late
         if late is not None:
-            return not_submitted(verdict_of(approval), model=late.model, price_usd=late.price_usd, waited=late.seconds)
+            return not_submitted(
+                verdict_of(approval), model_id=late.model, price_usd=late.price_usd, waited=late.seconds
+            )
         edit = preparation.ready()  # a refusal is raised here, in its own words
         asked = preparation.asked
         if asked is not None and not runtime.questions.claim(asked.ref):
@@ -108,7 +121,7 @@ async def edit_image(
             raise ToolError(MALFORMED_ANSWER)
         if not verdict.go:
             waited = edit.args.wait_seconds + ANSWER_MARGIN
-            return not_submitted(verdict, model=edit.variant.name, price_usd=edit.price_usd, waited=waited)
+            return not_submitted(verdict, model_id=edit.model.model_id, price_usd=edit.price_usd, waited=waited)
         outcome = await start(runtime, edit, Progress(ctx, runtime.clock))
         return render(outcome, resume_wait=runtime.resume_wait)
 
@@ -137,7 +150,8 @@ async def list_predictions(
         Field(description="Only predictions in this status: completed, failed or processing. Omit for all."),
     ] = None,
     model: Annotated[
-        VariantName | None, Field(description="Only this model of the family (e.g. edit-plus). Omit for all of them.")
+        ModelName | None,
+        Field(description="Only this model: a short name (e.g. edit-plus) or a model id. Omit for all of them."),
     ] = None,
     since_hours: Annotated[
         float, Field(gt=0, le=168, description="How far back to look, in hours (default 24, at most 168 = 7 days).")
@@ -155,3 +169,8 @@ async def list_predictions(
 async def get_balance(ctx: Context[Runtime, Any]) -> Annotated[CallToolResult, BalanceReport]:
     async with guarded(ctx, "read the balance") as runtime:
         return render_balance(await run_balance(runtime))
+
+
+async def list_models(ctx: Context[Runtime, Any]) -> Annotated[CallToolResult, ModelList]:
+    async with guarded(ctx, "list the models") as runtime:
+        return render_models(await run_list_models(runtime))

@@ -12,6 +12,7 @@ could describe is refused with nothing paid (`resolve`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -55,11 +56,21 @@ class Catalog:
     ) -> None:
         self._fetch = fetch
         self._texts = texts
-        self._key = f"catalog|{key}"  # one copy per API address
+        # One copy per API address; by its digest, so an address with credentials in it never lands in the store.
+        self._key = "catalog|" + hashlib.sha256(key.encode()).hexdigest()
         self._clock = clock
         self._copy: _Copy | None = None
         self._tried_at = float("-inf")  # the last fetch from the upstream, successful or not
         self._lock = anyio.Lock()
+
+    @classmethod
+    def offline(cls) -> Catalog:
+        """No catalog at all: the built-in models only (a runtime built without a server)."""
+
+        async def unavailable() -> list[object]:
+            raise ConnectionError("no catalog is configured")
+
+        return cls(unavailable, None, key="offline")
 
     async def models(self, *, seconds: float = FETCH_SECONDS) -> dict[str, ModelSpec] | None:
         """The family's models by id, or None when no catalog could be read."""

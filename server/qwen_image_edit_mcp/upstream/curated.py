@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from ..models import MAX_LORA_SCALE
 from .spec import ModelSpec
-
-MAX_LORA_SCALE: Final = 4.0
 
 
 @dataclass(frozen=True)
@@ -63,9 +62,9 @@ def documented_schema(images_field: str, *, loras: bool) -> dict[str, Any]:
 
 _FAMILY: Final = "wavespeed-ai/qwen-image/"
 _2025: Final = [
-    ("edit", "image", False, "0.02", "the original (2025-08): one image, the default"),
-    ("edit-plus", "images", False, "0.02", "2509: 1-3 images, combine or reference"),
-    ("edit-2511", "images", False, None, "2511, the most consistent of 2025: 1-3 images"),
+    ("edit", "image", False, "0.02", "the original (2025-08), the default: one picture, one change"),
+    ("edit-plus", "images", False, "0.02", "2509: combine or reference 2-3 pictures"),
+    ("edit-2511", "images", False, None, "2511: the most consistent of the 2025 models"),
     ("edit-lora", "image", True, "0.025", "edit with up to 3 LoRAs, one image"),
     ("edit-plus-lora", "images", True, "0.025", "edit-plus with up to 3 LoRAs"),
     ("edit-2511-lora", "images", True, None, "edit-2511 with up to 3 LoRAs"),
@@ -75,15 +74,35 @@ _2026: Final = [
         "edit-2.1",
         "wavespeed-ai/qwen-image-2.1/edit",
         "0.03",
-        "Qwen-Image-2.1 (2026-09): up to 10 reference images, the newest",
+        "the newest (Qwen-Image-2.1, 2026-09): many references, local edits; a good first choice",
     ),
-    ("edit-max", "wavespeed-ai/qwen-image-max/edit", "0.07", "the largest model: up to 6 images, the hardest edits"),
-    ("edit-2.0", "wavespeed-ai/qwen-image-2.0/edit", "0.03", "Qwen-Image-2.0 (2026): better text and detail"),
-    ("edit-2.0-pro", "wavespeed-ai/qwen-image-2.0-pro/edit", "0.05", "2.0 at higher fidelity"),
-    ("edit-3.0", "alibaba/qwen-image-3.0/edit", "0.04", "Alibaba's Qwen-Image 3.0, served by Alibaba"),
-    ("edit-3.0-pro", "alibaba/qwen-image-3.0-pro/edit", "0.06", "3.0 at higher fidelity"),
-    ("edit-multiple-angles", _FAMILY + "edit-multiple-angles", "0.025", "the same subject from a new camera angle"),
-    ("edit-2509-multiple-angles", _FAMILY + "edit-2509-multiple-angles", "0.025", "camera angles on the 2509 model"),
+    (
+        "edit-max",
+        "wavespeed-ai/qwen-image-max/edit",
+        "0.07",
+        "the hardest edits, several pictures, at the highest price",
+    ),
+    (
+        "edit-2.0",
+        "wavespeed-ai/qwen-image-2.0/edit",
+        "0.03",
+        "2.0 (2026): sharper text and detail than 2025 for a little more",
+    ),
+    ("edit-2.0-pro", "wavespeed-ai/qwen-image-2.0-pro/edit", "0.05", "2.0 when fidelity matters more than price"),
+    ("edit-3.0", "alibaba/qwen-image-3.0/edit", "0.04", "Alibaba's own Qwen-Image 3.0 service"),
+    ("edit-3.0-pro", "alibaba/qwen-image-3.0-pro/edit", "0.06", "3.0 when fidelity matters more than price"),
+    (
+        "edit-multiple-angles",
+        _FAMILY + "edit-multiple-angles",
+        "0.025",
+        "turn the camera around the subject (angles in options)",
+    ),
+    (
+        "edit-2509-multiple-angles",
+        _FAMILY + "edit-2509-multiple-angles",
+        "0.025",
+        "camera angles on the 2509 model, with references",
+    ),
 ]
 
 CURATED: Final[dict[str, Curated]] = {
@@ -125,3 +144,9 @@ BUILT_IN: Final[dict[str, ModelSpec]] = {
 def short_name(model_id: str) -> str | None:
     row = CURATED_BY_ID.get(model_id)
     return row.name if row is not None else None
+
+
+def price_range_text() -> str:
+    """What a run of the family costs as the texts state it, lowest to highest list price: "$0.02-0.07"."""
+    prices = sorted({row.fallback_price or UNPUBLISHED_PRICE for row in CURATED.values()})
+    return f"${prices[0]}" if len(prices) == 1 else f"${prices[0]}-{prices[-1]}"

@@ -1,11 +1,29 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from qwen_image_edit_mcp.models import SIZE_PATTERN, TERMINAL_STATUSES, EditRequest, Lora, Prediction, parse_size
+from qwen_image_edit_mcp.errors import InputError
+from qwen_image_edit_mcp.jobs.prepare import EditArgs, checked_body
+from qwen_image_edit_mcp.models import (
+    MAX_LORA_SCALE,
+    SIZE_PATTERN,
+    TERMINAL_STATUSES,
+    Lora,
+    OutputFormat,
+    Prediction,
+    Prompt,
+    Seed,
+    Size,
+    parse_size,
+)
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
+from qwen_image_edit_mcp.upstream.inputs import run_inputs
+
+URL = "https://example.com/a.png"
 
 
 @pytest.mark.parametrize(
@@ -44,10 +62,10 @@ def test_the_schema_pattern_agrees_with_the_validator_on_every_side_length() -> 
 
 
 def test_payload_holds_only_documented_fields_and_omits_an_unset_size() -> None:
-    request = EditRequest(prompt="把背景换成海边日落", images=("https://example.com/a.png",))
-    assert request.payload() == {
+    args = EditArgs(prompt="把背景换成海边日落", image=URL)
+    assert checked_body(args, BUILT_IN["edit"], (), "jpeg", [URL]) == {
         "prompt": "把背景换成海边日落",
-        "image": "https://example.com/a.png",
+        "image": URL,
         "seed": -1,
         "output_format": "jpeg",
         "enable_base64_output": False,
@@ -55,13 +73,46 @@ def test_payload_holds_only_documented_fields_and_omits_an_unset_size() -> None:
     }
 
 
+def test_a_lora_model_always_gets_loras_even_when_none_are_given() -> None:
+    # WaveSpeed's docs mark loras optional, its ComfyUI node required: an empty list satisfies both.
+    body = checked_body(EditArgs(prompt="x", images=(URL,)), BUILT_IN["edit-plus-lora"], (), "jpeg", [URL])
+    assert (body["loras"], body["images"]) == ([], [URL])
+    lora = Lora(path="owner/name", scale=0.5)
+    body = checked_body(EditArgs(prompt="x", image=URL), BUILT_IN["edit-lora"], (lora,), "png", [URL])
+    assert (body["loras"], body["output_format"]) == ([{"path": "owner/name", "scale": 0.5}], "png")
+
+
 @pytest.mark.parametrize(
-    "fields",
-    [{"prompt": "  "}, {"seed": -2}, {"seed": 2_147_483_648}, {"output_format": "gif"}, {"size": "99*99"}],
+    ("kind", "value"),
+    [(Prompt, "  "), (Seed, -2), (Seed, 2_147_483_648), (OutputFormat, "gif"), (Size, "99*99")],
 )
-def test_edit_request_refuses_values_outside_the_documented_ranges(fields: dict[str, object]) -> None:
+def test_edit_arguments_outside_the_documented_ranges_are_refused(kind: Any, value: object) -> None:
     with pytest.raises(ValidationError):
-        EditRequest.model_validate({"prompt": "x", "image": "https://example.com/a.png", **fields})
+        TypeAdapter(kind).validate_python(value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"seed": -2}, "seed is out of range"),
+        ({"seed": 2_147_483_648}, "seed is out of range"),
+        ({"output_format": "gif"}, "output_format does not allow"),
+    ],
+)
+def test_a_body_outside_the_models_documented_ranges_is_refused_naming_the_field(
+    fields: dict[str, object], said: str
+) -> None:
+    core = {"prompt": "x", "image": URL, "seed": -1, "output_format": "jpeg", **fields}
+    with pytest.raises(InputError, match=said):
+        run_inputs(BUILT_IN["edit"], core, frozenset(fields), {})
+
+
+@pytest.mark.parametrize("scale", [-0.1, MAX_LORA_SCALE + 0.1])
+def test_a_lora_scale_beyond_the_documented_bound_is_refused_as_the_schema_refuses_it(scale: float) -> None:
+    with pytest.raises(ValidationError, match="LoRA scale must be between 0 and 4"):
+        Lora.model_validate({"path": "owner/name", "scale": scale})
+    lora_scale = BUILT_IN["edit-lora"].properties["loras"]["items"]["properties"]["scale"]
+    assert (lora_scale["minimum"], lora_scale["maximum"]) == (0, MAX_LORA_SCALE)
 
 
 def test_a_prediction_tolerates_fields_it_does_not_know_and_knows_its_terminal_states() -> None:

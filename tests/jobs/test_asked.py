@@ -13,14 +13,14 @@ from qwen_image_edit_mcp.jobs.asked import KEPT_AFTER_EXPIRY, AskedQuestions, ne
 from qwen_image_edit_mcp.jobs.prepare import EditArgs, PreparedEdit
 from qwen_image_edit_mcp.jobs.pricing import Quote
 from qwen_image_edit_mcp.media.inputs import ReadImage
-from qwen_image_edit_mcp.variants import VARIANTS
+from qwen_image_edit_mcp.upstream.curated import BUILT_IN
 
 ARGS = EditArgs(prompt="add a hat", image="https://example.com/a.jpg", wait_seconds=50)
 EDIT = PreparedEdit(
     ARGS,
-    VARIANTS["edit"],
+    BUILT_IN["edit"],
     (ReadImage("image", data=b"x" * 1000),),
-    (),
+    {"prompt": "add a hat", "image": "image (uploaded when submitted)"},
     "jpeg",
     None,
     Quote(Decimal("0.02"), "live"),
@@ -64,7 +64,7 @@ def test_a_timed_out_question_drops_its_bytes_but_stays_known_as_late_for_a_whil
     assert found is not None
     assert found.late(61.0)
     assert found.edit is None
-    assert (found.model, found.price_usd) == ("edit", Decimal("0.02"))
+    assert (found.model, found.price_usd) == ("wavespeed-ai/qwen-image/edit", Decimal("0.02"))  # the id, not "edit"
     assert book.latest(KEY, 60.0 + KEPT_AFTER_EXPIRY + 1) is None
 
 

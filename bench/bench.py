@@ -39,6 +39,7 @@ from measures import (
     bench_memory,
     bench_overhead,
 )
+from measures_catalog import bench_catalog, catalog_checks, catalog_rows
 from measures_cpu import bench_cpu
 from measures_inputs import bench_bystander, bench_uploads
 from measures_masks import bench_masked
@@ -63,6 +64,7 @@ TARGETS = {
     "sessions_list_p95_s": 0.25,
     "store_ops_ms": 5.0,
     "store_two_process_32": 1.3,
+    "catalog_share_ms": 2.0,
 }
 
 
@@ -84,6 +86,7 @@ QUICK = Plan(
     store_two_edits=8,
     store_two_rounds=1,
     store_two_latency=0.5,
+    catalog_edits=3,
 )
 
 
@@ -151,6 +154,7 @@ def table(results: Results) -> str:
         )
     lines += session_rows(results.sessions)
     lines += store_rows(results.store)
+    lines += catalog_rows(results.catalog)
     return "\n".join(lines)
 
 
@@ -220,6 +224,7 @@ def verdicts(results: Results) -> list[str]:
         ),
     ]
     checks += store_checks(results.store, TARGETS)
+    checks += catalog_checks(results.catalog, TARGETS["catalog_share_ms"])
     lines: list[str] = []
     for name, value, target, unit in checks:
         if value is None:
@@ -244,6 +249,7 @@ SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
     "cpu": bench_cpu,
     "sessions": bench_sessions,
     "store": bench_store,
+    "catalog": bench_catalog,
 }
 
 

@@ -147,6 +147,19 @@ async def test_a_catalog_model_without_a_base_price_and_no_live_answer_is_refuse
     assert fetch.calls == [(UNPRICED.model_id, INPUTS)]
 
 
+async def test_a_model_with_no_price_is_refused_at_once_for_a_minute_after_a_failed_look_up(clock: FakeClock) -> None:
+    fetch = FakePrices(OSError("down"), OSError("down"))
+    prices = book(fetch, clock)
+    for _ in range(3):  # a broken look-up (up to 10 s each) is not waited on by every call
+        with pytest.raises(PriceUnknown):
+            await quote(prices, UNPRICED)
+    assert len(fetch.calls) == 1
+    clock.advance(61)
+    with pytest.raises(PriceUnknown):
+        await quote(prices, UNPRICED)
+    assert len(fetch.calls) == 2
+
+
 async def test_a_price_book_without_a_fetch_never_looks_up_and_answers_the_fallback(clock: FakeClock) -> None:
     prices = book(None, clock)
     for _ in range(3):  # however often, and however much later: never a look-up, never a "live" quote

@@ -105,6 +105,7 @@ class PriceBook:
         self._cache: OrderedDict[tuple[str, str], _Cached] = OrderedDict()
         self._last_live: dict[str, Decimal] = {}
         self._locks: dict[str, anyio.Lock] = {}
+        self._unpriced_until: dict[str, float] = {}  # a model with no price at all: not asked again for a minute
 
     async def quote(
         self, model_id: str, inputs: Mapping[str, Any], *, fallback: Decimal | None, seconds: float = QUOTE_SECONDS
@@ -126,6 +127,8 @@ class PriceBook:
             cached = self._cache.get(key)
             if cached is not None and cached.until > self._clock():
                 return cached.quote
+            if fallback is None and self._unpriced_until.get(model_id, float("-inf")) > self._clock():
+                return self._fallback(key, fallback)  # refused at once: the look-up failed moments ago
             live = await self._live(model_id, inputs)
             if live is None:
                 return self._fallback(key, fallback)
@@ -140,10 +143,11 @@ class PriceBook:
         model_id = key[0]
         last = self._last_live.get(model_id)
         if documented is None and last is None:
+            self._unpriced_until[model_id] = self._clock() + self._retry
             raise PriceUnknown(
-                f"No price is known for {model_id}: WaveSpeed's price lookup failed and neither the catalog nor this "
-                "server's table gives one, so the spend cannot be reserved. Nothing was sent or paid; try again in a "
-                "minute."
+                f"No price is known for {model_id}: WaveSpeed's price look-up gave none, and neither the catalog nor "
+                "this server's table lists one, so the spend cannot be reserved. Nothing was sent or paid; try again "
+                "in a minute."
             )
         if documented is None or (last is not None and last > documented):
             quote = Quote(cast(Decimal, last), "last live")

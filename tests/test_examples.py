@@ -134,7 +134,7 @@ async def test_the_tool_calling_chain_runs_model_tool_model_until_an_answer(
         output = await run_example("tool_calling_chain.py", f"Make the sky in {URL_IMAGE} a sunset", env=env)
     first, second = model.requests
     functions = {tool["function"]["name"]: tool["function"] for tool in first["tools"]}
-    assert set(functions) == {"edit_image", "get_prediction", "list_predictions", "get_balance"}
+    assert set(functions) == {"edit_image", "get_prediction", "list_predictions", "get_balance", "list_models"}
     assert all(tool["type"] == "function" for tool in first["tools"])
     assert functions["edit_image"]["parameters"]["required"] == ["prompt"]
     assert "images" in functions["edit_image"]["parameters"]["properties"]

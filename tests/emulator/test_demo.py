@@ -92,3 +92,10 @@ def test_the_demo_edits_one_region_with_a_mask(tmp_path: Path) -> None:
         inside, before = edited.getpixel((250, 150)), source.getpixel((250, 150))
         assert isinstance(inside, tuple) and isinstance(before, tuple)  # noqa: PT018
         assert inside == tuple(255 - v for v in before)
+
+
+def test_the_demo_runs_a_model_by_its_catalog_id(tmp_path: Path) -> None:
+    out = tmp_path / "z.jpeg"
+    stdout = run_demo(tmp_path / "home", "--model", "wavespeed-ai/qwen-image-2.1/edit", "--out", str(out))
+    assert f"Edit completed: prediction {prediction_id(stdout)}" in stdout
+    assert out.is_file()

@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..media.inputs import ImageInputs, ReadImage, ResolvedImage, checked_url, read_input
 from ..media.masks import DEFAULT_FEATHER
 from ..models import Lora, OutputFormat
-from ..upstream.inputs import run_inputs
+from ..upstream.inputs import run_inputs, schema_checks_ready
 from ..upstream.spec import ModelSpec
 from ..upstream.types import RunRequest
 from .family import checked_loras, chosen_inputs
@@ -114,6 +114,7 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     answer_by = started + args.wait_seconds + ANSWER_MARGIN
     checked_wait(args)
     model = await runtime.catalog.resolve(args.model, seconds=max(answer_by - clock.now(), 1.0))
+    await schema_checks_ready()
     given = chosen_inputs(model, args.image, args.images)
     loras = checked_loras(model, args.loras)
     output_format: OutputFormat = args.output_format or ("png" if args.mask is not None else "jpeg")

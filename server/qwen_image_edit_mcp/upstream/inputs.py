@@ -8,17 +8,26 @@ The check is JSON Schema (the `jsonschema` library), run on inputs whose size is
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+import anyio.to_thread
 
 from ..errors import InputError
 from .spec import CORE_FIELDS, ModelSpec
 
 MAX_OPTIONS_BYTES: Final = 16 * 1024  # options as JSON: far more than any model's fields need
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
+
+async def schema_checks_ready() -> None:
+    """Import the schema checker in a worker thread (about 0.15 s, once): the stdio server answers tools/list without
+    it, and no call's checks wait for it on the event loop."""
+    await anyio.to_thread.run_sync(importlib.import_module, "jsonschema")
 
 
 def run_inputs(
@@ -54,6 +63,8 @@ def checked_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, An
 
 
 def check_against_schema(spec: ModelSpec, inputs: Mapping[str, Any]) -> None:
+    from jsonschema import Draft202012Validator  # imported already by schema_checks_ready(): a dictionary look-up
+
     schema = {"type": "object", "properties": dict(spec.properties), "required": sorted(spec.required)}
     validator = Draft202012Validator(schema)
     errors = cast("Iterator[ValidationError]", validator.iter_errors(dict(inputs)))  # pyright: ignore[reportUnknownMemberType]

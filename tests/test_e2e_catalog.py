@@ -191,3 +191,14 @@ async def test_the_spend_limit_refuses_a_catalog_models_quote_that_would_pass_it
     assert result.is_error
     assert "this edit costs $0.14" in text_of(result)
     assert world.submits() == []
+
+
+async def test_without_a_live_price_a_per_image_model_reserves_for_its_most_images(world: World) -> None:
+    world.emulator.update_faults({"price_errors": 10})
+    balance = world.emulator.balance_usd
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", {"prompt": "x", "model": "edit-max", "images": [URL] * 6})
+    assert result.structured_content is not None
+    charged = balance - world.emulator.balance_usd
+    assert charged == Decimal("0.42")
+    assert result.structured_content["cost_usd"] == 0.42  # never less than what was charged

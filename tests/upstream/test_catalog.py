@@ -147,3 +147,46 @@ async def test_a_fetch_that_hangs_is_abandoned_within_the_calls_time() -> None:
     with anyio.fail_after(5):
         built_in = await models.resolve("edit", seconds=0.05)
     assert built_in.source == "built-in"
+
+
+async def test_a_clock_set_back_does_not_keep_the_copy_fresh_for_ever() -> None:
+    upstream, clock = Upstream(), Clock()
+    models = catalog(upstream, clock)
+    await models.resolve("edit")
+    clock.at -= 24 * 3600  # the copy now looks a day younger than now
+    await models.resolve("edit")
+    assert upstream.fetches == 2
+
+
+async def test_a_fetch_cut_short_by_its_callers_time_is_tried_again_by_the_next_caller() -> None:
+    import anyio
+
+    upstream, clock = Upstream(), Clock()
+    slow = True
+
+    async def fetch() -> list[object]:
+        if slow:
+            await anyio.sleep_forever()
+        return await upstream.list_models()
+
+    models = Catalog(fetch, None, key="http://api", clock=clock)
+    with anyio.fail_after(5):
+        with pytest.raises(InputError, match="cannot be read right now"):
+            await models.resolve("edit-2.1", seconds=0.01)
+        slow = False
+        assert (await models.resolve("edit-2.1")).source == "catalog"  # not held back a minute by the cut one
+
+
+async def test_the_shared_copy_says_which_qwen_models_are_not_edits(tmp_path: Path) -> None:
+    upstream, clock = Upstream(), Clock()
+    store = open_store(None, tmp_path)
+    await store.open()
+    try:
+        await catalog(upstream, clock, store.texts).resolve("edit")
+        replica = catalog(upstream, clock, store.texts)
+        clock.at += RETRY_SECONDS * 2
+        with pytest.raises(InputError, match="text-to-image model"):
+            await replica.resolve("wavespeed-ai/qwen-image/text-to-image")
+        assert upstream.fetches == 1
+    finally:
+        await store.aclose()

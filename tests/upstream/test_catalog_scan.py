@@ -6,6 +6,8 @@ import copy
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 from qwen_image_edit_mcp.emulator.catalog_data import BUILT_IN_MODELS, NOT_EDIT_MODEL_IDS, QWEN_EDIT_MODEL_IDS
 from qwen_image_edit_mcp.upstream.catalog_scan import in_family, scan
 
@@ -74,3 +76,35 @@ def test_the_family_is_told_by_its_ids() -> None:
 def test_the_scan_keeps_the_raw_entries_of_the_family_only() -> None:
     entries = copy.deepcopy(list(BUILT_IN_MODELS))
     assert len(scan(entries).entries) == len(QWEN_EDIT_MODEL_IDS)
+
+
+@pytest.mark.parametrize(
+    ("schema", "why"),
+    [
+        ({"properties": {"prompt": {"type": "string"}, "image": True}}, "properties are not all schemas"),
+        ({"properties": {"prompt": {"$ref": "http://169.254.169.254/latest"}, "image": {}}}, "uses references"),
+        ({"properties": {"prompt": {}, "image": {"$ref": "#/properties/prompt"}}}, "uses references"),
+        ({"properties": {"prompt": {}, "image": {}}, "x-order-properties": 5}, "x-order-properties is not a list"),
+        ({"properties": {"prompt": {}, "image": {}}, "required": [["prompt"]]}, "required is not a list of names"),
+    ],
+)
+def test_a_schema_the_server_could_not_check_safely_leaves_its_model_out(schema: dict[str, Any], why: str) -> None:
+    odd = entry("wavespeed-ai/qwen-image-9/edit")
+    odd["api_schema"]["api_schemas"][0]["request_schema"] = {"type": "object", **schema}
+    found = scan([odd])
+    assert found.models == {}
+    assert why in found.left_out["wavespeed-ai/qwen-image-9/edit"]
+
+
+def test_a_model_priced_by_a_formula_falls_back_to_its_most_images() -> None:
+    priced = entry("wavespeed-ai/qwen-image-9/edit", images={"type": "array", "maxItems": 6})
+    priced.update(base_price=0.07, formula="base_price * images")
+    assert scan([priced]).models["wavespeed-ai/qwen-image-9/edit"].fallback_price == Decimal("0.42")
+
+
+def test_the_shared_copy_keeps_what_the_scan_reads_and_no_more() -> None:
+    big = entry("wavespeed-ai/qwen-image-9/edit", image={"type": "string"})
+    big.update(description="x" * 10_000, extra="y" * 10_000)
+    (kept,) = scan([big]).entries
+    assert set(kept) == {"model_id", "type", "base_price", "description", "api_schema"}
+    assert len(kept["description"]) == 500

@@ -70,7 +70,7 @@ def test_a_core_field_out_of_the_models_enum_is_refused() -> None:
     with pytest.raises(
         InputError, match='output_format does not allow "gif" for model edit: it takes one of jpeg, png, webp'
     ):
-        run_inputs(BUILT_IN["edit"], core(BUILT_IN["edit"], output_format="gif"), frozenset(), {})
+        run_inputs(BUILT_IN["edit"], core(BUILT_IN["edit"], output_format="gif"), frozenset({"output_format"}), {})
 
 
 def test_options_too_large_or_not_json_are_refused_before_any_check() -> None:
@@ -84,3 +84,47 @@ def test_a_field_is_described_in_a_few_words() -> None:
     assert describe_field({"type": "number", "minimum": 1, "maximum": 10, "default": 4}) == "a number 1-10 (default 4)"
     assert describe_field({"type": "string", "enum": ["a", "b"]}) == "one of a, b"
     assert describe_field({"type": "array", "maxItems": 10}) == "an array of at most 10 items"
+
+
+def model(properties: dict[str, Any], **schema: Any) -> ModelSpec:
+    entry = {
+        "model_id": "wavespeed-ai/qwen-image-9/edit",
+        "type": "image-to-image",
+        "base_price": 0.03,
+        "api_schema": {"api_schemas": [{"request_schema": {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}, "image": {"type": "string"}, **properties},
+            "required": ["prompt", "image"],
+            **schema,
+        }}]},
+    }  # fmt: skip
+    return scan([entry]).models["wavespeed-ai/qwen-image-9/edit"]
+
+
+def test_the_servers_own_defaults_go_only_to_a_model_that_accepts_them() -> None:
+    picky = model({"seed": {"type": "integer", "minimum": 0}, "output_format": {"type": "string", "enum": ["png"]}})
+    sent = run_inputs(picky, core(picky), frozenset(), {})
+    assert "seed" not in sent  # -1 is the server's default, not the caller's: the model's own applies
+    assert "output_format" not in sent
+    with pytest.raises(InputError, match=r"seed is out of range \(-1\)"):
+        run_inputs(picky, core(picky), frozenset({"seed"}), {})
+
+
+def test_integers_are_integers_as_wavespeed_reads_them() -> None:
+    with pytest.raises(InputError, match=r"must be of type integer; got 28\.0"):
+        run_inputs(NEWEST, core(NEWEST), frozenset(), {"num_inference_steps": 28.0})
+
+
+def test_a_patterns_cost_is_never_paid_and_a_top_level_rule_is_checked() -> None:
+    evil = model(
+        {"width": {"type": "integer"}, "height": {"type": "integer"}, "tag": {"type": "string", "pattern": "^(a+)+$"}},
+        dependentRequired={"width": ["height"]},
+    )
+    run_inputs(evil, core(evil), frozenset(), {"tag": "a" * 5000 + "!"})  # not checked here: WaveSpeed checks it
+    with pytest.raises(InputError, match="'height' is a dependency of 'width'"):
+        run_inputs(evil, core(evil), frozenset(), {"width": 1024})
+
+
+def test_an_image_field_is_checked_for_its_type_and_count_not_its_stand_ins_text() -> None:
+    limited = model({"image": {"type": "string", "maxLength": 20}})
+    assert run_inputs(limited, core(limited), frozenset(), {})["image"] == "https://example.com/a.png"

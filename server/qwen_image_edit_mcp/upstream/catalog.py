@@ -93,7 +93,8 @@ class Catalog:
         raise InputError(_not_runnable(name, model_id, copy))
 
     def _may_refresh(self) -> bool:
-        return self._clock() - self._tried_at >= RETRY_SECONDS
+        since = self._clock() - self._tried_at
+        return since >= RETRY_SECONDS or since < 0  # a clock set back does not hold the next try for ever
 
     async def _current(self, seconds: float, *, refresh: bool = False) -> _Copy | None:
         if not refresh and self._fresh(self._copy):
@@ -107,7 +108,8 @@ class Catalog:
         return self._copy
 
     def _fresh(self, copy: _Copy | None) -> bool:
-        return copy is not None and self._clock() - copy.fetched_at < TTL_SECONDS
+        # A copy "from the future" (a clock set back, a replica whose clock runs ahead) is not fresh: it is read again.
+        return copy is not None and 0 <= self._clock() - copy.fetched_at < TTL_SECONDS
 
     async def _renew(self) -> None:
         shared = await self._shared()
@@ -117,15 +119,16 @@ class Catalog:
             await self._fetch_now()
 
     async def _fetch_now(self) -> None:
-        self._tried_at = self._clock()
         try:
             entries = await self._fetch()
             found = await anyio.to_thread.run_sync(scan, entries)  # a few MB of JSON objects: off the event loop
-        except Exception as exc:  # any failure has one answer: the last copy stands
+        except Exception as exc:  # any failure has one answer: the last copy stands, and no retry for a minute
+            self._tried_at = self._clock()  # (a fetch cut short by its caller's time is tried again by the next)
             log.warning(
                 "the model catalog could not be read (%s: %s); using %s", type(exc).__name__, exc, _what(self._copy)
             )
             return
+        self._tried_at = self._clock()
         self._copy = _Copy(found, self._clock())
         log.info("model catalog: %d Qwen edit models", len(found.models))
         await self._share(self._copy)
@@ -137,8 +140,10 @@ class Catalog:
             text = await self._texts.get(self._key)
             if text is None:
                 return None
-            kept = json.loads(text)
-            return _Copy(await anyio.to_thread.run_sync(scan, kept["entries"]), float(kept["fetched_at"]))
+            kept = await anyio.to_thread.run_sync(json.loads, text)
+            found = await anyio.to_thread.run_sync(scan, kept["entries"])
+            found.left_out.update({str(key): str(why) for key, why in dict(kept.get("left_out", {})).items()})
+            return _Copy(found, min(float(kept["fetched_at"]), self._clock()))
         except (StoreUnavailable, ValueError, KeyError, TypeError) as exc:
             log.warning("the shared model catalog could not be read (%s)", type(exc).__name__)
             return None
@@ -146,7 +151,8 @@ class Catalog:
     async def _share(self, copy: _Copy) -> None:
         if self._texts is None:
             return
-        text = json.dumps({"fetched_at": copy.fetched_at, "entries": copy.scan.entries})
+        shared = {"fetched_at": copy.fetched_at, "entries": copy.scan.entries, "left_out": copy.scan.left_out}
+        text = await anyio.to_thread.run_sync(json.dumps, shared)
         try:
             await self._texts.put(self._key, text, seconds=TTL_SECONDS)
         except StoreUnavailable as exc:

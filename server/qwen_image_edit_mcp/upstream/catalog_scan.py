@@ -18,13 +18,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Final, cast
 
 from .curated import CURATED_BY_ID, UNPUBLISHED_PRICE
+from .schema_check import untrusted_shape
 from .spec import MAX_ANY_IMAGES, ImagesField, ModelSpec
 
 log = logging.getLogger(__name__)
 
-_QWEN_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}/qwen-image[a-z0-9._-]{0,63}(?:/[a-z0-9._-]{1,96}){1,3}")
+_QWEN_ID: Final = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}/qwen-image[a-z0-9._-]{0,63}(?:/[a-z0-9._-]{1,96}){0,3}")
+# What the shared copy keeps of an entry's texts: enough for the scan (an entry's other fields may be large).
+_KEPT_TEXTS: Final = {"model_id": 200, "name": 200, "type": 60, "formula": 200, "description": 500}
 # A schema larger than this is not a model's request schema: it is left out rather than checked against.
 MAX_SCHEMA_BYTES: Final = 64 * 1024
+MAX_PRICE: Final = Decimal(1000)  # USD per run: a base price above it is no price
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ def is_qwen_id(model_id: str) -> bool:
 
 def in_family(model_id: str) -> bool:
     """A Qwen-Image edit model, judged by its id alone (for filtering a history)."""
-    return is_qwen_id(model_id) and "edit" in model_id.split("/", 1)[1]
+    return is_qwen_id(model_id) and "edit" in re.split(r"[/._-]", model_id.split("/", 1)[1])
 
 
 def scan(entries: Sequence[object]) -> CatalogScan:
@@ -62,7 +66,7 @@ def scan(entries: Sequence[object]) -> CatalogScan:
             found.left_out[model_id] = why
             continue
         found.models[model_id] = spec
-        found.entries.append(raw)
+        found.entries.append(_kept(raw, spec))
     return found
 
 
@@ -72,9 +76,9 @@ def _spec(model_id: str, raw: Mapping[str, Any]) -> tuple[ModelSpec | None, str]
         return None, f"a {kind} model: it makes new images and edits none"
     if not in_family(model_id):
         return None, "not an edit model"
-    schema = _request_schema(raw)
+    schema, why = _request_schema(raw)
     if schema is None:
-        return None, "its request schema is missing or invalid"
+        return None, why
     properties = cast("Mapping[str, Mapping[str, Any]]", schema["properties"])
     images_field, max_images = _images(properties)
     if images_field is None or "prompt" not in properties:
@@ -82,6 +86,9 @@ def _spec(model_id: str, raw: Mapping[str, Any]) -> tuple[ModelSpec | None, str]
     row = CURATED_BY_ID.get(model_id)
     base_price = _price(raw.get("base_price"))
     fallbacks = [price for price in (base_price, row.fallback_price if row else None) if price is not None]
+    formula = str(raw.get("formula") or "")[:200]
+    if formula:  # a formula this server cannot evaluate may scale with the images: assume the most the model takes
+        fallbacks = [price * max_images for price in fallbacks]
     description = raw.get("description")
     summary = row.summary if row else (description if isinstance(description, str) else "")[:120]
     return (
@@ -94,32 +101,41 @@ def _spec(model_id: str, raw: Mapping[str, Any]) -> tuple[ModelSpec | None, str]
             schema=schema,
             fallback_price=max(fallbacks) if fallbacks else (UNPUBLISHED_PRICE if row else None),
             source="catalog",
-            price_note=str(raw.get("formula") or "")[:120],
+            price_note=formula,
         ),
         "",
     )
 
 
-def _request_schema(raw: Mapping[str, Any]) -> dict[str, Any] | None:
+def _request_schema(raw: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The entry's request schema when it can be trusted (schema_check.py), else None and why not."""
     from jsonschema import Draft202012Validator  # about 0.15 s to import: here, in the scan's worker thread
     from jsonschema.exceptions import SchemaError
 
+    schema: dict[str, Any] = {}
     try:
         found: object = raw["api_schema"]["api_schemas"][0]["request_schema"]
         if not isinstance(found, dict):
-            return None
+            return None, "its request schema is missing"
         schema = cast("dict[str, Any]", found)
-        if not isinstance(schema.get("properties"), dict) or len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
-            return None
-        Draft202012Validator.check_schema(schema)
+        why = untrusted_shape(schema)
+        if why is None and len(json.dumps(schema)) > MAX_SCHEMA_BYTES:
+            why = f"its request schema is larger than {MAX_SCHEMA_BYTES // 1024} KiB"
+        if why is None:
+            Draft202012Validator.check_schema(schema)
     except (KeyError, IndexError, TypeError, ValueError, RecursionError, SchemaError) as exc:
-        log.warning(
-            "the catalog's schema for %s is unusable (%s); the model is left out",
-            raw.get("model_id"),
-            type(exc).__name__,
-        )
-        return None
-    return schema
+        why = f"its request schema is missing or invalid ({type(exc).__name__})"
+    if why is not None:
+        log.warning("the catalog's schema for %s is unusable (%s); the model is left out", raw.get("model_id"), why)
+        return None, why
+    return schema, ""
+
+
+def _kept(raw: Mapping[str, Any], spec: ModelSpec) -> dict[str, Any]:
+    kept: dict[str, Any] = {key: str(raw[key])[:most] for key, most in _KEPT_TEXTS.items() if key in raw}
+    if "base_price" in raw:
+        kept["base_price"] = raw["base_price"]
+    return kept | {"api_schema": {"api_schemas": [{"request_schema": spec.schema}]}}
 
 
 def _images(properties: Mapping[str, Mapping[str, Any]]) -> tuple[ImagesField | None, int]:
@@ -142,4 +158,4 @@ def _price(value: object) -> Decimal | None:
         price = Decimal(str(value))
     except InvalidOperation:
         return None
-    return price if price.is_finite() and price > 0 else None
+    return price if price.is_finite() and 0 < price <= MAX_PRICE else None

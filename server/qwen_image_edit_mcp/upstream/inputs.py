@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import anyio.to_thread
 
 from ..errors import InputError
+from .schema_check import SchemaValidator, checkable, validator_for
 from .spec import CORE_FIELDS, ModelSpec
 
 MAX_OPTIONS_BYTES: Final = 16 * 1024  # options as JSON: far more than any model's fields need
@@ -34,15 +35,22 @@ def run_inputs(
     spec: ModelSpec, core: Mapping[str, Any], explicit: frozenset[str], options: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The body for `spec`: the core fields it takes (`explicit` ones it lacks are refused), then `options`."""
+    schema = checkable(spec)
+    validator = validator_for(schema)
     inputs: dict[str, Any] = {}
     for name, value in core.items():
-        if spec.takes(name):
-            inputs[name] = value
-        elif name in explicit:
+        if name in explicit and not spec.takes(name):
             raise InputError(f"{name}: model {spec.name} takes no {name}. {_fields_text(spec)}")
+        # The server's own default (seed -1, jpeg) goes only to a model that accepts it; else the model's own applies.
+        if spec.takes(name) and (name in explicit or _accepts(validator, schema["properties"][name], value)):
+            inputs[name] = value
     inputs.update(checked_options(spec, options))
-    check_against_schema(spec, inputs)
+    check_against_schema(spec, inputs, validator)
     return inputs
+
+
+def _accepts(validator: SchemaValidator, field_schema: object, value: object) -> bool:
+    return validator.evolve(schema=field_schema).is_valid(value)
 
 
 def checked_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -58,16 +66,15 @@ def checked_options(spec: ModelSpec, options: Mapping[str, Any]) -> dict[str, An
         if name in CORE_FIELDS:
             raise InputError(f"options.{name}: give {name} as edit_image's own argument, not inside options.")
         if not spec.takes(name):
-            raise InputError(f"options.{name}: model {spec.name} has no field {name!r}. {_fields_text(spec)}")
+            shown = name if len(name) <= 60 else name[:57] + "..."  # a name of kilobytes is not echoed whole
+            raise InputError(f"options.{shown}: model {spec.name} has no field {shown!r}. {_fields_text(spec)}")
     return dict(options)
 
 
-def check_against_schema(spec: ModelSpec, inputs: Mapping[str, Any]) -> None:
-    from jsonschema import Draft202012Validator  # imported already by schema_checks_ready(): a dictionary look-up
-
-    schema = {"type": "object", "properties": dict(spec.properties), "required": sorted(spec.required)}
-    validator = Draft202012Validator(schema)
-    errors = cast("Iterator[ValidationError]", validator.iter_errors(dict(inputs)))  # pyright: ignore[reportUnknownMemberType]
+def check_against_schema(spec: ModelSpec, inputs: Mapping[str, Any], validator: SchemaValidator | None = None) -> None:
+    """InputError naming the first field that breaks the model's schema (checked as schema_check.py says)."""
+    validator = validator if validator is not None else validator_for(checkable(spec))
+    errors = validator.iter_errors(dict(inputs))
     error = next(errors, None)  # the first, in the schema's own order: one clear message beats a list
     if error is not None:
         raise InputError(_explained(spec, error))
@@ -81,7 +88,9 @@ def _explained(spec: ModelSpec, error: ValidationError) -> str:
         what = "is required"
     else:
         what = _what(error)
-    name = path[0] if path else "inputs"
+    if not path:  # a rule over several fields (dependentRequired, allOf, ...): it names them itself
+        return f"The fields given do not suit model {spec.name}: {str(error.message)[:200]}. {_fields_text(spec)}"
+    name = path[0]
     where = name if name in CORE_FIELDS else f"options.{name}"
     if len(path) > 1:
         where += "".join(f"[{part}]" for part in path[1:])

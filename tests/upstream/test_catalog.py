@@ -190,3 +190,16 @@ async def test_the_shared_copy_says_which_qwen_models_are_not_edits(tmp_path: Pa
         assert upstream.fetches == 1
     finally:
         await store.aclose()
+
+
+async def test_a_shared_copy_from_a_replica_whose_clock_runs_ahead_is_read_again(tmp_path: Path) -> None:
+    upstream, ahead, here = Upstream(), Clock(), Clock()
+    ahead.at += 365 * 24 * 3600
+    store = open_store(None, tmp_path)
+    await store.open()
+    try:
+        await catalog(upstream, ahead, store.texts).resolve("edit")
+        await catalog(upstream, here, store.texts).resolve("edit")
+        assert upstream.fetches == 2  # not trusted as fresh for a year
+    finally:
+        await store.aclose()

@@ -143,7 +143,7 @@ class Catalog:
             kept = await anyio.to_thread.run_sync(json.loads, text)
             found = await anyio.to_thread.run_sync(scan, kept["entries"])
             found.left_out.update({str(key): str(why) for key, why in dict(kept.get("left_out", {})).items()})
-            return _Copy(found, min(float(kept["fetched_at"]), self._clock()))
+            return _Copy(found, float(kept["fetched_at"]))  # one from a clock ahead is not fresh here: read again
         except (StoreUnavailable, ValueError, KeyError, TypeError) as exc:
             log.warning("the shared model catalog could not be read (%s)", type(exc).__name__)
             return None

@@ -69,10 +69,6 @@ class ModelSpec:
     def option_names(self) -> list[str]:
         return [name for name in self.ordered_fields if name not in CORE_FIELDS]
 
-    @property
-    def price_text(self) -> str:
-        return f"${self.fallback_price}" if self.fallback_price is not None else "quoted live"
-
 
 def _int(value: object, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else default

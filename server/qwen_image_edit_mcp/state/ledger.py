@@ -17,6 +17,7 @@ unclear whether the submit arrived (a timeout after sending, a 5xx), neither rel
 and the reservation counts as spent. Settle (commit or release) inside a shielded cancel scope, so a cancelled tool
 call does not strand its reservation. `LedgerUnavailable` from `reserve` means the limit cannot be checked: refuse.
 `status()` is what `get_balance` reports beside the account balance: the limit, what was spent, what is left.
+`reserve_many` books several amounts at once, all or nothing (their sum checked once); each is settled on its own.
 
 Amounts are whole micro-dollars inside (rounded up when reserving), `Decimal` outside: never float sums.
 """
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -104,6 +106,12 @@ class SpendLedger(Protocol):
         """Book `amount_usd` against the limit, or raise SpendLimitExceeded (nothing booked)."""
         ...
 
+    async def reserve_many(self, amounts_usd: Sequence[Decimal], *, label: str) -> list[Reservation]:
+        """Book every amount in one atomic step, or none: their sum (each rounded up to micros on its own) is checked
+        against the limit once, and SpendLimitExceeded names that sum. One Reservation per amount, in the order
+        given, each committed or released on its own. An empty list raises ValueError."""
+        ...
+
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
         """The submit created `prediction_id`: the amount is spent and counts for the next 24 h."""
         ...
@@ -136,6 +144,13 @@ def to_micros(amount_usd: Decimal) -> int:
     if not isinstance(given, Decimal) or not given.is_finite() or given < 0:
         raise ValueError(f"an amount must be a finite Decimal of 0 or more, got {amount_usd!r}")
     return int((amount_usd * _MICROS).to_integral_value(rounding=ROUND_CEILING))
+
+
+def to_micros_each(amounts_usd: Sequence[Decimal]) -> list[int]:
+    """Each amount in whole micro-dollars, rounded up one by one (as `reserve` books it); none at all is refused."""
+    if not amounts_usd:
+        raise ValueError("reserve_many needs at least one amount")
+    return [to_micros(amount) for amount in amounts_usd]
 
 
 def to_usd(micros: int) -> Decimal:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -42,6 +42,7 @@ from .ledger import (
     refusal,
     status_of,
     to_micros,
+    to_micros_each,
     to_usd,
 )
 from .redis_epochs import Epochs, describe_loss
@@ -147,19 +148,25 @@ class RedisLedger:
         return to_usd(self._limit)
 
     async def reserve(self, amount_usd: Decimal, *, label: str) -> Reservation:
-        micros = to_micros(amount_usd)
-        entry_id = uuid.uuid4().hex
+        return (await self.reserve_many([amount_usd], label=label))[0]
+
+    async def reserve_many(self, amounts_usd: Sequence[Decimal], *, label: str) -> list[Reservation]:
+        parts = [(uuid.uuid4().hex, micros) for micros in to_micros_each(amounts_usd)]
+        micros = sum(part for _, part in parts)
         known = await self._epochs.known()
         args = [known or "", self._now(), uuid.uuid4().hex, micros, self._limit, repr(self._lease), repr(self._window)]
-        args += [entry_id, _entry_head(entry_id, label, micros, "reserved", None)]
+        for entry_id, part in parts:
+            args += [entry_id, _entry_head(entry_id, label, part, "reserved", None)]
         answer = await self._run("reserving", lambda: self._reserve(self._keys, args))
         await self._trust(answer, known)
         now = float(answer[2])
         if answer[0] == "refused":
             raise refusal(self._limit, await self._entries(answer[3:]), micros, now)
-        return Reservation(
-            id=entry_id, amount_usd=to_usd(micros), label=label, reserved_at=now, lease_until=float(answer[3])
-        )
+        lease_until = float(answer[3])
+        return [
+            Reservation(id=entry_id, amount_usd=to_usd(part), label=label, reserved_at=now, lease_until=lease_until)
+            for entry_id, part in parts
+        ]
 
     async def commit(self, reservation: Reservation, prediction_id: str) -> None:
         # Counted from now, not from the reservation: WaveSpeed charged somewhere in between, so this never undercounts.

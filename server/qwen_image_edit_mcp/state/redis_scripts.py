@@ -52,13 +52,15 @@ local function check(known, now)
 end
 """
 
-# ARGV: known epoch ('' if none), now ('' for TIME), a new epoch, micros, limit micros, lease seconds, window seconds,
-# entry id, the entry's JSON without its times (and its closing brace).
+# ARGV: known epoch ('' if none), now ('' for TIME), a new epoch, the micros of every entry summed, limit micros, lease
+# seconds, window seconds, then one or more pairs: entry id, the entry's JSON without its times (and its closing brace),
+# each head holding its own micros. All the entries are written or none: the sum is checked once.
 # Answers {'ok', epoch, now, lease_until, ends} or {'refused', epoch, now, <every entry's JSON>...} (so the refusal can
-# say when room frees up), or check()'s answer. The running total keeps a reservation O(entries pruned).
+# say when room frees up), or check()'s answer. The running total keeps a reservation O(entries pruned + written).
 RESERVE: Final = (
     _PRELUDE
     + """
+if #ARGV < 9 or #ARGV % 2 ~= 1 then return redis.error_reply('RESERVE needs 7 arguments and id/entry pairs') end
 local now = clock(ARGV[2])
 local problem, epoch = check(ARGV[1], now)
 if problem then return problem end
@@ -85,8 +87,10 @@ if total + micros > tonumber(ARGV[5]) then
 end
 local lease_until = now + tonumber(ARGV[6])
 local ends = lease_until + tonumber(ARGV[7])
-redis.call('HSET', KEYS[2], ARGV[8], with_times(ARGV[9], num(now), num(lease_until), num(ends)))
-redis.call('ZADD', KEYS[1], num(ends), ARGV[8])
+for i = 8, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], with_times(ARGV[i + 1], num(now), num(lease_until), num(ends)))
+  redis.call('ZADD', KEYS[1], num(ends), ARGV[i])
+end
 redis.call('SET', KEYS[3], string.format('%d', total + micros))
 mark_until()
 return {'ok', epoch, num(now), num(lease_until), num(ends)}

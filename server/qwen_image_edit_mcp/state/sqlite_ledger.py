@@ -1,6 +1,6 @@
 """The spend ledger in the SQLite store: the ledger's rules (ledger.py), one row per entry.
 
-A reservation is one `BEGIN IMMEDIATE` transaction (prune what aged out, sum what still counts, add the entry), so
+A reservation is one `BEGIN IMMEDIATE` transaction (prune what aged out, sum what still counts, add the entries), so
 two processes cannot both slip under the limit, and it is synced to disk before the paid request. A commit or a
 release need not be: one that a crash loses leaves the reservation, which its lease turns into a spend, so the error
 is always towards less room. The sum is `fits` done by SQLite (the live entries are those whose `ends` is ahead);
@@ -13,6 +13,7 @@ counts as spent (the limit is known here, not there): it shows as one spent entr
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -29,7 +30,7 @@ from .ledger import (
     refusal,
     spent_entry,
     status_of,
-    to_micros,
+    to_micros_each,
     to_reservation,
     to_usd,
     utc,
@@ -70,17 +71,21 @@ class SqliteLedger:
         return to_usd(self._limit)
 
     async def reserve(self, amount_usd: Decimal, *, label: str) -> Reservation:
-        micros = to_micros(amount_usd)
+        return (await self.reserve_many([amount_usd], label=label))[0]
 
-        def work(connection: sqlite3.Connection, now: float) -> Reservation:
+    async def reserve_many(self, amounts_usd: Sequence[Decimal], *, label: str) -> list[Reservation]:
+        each = to_micros_each(amounts_usd)
+        micros = sum(each)
+
+        def work(connection: sqlite3.Connection, now: float) -> list[Reservation]:
             connection.execute("DELETE FROM ledger WHERE ends <= ?", (now,))
             blocked = self._blocked(connection, now)
             total: int = connection.execute("SELECT COALESCE(SUM(micros), 0) FROM ledger").fetchone()[0]
             if total + (0 if blocked is None else blocked.micros) + micros > self._limit:
                 raise self._refusal(_entries(connection, now), blocked, micros, now)
-            entry = new_entry(micros, label, now, lease=self._lease, window=self._window)
-            connection.execute(_INSERT, entry_row(entry))
-            return to_reservation(entry)
+            entries = [new_entry(part, label, now, lease=self._lease, window=self._window) for part in each]
+            connection.executemany(_INSERT, [entry_row(entry) for entry in entries])
+            return [to_reservation(entry) for entry in entries]
 
         return await self._db.run(work, self._fail, durable=True)
 

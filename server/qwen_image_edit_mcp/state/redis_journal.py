@@ -10,10 +10,11 @@
     qwen-image-edit-mcp:{journal}:outputs          hash: job id -> the URLs handed out for it, in order
     qwen-image-edit-mcp:{journal}:handed:<url>     when the URL was handed out (a long URL by its SHA-256)
 
-The journal's keys share a hash tag, so each change is one Lua script over declared keys, atomic even in a Redis
-Cluster. Jobs are pruned on `begin` by created_at (the store's clock) and capped at JOURNAL_MAX_JOBS; every journal
-key also expires JOURNAL_KEEP_SECONDS after its last write, a backstop for a journal nobody writes any more. Uploads
-and blobs are single keys, spread over the cluster; blobs go through a client that keeps bytes as bytes.
+The journal's keys share a hash tag, so each change is one Lua script over declared keys (redis_journal_scripts.py),
+atomic even in a Redis Cluster. Jobs are pruned on `begin` by created_at (the store's clock) and capped at
+JOURNAL_MAX_JOBS; every journal key also expires JOURNAL_KEEP_SECONDS after its last write, a backstop for a journal
+nobody writes any more. Uploads and blobs are single keys, spread over the cluster; blobs go through a client that
+keeps bytes as bytes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 import anyio.to_thread
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from . import redis_journal_scripts as journal_scripts
 from .redis_ledger import masked
 from .store import (
     BLOB_KEEP_SECONDS,
@@ -52,79 +54,6 @@ JOURNAL_KEYS: Final = [
 _LONGEST_URL_KEY: Final = 200  # characters of a URL kept in a key as is; a longer one goes by its SHA-256
 _KEEP: Final = int(JOURNAL_KEEP_SECONDS)
 _COMPOSITE: Final = TypeAdapter(list[KeptOutput])
-
-_EXPIRE = "for i = 1, 6 do redis.call('EXPIRE', KEYS[i], ARGV[1]) end\n"
-# ARGV: keep seconds, cutoff (jobs created before it go), max jobs, job id, created_at, record JSON, prediction id.
-_BEGIN: Final = (
-    """
-local function forget(id)
-  local prediction = redis.call('HGET', KEYS[4], id)
-  if prediction then redis.call('HDEL', KEYS[3], prediction) end
-  for _, i in ipairs({1, 4, 5, 6}) do redis.call('HDEL', KEYS[i], id) end
-  redis.call('ZREM', KEYS[2], id)
-end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[2])) do forget(id) end
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3]) + 1
-if excess > 0 then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, excess - 1)) do forget(id) end
-end
-redis.call('HSET', KEYS[1], ARGV[4], ARGV[6])
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
-if ARGV[7] ~= '' then
-  redis.call('HSET', KEYS[3], ARGV[7], ARGV[4])
-  redis.call('HSET', KEYS[4], ARGV[4], ARGV[7])
-end
-"""
-    + _EXPIRE
-)
-# ARGV: keep seconds, job id, prediction id.
-_STARTED: Final = (
-    """
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then return 0 end
-local before = redis.call('HGET', KEYS[4], ARGV[2])
-if before and before ~= ARGV[3] then redis.call('HDEL', KEYS[3], before) end
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
-"""
-    + _EXPIRE
-)
-# ARGV: prediction id. Answers {record, composite or '', outputs or ''}, or nil for a job it does not know.
-_GET: Final = """
-local id = redis.call('HGET', KEYS[3], ARGV[1])
-if not id then return false end
-local record = redis.call('HGET', KEYS[1], id)
-if not record then return false end
-return {record, redis.call('HGET', KEYS[5], id) or '', redis.call('HGET', KEYS[6], id) or ''}
-"""
-# KEYS: the six, then one per URL. ARGV: keep seconds, prediction id or '', now, the URLs (each added once, in order).
-_HAND_OUT: Final = (
-    """
-for i = 7, #KEYS do redis.call('SET', KEYS[i], ARGV[3], 'EX', ARGV[1]) end
-local id = ARGV[2] ~= '' and redis.call('HGET', KEYS[3], ARGV[2])
-if not id or redis.call('HEXISTS', KEYS[1], id) == 0 then return 0 end
-local raw = redis.call('HGET', KEYS[6], id)
-local outputs, seen, added = raw and cjson.decode(raw) or {}, {}, false
-for _, url in ipairs(outputs) do seen[url] = true end
-for i = 4, #ARGV do
-  if not seen[ARGV[i]] then
-    table.insert(outputs, ARGV[i])
-    seen[ARGV[i]], added = true, true
-  end
-end
-if added then redis.call('HSET', KEYS[6], id, cjson.encode(outputs)) end
-"""
-    + _EXPIRE
-)
-# ARGV: keep seconds, prediction id, the composite's JSON. Answers the composite kept, or nil without a job record.
-_KEEP_COMPOSITE: Final = (
-    """
-local id = redis.call('HGET', KEYS[3], ARGV[2])
-if not id or redis.call('HEXISTS', KEYS[1], id) == 0 then return false end
-redis.call('HSETNX', KEYS[5], id, ARGV[3])
-"""
-    + _EXPIRE
-    + "return redis.call('HGET', KEYS[5], id)\n"
-)
 
 
 class _Upload(BaseModel):
@@ -203,11 +132,11 @@ class RedisJournal:
     def __init__(self, access: RedisAccess) -> None:
         self._access = access
         client = access.text
-        self._begin = client.register_script(_BEGIN)
-        self._started = client.register_script(_STARTED)
-        self._get = client.register_script(_GET)
-        self._hand_out = client.register_script(_HAND_OUT)
-        self._keep = client.register_script(_KEEP_COMPOSITE)
+        self._begin = client.register_script(journal_scripts.BEGIN)
+        self._started = client.register_script(journal_scripts.STARTED)
+        self._get = client.register_script(journal_scripts.GET)
+        self._hand_out = client.register_script(journal_scripts.HAND_OUT)
+        self._keep = client.register_script(journal_scripts.KEEP_COMPOSITE)
 
     async def begin(self, record: JobRecord) -> None:
         cutoff = self._access.clock() - JOURNAL_KEEP_SECONDS

@@ -15,6 +15,7 @@ from ledger_helpers import DAY, wall_clock
 from fakes import FakeClock
 from qwen_image_edit_mcp.state.store import (
     JOURNAL_KEEP_SECONDS,
+    RECENT_MAX_JOBS,
     UPLOAD_REUSE_SECONDS,
     JobRecord,
     KeptOutput,
@@ -152,6 +153,52 @@ async def test_the_journal_forgets_jobs_after_30_days(backend: tuple[Opener, Fak
         await store.journal.started("job-new", "pred-new")
         assert await store.journal.known(["pred-old", "pred-new"]) == {"pred-new"}
         assert await store.journal.get("pred-old") is None
+
+
+async def test_the_newest_started_jobs_are_listed_newest_first_as_get_returns_them(
+    backend: tuple[Opener, FakeClock],
+) -> None:
+    opened, clock = backend
+    made = [KeptOutput(index=1, url="https://cdn.example/c.png", mime="image/png", blob="c" * 64)]
+    async with opened() as first:
+        for name in ("a", "b", "c", "d"):
+            await first.journal.begin(record(f"job-{name}", at=clock.now()))
+            if name != "c":  # job-c is begun but never submitted
+                await first.journal.started(f"job-{name}", f"pred-{name}")
+            clock.advance(60)
+        await first.journal.keep_composite("pred-b", made)
+        await first.journal.hand_out("pred-b", ["https://cdn.example/b.jpeg"])
+    async with opened() as one, opened() as other:  # two processes see one list
+        listed = await one.journal.recent(10)
+        assert [job.prediction_id for job in listed] == ["pred-d", "pred-b", "pred-a"]
+        assert listed == [await one.journal.get(f"pred-{name}") for name in ("d", "b", "a")]
+        assert listed[1].composite == made
+        assert listed[1].outputs == ["https://cdn.example/b.jpeg"]
+        assert await other.journal.recent(10) == listed
+        assert await other.journal.recent(2) == listed[:2]
+        assert await other.journal.recent(0) == listed[:1]  # held to at least one
+
+
+async def test_the_newest_jobs_are_at_most_a_hundred(backend: tuple[Opener, FakeClock]) -> None:
+    opened, clock = backend
+    async with opened() as store:
+        for number in range(RECENT_MAX_JOBS + 5):
+            await store.journal.begin(record(f"job-{number:03}", at=clock.now()))
+            await store.journal.started(f"job-{number:03}", f"pred-{number:03}")
+            clock.advance(1)
+        listed = await store.journal.recent(1000)
+    assert [job.job_id for job in listed] == [f"job-{number:03}" for number in range(RECENT_MAX_JOBS + 4, 4, -1)]
+
+
+async def test_jobs_begun_at_one_moment_are_listed_in_the_same_order_by_both_backends(
+    backend: tuple[Opener, FakeClock],
+) -> None:
+    opened, clock = backend
+    async with opened() as store:
+        for name in ("job-x", "job-z", "job-y"):
+            await store.journal.begin(record(name, at=clock.now()))
+            await store.journal.started(name, name.replace("job", "pred"))
+        assert [job.job_id for job in await store.journal.recent(3)] == ["job-z", "job-y", "job-x"]
 
 
 async def test_the_ledger_in_the_store_is_shared_by_two_processes(backend: tuple[Opener, FakeClock]) -> None:

@@ -38,6 +38,7 @@ from .store import (
     JobRecord,
     KeptOutput,
     StoreUnavailable,
+    recent_count,
 )
 
 if TYPE_CHECKING:
@@ -135,6 +136,7 @@ class RedisJournal:
         self._begin = client.register_script(journal_scripts.BEGIN)
         self._started = client.register_script(journal_scripts.STARTED)
         self._get = client.register_script(journal_scripts.GET)
+        self._recent = client.register_script(journal_scripts.RECENT)
         self._hand_out = client.register_script(journal_scripts.HAND_OUT)
         self._keep = client.register_script(journal_scripts.KEEP_COMPOSITE)
 
@@ -151,17 +153,19 @@ class RedisJournal:
     async def get(self, prediction_id: str) -> JobRecord | None:
         async def work() -> JobRecord | None:
             found = cast("list[str] | None", await self._get(JOURNAL_KEYS, [prediction_id]))
-            if found is None:
-                return None
-            record, composite, outputs = found
-            fields: dict[str, Any] = {**json.loads(record), "prediction_id": prediction_id}
-            if outputs:
-                fields["outputs"] = list(dict.fromkeys([*fields.get("outputs", []), *json.loads(outputs)]))
-            if composite:
-                fields["composite"] = json.loads(composite)
-            return JobRecord.model_validate(fields)
+            return None if found is None else _merged(prediction_id, *found)
 
         return await self._access.run(f"reading job {prediction_id}", work)
+
+    async def recent(self, limit: int) -> list[JobRecord]:
+        count = recent_count(limit)
+
+        async def work() -> list[JobRecord]:
+            # Bounded: jobs begun but never submitted are skipped, and no more than this many are looked at.
+            found = cast("list[str]", await self._recent(JOURNAL_KEYS, [count, count * 4 + 50]))
+            return [_merged(*found[i : i + 4]) for i in range(0, len(found), 4)]
+
+        return await self._access.run("reading the newest jobs", work)
 
     async def known(self, prediction_ids: Sequence[str]) -> set[str]:
         if not prediction_ids:
@@ -203,3 +207,13 @@ class RedisJournal:
     async def get_blob(self, key: str) -> bytes | None:
         found = await self._access.run(f"reading blob {key}", lambda: self._access.raw.get(BLOB_PREFIX + key))
         return cast("bytes | None", found)
+
+
+def _merged(prediction_id: str, record: str, composite: str, outputs: str) -> JobRecord:
+    """The record as `begin` wrote it, with its prediction id, the URLs handed out since and its composite."""
+    fields: dict[str, Any] = {**json.loads(record), "prediction_id": prediction_id}
+    if outputs:
+        fields["outputs"] = list(dict.fromkeys([*fields.get("outputs", []), *json.loads(outputs)]))
+    if composite:
+        fields["composite"] = json.loads(composite)
+    return JobRecord.model_validate(fields)

@@ -53,6 +53,28 @@ local record = redis.call('HGET', KEYS[1], id)
 if not record then return false end
 return {record, redis.call('HGET', KEYS[5], id) or '', redis.call('HGET', KEYS[6], id) or ''}
 """
+# ARGV: how many to list, the most jobs to look at. Answers {prediction id, record, composite or '', outputs or ''} for
+# each job submitted, newest first: the created index read from its top in batches, skipping jobs never submitted.
+RECENT: Final = """
+local limit, most = tonumber(ARGV[1]), tonumber(ARGV[2])
+local answer, found, start = {}, 0, 0
+while start < most do
+  local ids = redis.call('ZREVRANGE', KEYS[2], start, math.min(start + limit, most) - 1)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    local prediction = redis.call('HGET', KEYS[4], id)
+    local record = prediction and redis.call('HGET', KEYS[1], id)
+    if record then
+      local composite, outputs = redis.call('HGET', KEYS[5], id), redis.call('HGET', KEYS[6], id)
+      for _, part in ipairs({prediction, record, composite or '', outputs or ''}) do table.insert(answer, part) end
+      found = found + 1
+      if found == limit then return answer end
+    end
+  end
+  start = start + #ids
+end
+return answer
+"""
 # KEYS: the six, then one per URL. ARGV: keep seconds, prediction id or '', now, the URLs (each added once, in order).
 HAND_OUT: Final = (
     """

@@ -23,6 +23,7 @@ from .store import (
     UPLOAD_REUSE_SECONDS,
     JobRecord,
     KeptOutput,
+    recent_count,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +117,14 @@ class SqliteJournal:
             return set()
         return await self._db.run(work, self._db.store_failure("reading the job journal"), write=False)
 
+    async def recent(self, limit: int) -> list[JobRecord]:
+        def work(connection: sqlite3.Connection, now: float) -> list[JobRecord]:
+            # The index on created_at walks from the newest; job_id breaks ties as Redis's ZREVRANGE does.
+            rows = connection.execute(_RECENT, (recent_count(limit),)).fetchall()
+            return [_parsed(row) for row in rows]
+
+        return await self._db.run(work, self._db.store_failure("reading the newest jobs"), write=False)
+
     async def hand_out(self, prediction_id: str | None, urls: Sequence[str]) -> None:
         def work(connection: sqlite3.Connection, now: float) -> None:
             if self._db.prune_due("handed_out", now):
@@ -184,6 +193,9 @@ class SqliteJournal:
             "DELETE FROM jobs WHERE job_id IN (SELECT job_id FROM jobs ORDER BY created_at DESC LIMIT -1 OFFSET ?)",
             (JOURNAL_MAX_JOBS - 1,),  # room for the job being recorded
         )
+
+
+_RECENT = "SELECT record FROM jobs WHERE prediction_id IS NOT NULL ORDER BY created_at DESC, job_id DESC LIMIT ?"
 
 
 def _by_prediction(connection: sqlite3.Connection, prediction_id: str) -> JobRecord | None:

@@ -41,6 +41,7 @@ UPLOAD_REUSE_SECONDS: Final = 6 * DAY
 BLOB_KEEP_SECONDS: Final = 7 * DAY
 JOURNAL_KEEP_SECONDS: Final = 30 * DAY
 JOURNAL_MAX_JOBS: Final = 20_000
+RECENT_MAX_JOBS: Final = 100  # the most `Journal.recent` lists at once
 # The longest one store operation waits for a lock or a connection; a call with less time left waits less.
 STORE_WAIT_SECONDS: Final = 5.0
 STORE_FILE_NAME: Final = "store.sqlite3"
@@ -95,6 +96,11 @@ class JobRecord(BaseModel):
     composite: list[KeptOutput] | None = None  # the finished composite, once made: later reads return this one
 
 
+def recent_count(limit: int) -> int:
+    """How many jobs `Journal.recent` lists for `limit`: at least 1, at most RECENT_MAX_JOBS."""
+    return max(1, min(limit, RECENT_MAX_JOBS))
+
+
 class UploadCache(Protocol):
     async def get(self, key: str) -> str | None:
         """The download_url recorded for `key` less than UPLOAD_REUSE_SECONDS ago, else None."""
@@ -128,6 +134,13 @@ class Journal(Protocol):
 
     async def known(self, prediction_ids: Sequence[str]) -> set[str]:
         """Which of these predictions this deployment started."""
+        ...
+
+    async def recent(self, limit: int) -> list[JobRecord]:
+        """The newest jobs this deployment started (those with a prediction id), newest `created_at` first, at most
+        `limit` of them (held to 1..RECENT_MAX_JOBS): each the record `get` returns for its prediction id. The work is
+        bounded: Redis looks at no more than 4 × limit + 50 of the newest jobs, so a longer run of jobs begun but
+        never submitted hides those before it."""
         ...
 
     async def hand_out(self, prediction_id: str | None, urls: Sequence[str]) -> None:

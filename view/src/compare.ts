@@ -23,6 +23,7 @@ export class Compare {
   private ty = 0;
   private drag: Drag | null = null;
   private comparing = false;
+  private names: [string, string] = ["before", "after"];
 
   constructor(private readonly parts: CompareParts) {
     const { stage, handle } = parts;
@@ -42,6 +43,12 @@ export class Compare {
     this.parts.stage.classList.toggle("comparing", comparing);
     this.parts.handle.tabIndex = comparing ? 0 : -1;
     this.parts.handle.setAttribute("aria-disabled", String(!comparing));
+    this.apply();
+  }
+
+  /** What the two sides show, for the slider's spoken value ("before" and "after" unless told otherwise). */
+  setNames(left: string, right: string): void {
+    this.names = [left, right];
     this.apply();
   }
 
@@ -89,7 +96,9 @@ export class Compare {
     stage.style.setProperty("--zoom", String(this.zoom));
     stage.classList.toggle("zoomed", this.zoom > 1);
     handle.setAttribute("aria-valuenow", String(this.position));
-    handle.setAttribute("aria-valuetext", `${Math.round(this.position)}% before, ${Math.round(100 - this.position)}% after`);
+    const [left, right] = this.names;
+    const shares = `${Math.round(this.position)}% ${left}, ${Math.round(100 - this.position)}% ${right}`;
+    handle.setAttribute("aria-valuetext", shares);
     zoomLabel.textContent = `${Math.round(this.zoom * 100)}%`;
   }
 

@@ -26,6 +26,20 @@ export interface Report {
   masked: boolean | null;
   mask_coverage: number | null;
   mask: string | null;
+  /** The variations of a call that asked for more than one (2-4), in the order the server lists them. */
+  variations: Variation[] | null;
+}
+
+/** One variation of an edit_image call with `variations` > 1: its own job, seed and outputs. */
+export interface Variation {
+  prediction_id: string | null; // null when the submit created no job (`error` says why)
+  seed: number | null;
+  status: string | null;
+  pending: boolean;
+  outputs: string[];
+  saved_paths: string[];
+  cost_usd: number | null;
+  error: string | null;
 }
 
 /** The edit_image arguments the view uses; get_prediction's arguments fill only `prediction_id`. */
@@ -37,6 +51,7 @@ export interface EditArgs {
   model: string | null;
   size: string | null;
   mask: string | null;
+  variations: number | null;
   prediction_id: string | null;
 }
 
@@ -97,7 +112,22 @@ export function readReport(value: unknown): Report | null {
     masked: bool(value, "masked"),
     mask_coverage: num(value, "mask_coverage"),
     mask: str(value, "mask"),
+    variations: readVariations(value["variations"]),
   };
+}
+
+function readVariations(value: unknown): Variation[] | null {
+  if (!Array.isArray(value)) return null;
+  return value.filter(isObject).map((item) => ({
+    prediction_id: str(item, "prediction_id"),
+    seed: num(item, "seed"),
+    status: str(item, "status"),
+    pending: bool(item, "pending") ?? false,
+    outputs: strings(item, "outputs") ?? [],
+    saved_paths: strings(item, "saved_paths") ?? [],
+    cost_usd: num(item, "cost_usd"),
+    error: str(item, "error"),
+  }));
 }
 
 export function readArgs(value: unknown): EditArgs {
@@ -110,6 +140,7 @@ export function readArgs(value: unknown): EditArgs {
     model: str(obj, "model"),
     size: str(obj, "size"),
     mask: str(obj, "mask"),
+    variations: num(obj, "variations"),
     prediction_id: str(obj, "prediction_id"),
   };
 }

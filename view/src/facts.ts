@@ -33,7 +33,8 @@ export function statusText(report: Report): string {
 /** The rows to show; `naturalSize` is the result's size in pixels when known from the image itself. */
 export function factsOf(report: Report, args: EditArgs, naturalSize: string | null): Fact[] {
   const facts: Fact[] = [{ key: "status", label: "Status", value: statusText(report) }];
-  facts.push({ key: "prediction", label: "Prediction", value: report.prediction_id, mono: true });
+  const prediction = report.prediction_id || "none (no job was created)";
+  facts.push({ key: "prediction", label: "Prediction", value: prediction, mono: report.prediction_id !== "" });
   const variant = report.variant ?? args.model ?? (report.model ? shortModel(report.model) : null);
   if (variant !== null) facts.push({ key: "variant", label: "Model", value: variant });
   const seed = report.seed ?? (args.seed !== null && args.seed >= 0 ? args.seed : null);

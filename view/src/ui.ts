@@ -18,6 +18,7 @@ export function lookup() {
     maskLayer: byId("mask-layer"),
     maskCanvas: byId<HTMLCanvasElement>("mask-canvas"),
     handle: byId("handle"),
+    tagBefore: byId("tag-before"),
     tagAfter: byId("tag-after"),
     stageNote: byId("stage-note"),
     stageBusy: byId("stage-busy"),
@@ -40,6 +41,15 @@ export function lookup() {
     againPrompt: byId<HTMLTextAreaElement>("again-prompt"),
     againSubmit: byId<HTMLButtonElement>("again-submit"),
     againSeed: byId<HTMLButtonElement>("again-seed"),
+    baseResultText: byId("base-result-text"),
+    moreLike: byId<HTMLButtonElement>("more-like"),
+    gallery: {
+      section: byId("gallery"),
+      title: byId("gallery-title"),
+      hintText: byId("gallery-hint-text"),
+      stopCompare: byId<HTMLButtonElement>("compare-stop"),
+      tiles: byId("tiles"),
+    },
     brush: {
       toggle: byId<HTMLButtonElement>("brush-toggle"),
       panel: byId("brush-panel"),

@@ -1,5 +1,6 @@
 // The viewer of one image edit, as an MCP App: before/after, the facts, a pending job followed to its end, and
-// "edit again". It speaks only to its host (postMessage); images come from the server's preview_image tool.
+// "edit again"; for a call with variations, a gallery of them (src/gallery.ts). It speaks only to its host
+// (postMessage); images come from the server's preview_image tool.
 
 import {
   App,
@@ -9,66 +10,25 @@ import {
   type McpUiHostContext,
 } from "@modelcontextprotocol/ext-apps/app-with-deps";
 import { Brush } from "./brush";
-import { Compare } from "./compare";
-import {
-  EMPTY_ARGS,
-  type EditArgs,
-  fileNameOf,
-  inputsOf,
-  isWebUrl,
-  type Report,
-  readArgs,
-  readReport,
-} from "./contract";
-import { factsOf, statusText } from "./facts";
+import { EMPTY_ARGS, inputsOf, isWebUrl, type Report, readArgs, readReport } from "./contract";
+import { againText, download, freshSeeds, moreText, openLink, randomSeed, runEdit, tellModel } from "./edits";
+import { Follower, type Job } from "./follow";
+import { Gallery } from "./gallery";
 import { drawMaskOutline } from "./mask";
 import { errorText, Previews, textOf, type ToolResult } from "./previews";
-import { lookup, renderFacts, renderThumbs, setBadge, showBusy, showMessage, showNote, type Tone } from "./ui";
+import { Screen, type State } from "./screen";
+import { Stage } from "./stage";
+import { lookup, renderFacts, renderThumbs, setBadge, showBusy, showMessage } from "./ui";
+import { galleryReport, seedText, tileFacts } from "./variations";
 
-const WAIT_SECONDS = 20;
-const MAX_RESUMES = 45; // 45 calls of 20 s: a quarter of an hour, then the user decides
 const THUMB_SIDE = 160;
-const TERMINAL_FAILURES = new Set(["failed", "cancelled", "timeout", "deleted"]);
-
-interface State {
-  args: EditArgs; // the arguments of the edit on screen
-  original: EditArgs | null; // what the host's tool call sent first: "the original"
-  report: Report | null;
-  hostError: string | null; // the text of a tool error that carried no report
-  awaitingHost: boolean; // the host sent the input and is running the tool
-  inputIndex: number;
-  outputIndex: number;
-  naturalSize: string | null;
-  busy: string | null; // an edit-again call in flight
-  waiting: "idle" | "running" | "stopped";
-  checks: number;
-  pendingSince: number | null;
-  progress: string | null;
-  maskShown: boolean;
-  base: "result" | "original"; // what "edit again" applies to, as the user chose
-}
+const TILE_SIDE = 384;
 
 const ui = lookup();
 const app = new App({ name: "qwen-image-edit-viewer", version: "1.0.0" }, {}, { autoResize: true });
 const previews = new Previews(app);
 const brush = new Brush(ui.brush);
 let brushToken = 0;
-let sharpPreviews = false; // zoomed in: previews at twice the stage's pixels
-const compare = new Compare({
-  stage: ui.stage,
-  before: ui.beforeImg,
-  after: ui.afterImg,
-  overlay: ui.maskCanvas,
-  handle: ui.handle,
-  zoomLabel: ui.zoomLabel,
-  onZoom: (zoom) => {
-    const sharp = zoom > 1.5;
-    if (sharp !== sharpPreviews) {
-      sharpPreviews = sharp;
-      void renderStage();
-    }
-  },
-});
 const state: State = {
   args: EMPTY_ARGS,
   original: null,
@@ -79,69 +39,82 @@ const state: State = {
   outputIndex: 0,
   naturalSize: null,
   busy: null,
-  waiting: "idle",
-  checks: 0,
   pendingSince: null,
-  progress: null,
   maskShown: false,
   base: "result",
 };
-let stageToken = 0;
-let waitAbort: AbortController | null = null;
+const thumb = (side: number) => async (ref: string): Promise<string | null> => {
+  const loaded = await previews.load(ref, side);
+  return loaded.ok ? loaded.url : null;
+};
+const gallery = new Gallery(ui.gallery, {
+  thumb: thumb(TILE_SIDE),
+  changed: (what) => {
+    if (what === "select") {
+      state.outputIndex = 0;
+      state.naturalSize = null;
+    }
+    render();
+  },
+});
+const follower = new Follower(app, {
+  render: () => render(),
+  renderPending: () => renderPending(),
+  problem: (text) => showMessage(ui, text),
+  done: () => {
+    setTicking(state.report?.pending === true);
+    render();
+  },
+});
+const screen = new Screen(state, gallery);
+const stage = new Stage(ui, previews, () => screen.scene(), (natural) => {
+  if (natural !== state.naturalSize && state.report) {
+    state.naturalSize = natural;
+    renderFacts(ui, screen.facts());
+  }
+});
+const compare = stage.compare;
+const shown = (): Report | null => screen.shown();
+const currentOutput = (): string | null => screen.currentOutput();
+const baseOutput = (): string | null => screen.baseOutput();
 let ticker: number | null = null;
 
 // ---- rendering -------------------------------------------------------------------------------------------
 
-function previewSide(): number {
-  const width = ui.stage.clientWidth || 480;
-  const pixels = width * (window.devicePixelRatio || 1) * (sharpPreviews ? 2 : 1);
-  return Math.min(1536, Math.max(512, Math.ceil(pixels / 256) * 256));
-}
-
-function currentOutput(): string | null {
-  const outputs = state.report?.outputs ?? [];
-  return outputs[state.outputIndex] ?? outputs[0] ?? null;
-}
-
-function badge(): [string, Tone] {
-  const report = state.report;
-  if (state.busy !== null) return [state.busy, "busy"];
-  if (report === null) {
-    if (state.hostError !== null) return ["Error", "danger"];
-    return state.awaitingHost ? ["Editing", "busy"] : ["Waiting for the edit", "neutral"];
-  }
-  if (report.pending) return [statusText(report), "busy"];
-  if (report.status === "completed") return ["completed", "ok"];
-  return [report.status, TERMINAL_FAILURES.has(report.status) ? "danger" : "neutral"];
-}
-
 function render(): void {
-  const [text, tone] = badge();
+  const [text, tone] = screen.badge();
   setBadge(ui, text, tone);
   const prompt = state.args.prompt;
   ui.prompt.hidden = !prompt;
   ui.prompt.textContent = prompt ? `“${prompt}”` : "";
-  renderFacts(ui, state.report ? factsOf(state.report, state.args, state.naturalSize) : []);
+  gallery.render();
+  renderFacts(ui, screen.facts());
   renderPending();
   renderActions();
   renderAllThumbs();
-  void renderStage();
+  void stage.render();
 }
 
 function renderPending(): void {
   const report = state.report;
   const pending = report?.pending === true;
   ui.pending.hidden = !pending;
-  ui.pending.classList.toggle("stopped", state.waiting === "stopped");
+  const stopped = follower.waiting === "stopped";
+  ui.pending.classList.toggle("stopped", stopped);
   if (!pending || report === null) return;
   const since = state.pendingSince ?? Date.now();
   const running = Math.max(0, Math.round((Date.now() - since) / 1000));
-  const parts = [`Status: ${report.status}`, `running for ${running} s`];
-  if (state.checks > 0) parts.push(`checked ${state.checks} time${state.checks === 1 ? "" : "s"}`);
-  if (state.progress) parts.push(state.progress);
-  if (state.waiting === "stopped") parts.push("not waiting any more");
+  const variations = gallery.tiles.length;
+  const status = gallery.active
+    ? `${gallery.tiles.filter((tile) => tileFacts(tile).pending).length} of ${variations} variations running`
+    : report.status;
+  const parts = [`Status: ${status}`, `running for ${running} s`];
+  const checks = follower.checks;
+  if (checks > 0) parts.push(`checked ${checks} time${checks === 1 ? "" : "s"}`);
+  if (follower.progress) parts.push(follower.progress);
+  if (stopped) parts.push("not waiting any more");
   ui.pendingText.textContent = `${parts.join(" · ")}.`;
-  ui.pendingToggle.textContent = state.waiting === "stopped" ? "Keep waiting" : "Stop waiting";
+  ui.pendingToggle.textContent = stopped ? "Keep waiting" : "Stop waiting";
 }
 
 function renderActions(): void {
@@ -155,7 +128,7 @@ function renderActions(): void {
   ui.maskToggle.textContent = state.maskShown ? "Hide mask" : "Show mask";
   const resultBase = ui.again.querySelector<HTMLInputElement>('input[value="result"]');
   const originalBase = ui.again.querySelector<HTMLInputElement>('input[value="original"]');
-  const canResult = output !== null;
+  const canResult = baseOutput() !== null;
   const canOriginal = state.original !== null && inputsOf(null, state.original).length > 0;
   if (resultBase && originalBase) {
     resultBase.disabled = !canResult;
@@ -166,10 +139,26 @@ function renderActions(): void {
     resultBase.checked = !useOriginal;
   }
   ui.again.hidden = !(canResult || canOriginal) || state.awaitingHost;
-  const blocked = state.busy !== null || state.report?.pending === true;
+  // A gallery's finished variations can be edited while others still run; a single running job can't.
+  const blocked = state.busy !== null || (!gallery.active && state.report?.pending === true);
   ui.againSubmit.disabled = blocked;
   ui.againSeed.disabled = blocked;
+  renderGalleryActions();
   void updateBrush();
+}
+
+function renderGalleryActions(): void {
+  if (!gallery.active) {
+    ui.baseResultText.textContent = "this result";
+    return;
+  }
+  const index = gallery.base();
+  const seed = seedText(gallery.facts(index)?.seed ?? null);
+  const which = gallery.picked !== null ? "the picked variation" : "the variation shown";
+  ui.baseResultText.textContent = `${which} (${index + 1}, ${seed})`;
+  ui.moreLike.disabled = state.busy !== null || baseOutput() === null;
+  const count = gallery.tiles.length;
+  ui.moreLike.title = `${count} new variations of ${which} (${index + 1}, ${seed}), same prompt and model`;
 }
 
 /** Show the image "edit again" applies to under the brush (its first image when there are several). */
@@ -178,92 +167,24 @@ async function updateBrush(): Promise<void> {
   const base = chosenBase();
   const images = base?.["images"];
   const ref = Array.isArray(images) ? images[0] : base?.["image"];
-  const loaded = typeof ref === "string" ? await previews.load(ref, previewSide()) : null;
+  const loaded = typeof ref === "string" ? await previews.load(ref, stage.side()) : null;
   if (token !== brushToken) return;
   brush.setImage(loaded?.ok ? loaded.url : null);
 }
 
 function renderAllThumbs(): void {
-  const thumb = async (ref: string): Promise<string | null> => {
-    const loaded = await previews.load(ref, THUMB_SIDE);
-    return loaded.ok ? loaded.url : null;
-  };
+  const small = thumb(THUMB_SIDE);
   const inputs = inputsOf(state.report, state.args);
-  renderThumbs(ui.inputs, inputs, state.inputIndex, (i) => `Input ${i + 1} of ${inputs.length}`, thumb, (i) => {
+  renderThumbs(ui.inputs, inputs, state.inputIndex, (i) => `Input ${i + 1} of ${inputs.length}`, small, (i) => {
     state.inputIndex = i;
     render();
   });
-  const outputs = state.report?.outputs ?? [];
-  renderThumbs(ui.outputs, outputs, state.outputIndex, (i) => `Result ${i + 1} of ${outputs.length}`, thumb, (i) => {
+  const outputs = shown()?.outputs ?? [];
+  renderThumbs(ui.outputs, outputs, state.outputIndex, (i) => `Result ${i + 1} of ${outputs.length}`, small, (i) => {
     state.outputIndex = i;
     state.naturalSize = null;
     render();
   });
-}
-
-function setImage(img: HTMLImageElement, url: string | null): void {
-  if (url === null) img.removeAttribute("src");
-  else if (img.getAttribute("src") !== url) img.src = url;
-}
-
-async function decodedSize(img: HTMLImageElement): Promise<[number, number] | null> {
-  try {
-    await img.decode();
-    return [img.naturalWidth, img.naturalHeight];
-  } catch {
-    return null;
-  }
-}
-
-async function renderStage(): Promise<void> {
-  const token = ++stageToken;
-  const inputs = inputsOf(state.report, state.args);
-  const beforeRef = inputs[state.inputIndex] ?? inputs[0] ?? null;
-  const afterRef = currentOutput();
-  const side = previewSide();
-  showBusy(ui, busyText());
-  const [before, after] = await Promise.all([
-    beforeRef === null ? null : previews.load(beforeRef, side),
-    afterRef === null ? null : previews.load(afterRef, side),
-  ]);
-  if (token !== stageToken) return;
-  const notes: string[] = [];
-  if (after && !after.ok) notes.push(`The result can't be shown here: ${after.why}.`);
-  if (before && !before.ok) notes.push(`The input image can't be shown here: ${before.why}.`);
-  const main = after?.ok ? after : before?.ok ? before : null;
-  const comparing = after?.ok === true && before?.ok === true;
-  setImage(ui.afterImg, main?.ok ? main.url : null);
-  setImage(ui.beforeImg, comparing && before?.ok ? before.url : null);
-  ui.tagAfter.hidden = main === null;
-  ui.tagAfter.textContent = after?.ok ? "After" : "Before";
-  compare.setComparing(comparing);
-  if (main === null && notes.length === 0 && !busyText()) notes.push(emptyNote());
-  if (main?.ok) {
-    const size = await decodedSize(ui.afterImg);
-    if (token !== stageToken) return;
-    if (size === null) notes.push("The image can't be shown here: this browser could not decode it.");
-    else ui.stage.style.setProperty("--aspect", `${size[0]} / ${size[1]}`);
-  }
-  showNote(ui, notes);
-  const natural = after?.ok && after.width && after.height ? `${after.width}*${after.height}` : null;
-  if (natural !== state.naturalSize && state.report) {
-    state.naturalSize = natural;
-    renderFacts(ui, factsOf(state.report, state.args, natural));
-  }
-}
-
-function busyText(): string | null {
-  if (state.busy !== null) return state.busy;
-  if (state.report?.pending) return "Waiting for the result";
-  if (state.awaitingHost && state.report === null) return "Editing";
-  return null;
-}
-
-function emptyNote(): string {
-  if (state.report && TERMINAL_FAILURES.has(state.report.status)) return "The edit produced no image.";
-  if (state.report) return "There is no image to show.";
-  if (state.hostError) return "The edit did not run.";
-  return "Waiting for the edit.";
 }
 
 // ---- the host's notifications ------------------------------------------------------------------------------
@@ -298,16 +219,17 @@ function applyResult(result: ToolResult, fromHost: boolean): void {
 }
 
 function applyReport(report: Report): void {
-  const same = state.report?.prediction_id === report.prediction_id;
+  const many = (report.variations?.length ?? 0) >= 2;
+  // A call with variations is always new: its tiles and their followers start afresh.
+  const same = !many && !gallery.active && state.report?.prediction_id === report.prediction_id;
   if (!same) {
     state.outputIndex = 0;
     state.naturalSize = null;
-    state.checks = 0;
-    state.progress = null;
     state.pendingSince = Date.now() - (report.elapsed_seconds ?? 0) * 1000;
     state.maskShown = false;
     ui.maskLayer.hidden = true;
-    if (state.waiting === "stopped") state.waiting = "idle";
+    follower.reset();
+    gallery.show(report.variations);
   }
   state.report = report;
   if (report.inputs && report.inputs.length > 0 && state.original === null) {
@@ -315,7 +237,7 @@ function applyReport(report: Report): void {
   }
   setTicking(report.pending);
   render();
-  if (report.pending && state.waiting !== "stopped") void resume();
+  if (report.pending && follower.waiting !== "stopped") follow();
 }
 
 function setTicking(on: boolean): void {
@@ -326,79 +248,59 @@ function setTicking(on: boolean): void {
   }
 }
 
-// ---- resuming a pending job --------------------------------------------------------------------------------
+// ---- following running jobs (src/follow.ts) -----------------------------------------------------------------
 
-async function resume(): Promise<void> {
-  if (state.waiting === "running") return;
-  state.waiting = "running";
-  render();
-  try {
-    for (let call = 0; call < MAX_RESUMES && state.report?.pending && state.waiting === "running"; call++) {
-      waitAbort = new AbortController();
-      const result = await app.callServerTool(
-        { name: "get_prediction", arguments: { prediction_id: state.report.prediction_id, wait_seconds: WAIT_SECONDS } },
-        {
-          signal: waitAbort.signal,
-          timeout: (WAIT_SECONDS + 40) * 1000,
-          resetTimeoutOnProgress: true,
-          onprogress: (progress) => {
-            state.progress = progress.message ?? null;
-            renderPending();
-          },
-        },
-      );
-      state.checks += 1;
-      const report = readReport(result.structuredContent);
-      if (result.isError || report === null) {
-        showMessage(ui, `Checking the job failed: ${textOf(result) || "no answer"}. Press Keep waiting to try again.`);
-        state.waiting = "stopped";
-        break;
-      }
+/** The single job on screen, or each running variation of a gallery. */
+function jobs(): Job[] {
+  if (!gallery.active) {
+    const take = (report: Report): void => {
       state.report = report;
       if (!report.pending) showMessage(ui, null);
       render();
-    }
-  } catch (error) {
-    if (state.waiting === "running") {
-      showMessage(ui, `The host could not check the job: ${errorText(error)}. Press Keep waiting to try again.`);
-      state.waiting = "stopped";
-    }
-  } finally {
-    waitAbort = null;
-    if (state.waiting === "running") state.waiting = state.report?.pending ? "stopped" : "idle";
-    setTicking(state.report?.pending === true);
-    render();
+    };
+    const id = (): string | null => state.report?.prediction_id ?? null;
+    return [{ name: "the job", id, pending: () => state.report?.pending === true, take }];
   }
+  return gallery.tiles.flatMap((tile, index) => {
+    if (!tileFacts(tile).pending || tileFacts(tile).id === null) return [];
+    const take = (report: Report): void => {
+      tile.report = report;
+      if (state.report !== null) state.report = galleryReport(state.report, gallery.tiles);
+      if (!state.report?.pending) showMessage(ui, null);
+      render();
+    };
+    const facts = () => tileFacts(tile);
+    return [{ name: `variation ${index + 1}`, id: () => facts().id, pending: () => facts().pending, take }];
+  });
+}
+
+function follow(): void {
+  void follower.run(jobs());
 }
 
 function togglePending(): void {
-  if (state.waiting === "stopped") {
-    state.waiting = "idle";
+  if (follower.waiting === "stopped") {
+    follower.waiting = "idle";
     showMessage(ui, null);
-    void resume();
+    follow();
     return;
   }
-  state.waiting = "stopped";
-  waitAbort?.abort();
+  follower.stop();
   render();
 }
 
-// ---- edit again --------------------------------------------------------------------------------------------
-
-function randomSeed(): number {
-  const buffer = new Uint32Array(1);
-  crypto.getRandomValues(buffer);
-  return buffer[0]! % 2_147_483_648;
-}
+// ---- edit again, new seed, more like this (src/edits.ts) --------------------------------------------------
 
 function chosenBase(): Record<string, unknown> | null {
-  const choice = ui.again.querySelector<HTMLInputElement>('input[name="base"]:checked')?.value;
-  const output = currentOutput();
-  if (choice === "result" && output !== null) return { image: output };
-  const original = state.original;
-  if (original === null) return null;
-  if (original.images && original.images.length > 0) return { images: original.images };
-  return original.image !== null ? { image: original.image } : null;
+  return screen.chosenBase(ui.again.querySelector<HTMLInputElement>('input[name="base"]:checked')?.value);
+}
+
+/** The model of the edit on screen (as the model named it, else the variant that ran), and the brush's mask. */
+function addModelAndMask(args: Record<string, unknown>): void {
+  const model = state.args.model ?? state.original?.model ?? state.report?.variant ?? null;
+  if (model !== null) args["model"] = model;
+  const mask = brush.maskUri();
+  if (mask !== null) args["mask"] = mask;
 }
 
 async function editAgain(newSeed: boolean): Promise<void> {
@@ -416,32 +318,44 @@ async function editAgain(newSeed: boolean): Promise<void> {
     return;
   }
   const args: Record<string, unknown> = { ...base, prompt, seed: newSeed ? randomSeed() : -1 };
-  const model = state.args.model ?? state.original?.model ?? state.report?.variant ?? null;
-  if (model !== null) args["model"] = model;
-  const mask = brush.maskUri();
-  if (mask !== null) args["mask"] = mask;
-  state.busy = "Editing again";
+  addModelAndMask(args);
+  await submit(args, "Editing again", (report) => againText(prompt, report));
+}
+
+async function moreLikeThis(): Promise<void> {
+  if (state.busy !== null || !gallery.active) return;
+  const image = baseOutput();
+  const prompt = state.args.prompt ?? state.original?.prompt ?? null;
+  if (image === null || !prompt) {
+    const why = image === null ? "This variation has no image yet." : "This edit's prompt is not known here.";
+    showMessage(ui, why, "info");
+    return;
+  }
+  const count = Math.min(4, Math.max(2, gallery.tiles.length));
+  const index = gallery.base();
+  const taken = new Set(gallery.tiles.flatMap((tile) => tileFacts(tile).seed ?? []));
+  const args: Record<string, unknown> = { image, prompt, variations: count, seed: freshSeeds(count, taken) };
+  addModelAndMask(args);
+  const like = `variation ${index + 1} (${seedText(gallery.facts(index)?.seed ?? null)})`;
+  await submit(args, "Making more like this", (report) => moreText(count, like, prompt, report));
+}
+
+/** Run edit_image for the view, show its result in place of the one on screen, and tell the model. */
+async function submit(args: Record<string, unknown>, label: string, told: (report: Report) => string): Promise<void> {
+  state.busy = label;
   showMessage(ui, null);
   render();
   try {
-    // The server waits up to its wait_seconds (50 s by default) and then answers "pending"; progress keeps it alive.
-    const result = await app.callServerTool(
-      { name: "edit_image", arguments: args },
-      {
-        timeout: 120_000,
-        resetTimeoutOnProgress: true,
-        onprogress: (progress) => {
-          if (progress.message && state.busy !== null) showBusy(ui, `Editing again: ${progress.message}`);
-        },
-      },
-    );
+    const result = await runEdit(app, args, (message) => {
+      if (state.busy !== null) showBusy(ui, `${label}: ${message}`);
+    });
     if (readReport(result.structuredContent) !== null) {
       state.args = readArgs(args);
       state.inputIndex = 0;
     }
     state.busy = null;
     applyResult(result, false);
-    void tellModel(prompt);
+    if (state.report !== null) void tellModel(app, told(state.report));
   } catch (error) {
     state.busy = null;
     showMessage(ui, `The host could not run the edit: ${errorText(error)}.`);
@@ -449,35 +363,20 @@ async function editAgain(newSeed: boolean): Promise<void> {
   }
 }
 
-async function tellModel(prompt: string): Promise<void> {
-  const report = state.report;
-  if (report === null || !app.getHostCapabilities()?.updateModelContext) return;
-  const outputs = report.outputs.length > 0 ? ` Result: ${report.outputs.join(" ")}` : "";
-  const text = `In the image viewer the user edited again with the prompt "${prompt}": prediction ${report.prediction_id}, status ${report.status}.${outputs}`;
-  try {
-    await app.updateModelContext({ content: [{ type: "text", text }] });
-  } catch {
-    // The model's context is a courtesy; the user already sees the result.
-  }
-}
-
 // ---- open, download, mask ----------------------------------------------------------------------------------
 
 async function openFull(): Promise<void> {
   const output = currentOutput();
-  if (output === null) return;
-  const result = await app.openLink({ url: output }).catch((error: unknown) => ({ isError: true, why: errorText(error) }));
-  if (result.isError) showMessage(ui, `The host did not open the image. Its address: ${output}`, "info");
+  if (output !== null && !(await openLink(app, output))) {
+    showMessage(ui, `The host did not open the image. Its address: ${output}`, "info");
+  }
 }
 
 async function downloadFull(): Promise<void> {
   const output = currentOutput();
-  if (output === null) return;
-  const name = fileNameOf(output);
-  const result = await app
-    .downloadFile({ contents: [{ type: "resource_link", uri: output, name }] })
-    .catch((error: unknown) => ({ isError: true, why: errorText(error) }));
-  if (result.isError) showMessage(ui, `The host did not download the image. Its address: ${output}`, "info");
+  if (output !== null && !(await download(app, output))) {
+    showMessage(ui, `The host did not download the image. Its address: ${output}`, "info");
+  }
 }
 
 async function toggleMask(): Promise<void> {
@@ -487,7 +386,7 @@ async function toggleMask(): Promise<void> {
   ui.maskLayer.hidden = !state.maskShown;
   renderActions();
   if (!state.maskShown) return;
-  const loaded = await previews.load(mask, previewSide());
+  const loaded = await previews.load(mask, stage.side());
   try {
     if (!loaded.ok) throw new Error(loaded.why);
     await drawMaskOutline(ui.maskCanvas, loaded.url);
@@ -518,6 +417,7 @@ function wireControls(): void {
     }
   });
   ui.againSeed.addEventListener("click", () => void editAgain(true));
+  ui.moreLike.addEventListener("click", () => void moreLikeThis());
   ui.again.addEventListener("change", (event) => {
     const target = event.target;
     if (target instanceof HTMLInputElement && target.name === "base") {
@@ -536,8 +436,7 @@ app.ontoolcancelled = () => {
 };
 app.onhostcontextchanged = (context) => applyHostContext(context);
 app.onteardown = () => {
-  state.waiting = "stopped";
-  waitAbort?.abort();
+  follower.stop();
   setTicking(false);
   return {};
 };

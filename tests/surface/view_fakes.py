@@ -35,6 +35,19 @@ IMAGES = {
     MASK_URL: mask_png(),
 }
 
+# The variations of one call (edit_image with variations=4): each its own job, seed, output and colour.
+RED, PURPLE, TEAL, YELLOW = (200, 40, 40), (130, 50, 170), (20, 160, 170), (220, 200, 30)
+VARIATION_COLOURS = (RED, PURPLE, TEAL, YELLOW)
+VARIATION_URLS = tuple(f"https://d1q70pf5vjeyhc.cloudfront.net/predictions/var{i}/0.jpeg" for i in range(1, 5))
+VARIATION_IDS = ("a1a1a1a1a1a1a1a1", "b2b2b2b2b2b2b2b2", "c3c3c3c3c3c3c3c3", "d4d4d4d4d4d4d4d4")
+VARIATION_SEEDS = (1001, 1002, 1003, 1004)
+IMAGES.update(
+    {
+        url: png((640, 480), colour, (255, 255, 255))
+        for url, colour in zip(VARIATION_URLS, VARIATION_COLOURS, strict=True)
+    }
+)
+
 
 def report(**changes: Any) -> dict[str, Any]:
     """A PredictionReport as edit_image returns it, with the newer fields filled in."""
@@ -61,6 +74,42 @@ def report(**changes: Any) -> dict[str, Any]:
     }
     base.update(changes)
     return base
+
+
+def variation(index: int, **changes: Any) -> dict[str, Any]:
+    """One entry of a report's `variations`: the index-th of VARIATION_IDS/SEEDS/URLS, completed."""
+    base: dict[str, Any] = {
+        "prediction_id": VARIATION_IDS[index],
+        "seed": VARIATION_SEEDS[index],
+        "status": "completed",
+        "pending": False,
+        "outputs": [VARIATION_URLS[index]],
+        "saved_paths": [],
+        "cost_usd": 0.025,
+        "error": None,
+    }
+    base.update(changes)
+    return base
+
+
+def variations_report(variations: list[dict[str, Any]] | None = None, **changes: Any) -> dict[str, Any]:
+    """A PredictionReport of edit_image with variations > 1, its top level derived from the variations as the
+    server derives it (the first job's id and status, pending while any runs, every output, the total cost)."""
+    entries = variations if variations is not None else [variation(i) for i in range(4)]
+    first = next(entry for entry in entries if entry["prediction_id"] is not None)
+    outputs = [url for entry in entries for url in entry["outputs"]]
+    top = report(
+        prediction_id=first["prediction_id"],
+        status=first["status"],
+        pending=any(entry["pending"] for entry in entries),
+        outputs=outputs,
+        has_nsfw_contents=[False] * len(outputs),
+        seed=first["seed"],
+        cost_usd=round(sum(entry["cost_usd"] for entry in entries), 6),
+        variations=entries,
+    )
+    top.update(changes)
+    return top
 
 
 def tool_result(structured: dict[str, Any], *, is_error: bool = False) -> dict[str, Any]:

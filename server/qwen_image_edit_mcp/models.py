@@ -83,9 +83,9 @@ Prompt = Annotated[
     AfterValidator(_non_blank),
 ]
 IMAGE_DESCRIPTION: Final = (
-    "The image to edit: a public http(s) URL (passed to WaveSpeed as is), a local file path (absolute, ~ or "
-    "file://; only inside the folders this server may read; uploaded for you), a data:image/...;base64,... "
-    "URI, or base64 image bytes. An output URL of an earlier edit works too, to chain edits."
+    "The image to edit: a public http(s) URL (sent as is), a local file path (absolute, ~ or file://, inside the "
+    "folders this server may read; uploaded for you), a data:image/...;base64 URI or base64 bytes. An earlier "
+    "edit's output URL chains edits."
 )
 ImageRef = Annotated[str, Field(min_length=1)]
 SIZE_DESCRIPTION: Final = (
@@ -96,7 +96,7 @@ Size = Annotated[
     str,
     Field(max_length=32),  # checked before the parsing below, so a megabyte of digits costs nothing
     AfterValidator(parse_size),
-    Field(json_schema_extra={"pattern": SIZE_PATTERN, "examples": ["1024*1024", "1536*1024"]}),
+    Field(json_schema_extra={"pattern": SIZE_PATTERN}),
 ]
 Seed = Annotated[
     int,

@@ -11,21 +11,29 @@ from pydantic import BaseModel, Field
 from .models import MODEL_ID, Status
 
 
+class VariationReport(BaseModel):
+    prediction_id: str | None = Field(description="Null: no job (see error).")
+    seed: int
+    status: str | None = None
+    pending: bool = False
+    outputs: list[str] = Field(default_factory=list[str])
+    cost_usd: float
+    error: str | None = None
+
+
 class PredictionReport(BaseModel):
     """What edit_image and get_prediction return as structuredContent: the prediction and what the server added."""
 
     prediction_id: str | None = Field(
-        description="WaveSpeed's id for the job; pass it to get_prediction. Null only if nothing was submitted."
+        description="WaveSpeed's job id, for get_prediction; null only if nothing was submitted."
     )
-    status: Status | None = Field(
-        description="created | processing | completed | failed | cancelled | timeout | deleted; null if not submitted"
-    )
-    model: str = Field(default=MODEL_ID, description="WaveSpeed's model id, e.g. wavespeed-ai/qwen-image/edit-plus.")
-    variant: str | None = Field(default=None, description="Which model of the family ran: edit, edit-plus, ...")
-    pending: bool = Field(description="True when the job is still running: call get_prediction to wait for it.")
+    status: Status | None = Field(description="Null if not submitted.")
+    model: str = Field(default=MODEL_ID, description="WaveSpeed's model id.")
+    variant: str | None = Field(default=None, description="The model's short name.")
+    pending: bool = Field(description="True while the job runs: call get_prediction to wait for it.")
     outputs: list[str] = Field(
         default_factory=list[str],
-        description="Output image URLs (valid for 7 days); for base64 output, file:// URIs of the saved files.",
+        description="Output URLs (valid 7 days), or file:// URIs of saved base64 outputs.",
     )
     has_nsfw_contents: list[bool] = Field(default_factory=list[bool])
     saved_paths: list[str] = Field(default_factory=list[str], description="Local files the outputs were saved to.")
@@ -33,15 +41,23 @@ class PredictionReport(BaseModel):
     error: str | None = Field(default=None, description="WaveSpeed's reason when the job failed.")
     error_code: int | None = Field(default=None, description="WaveSpeed's task error code when the job failed.")
     inference_ms: float | None = Field(default=None, description="WaveSpeed's reported inference time.")
-    elapsed_seconds: float = Field(description="Time this call spent, from request to answer.")
+    elapsed_seconds: float = Field(description="Seconds this call took.")
     polls: int = Field(description="Status requests this call made to WaveSpeed.")
-    cost_usd: float | None = Field(
-        default=None, description="This run's price in USD (edit_image only); 0 if declined."
-    )
+    cost_usd: float | None = Field(default=None, description="Price in USD (edit_image only); 0 if declined.")
     next_step: str | None = Field(default=None, description="What to do next, when there is something to do.")
     masked: bool = Field(default=False, description="Outputs are masked composites.")
     mask_coverage: float | None = Field(default=None, description="Share of the image the mask let change.")
     unmasked_outputs: list[str] = Field(default_factory=list[str], description="The edit before its mask.")
+
+
+class EditReport(PredictionReport):
+    """What edit_image returns as structuredContent: a PredictionReport, and each variation when there are several."""
+
+    variations: list[VariationReport] | None = Field(
+        default=None,
+        description="With variations > 1, each in order; the top level is then the first with an id, with every "
+        "output and the total cost.",
+    )
 
 
 class PredictionSummary(BaseModel):
@@ -53,8 +69,7 @@ class PredictionSummary(BaseModel):
     error: str | None = None
     started_here: bool | None = Field(
         default=None,
-        description="Whether this deployment started it (its job journal knows it); null when the journal could not "
-        "be read.",
+        description="Whether this deployment started it; null when its journal could not be read.",
     )
 
 
@@ -63,9 +78,7 @@ class PredictionList(BaseModel):
 
     predictions: list[PredictionSummary] = Field(description="Newest first.")
     page: int
-    total: int = Field(
-        description="How many predictions match at WaveSpeed, over all pages (without a model filter: of any model)."
-    )
+    total: int = Field(description="Matches at WaveSpeed, over all pages (without a model filter: of any model).")
     next_step: str | None = None
 
 
@@ -90,14 +103,14 @@ class ModelField(BaseModel):
 
 class ModelInfo(BaseModel):
     model_id: str
-    name: str = Field(description="Short name (or the id); either works as edit_image's model.")
+    name: str = Field(description="Short name (or the id), for edit_image's model.")
     summary: str
     max_images: int
     loras: bool
     options: list[ModelField]
-    list_price_usd: float | None = Field(description="Listed price per run; each edit is quoted live (cost_usd).")
+    list_price_usd: float | None = Field(description="Listed price per run (each edit is quoted live).")
     price_rule: str | None = None
-    source: str = Field(description="catalog (WaveSpeed lists it) or built-in (its documented schema).")
+    source: str = Field(description="catalog or built-in.")
 
 
 class ModelList(BaseModel):

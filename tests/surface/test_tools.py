@@ -32,6 +32,7 @@ EDIT_FIELDS = {
     "mask",
     "feather",
     "options",
+    "variations",
 }
 
 

@@ -98,6 +98,10 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("edit_image", {**X, "options": {"guidance_scale": 5}}, "options", "model edit has no field 'guidance_scale'"),
     ("edit_image", {**X, "options": {"seed": 5}}, "options", "give seed as edit_image's own argument"),
     ("edit_image", {**X, "options": [1]}, "options", "valid dictionary"),
+    ("edit_image", {**X, "variations": 5}, "variations", "less than or equal to 4"),
+    ("edit_image", {**X, "variations": 0}, "variations", "greater than or equal to 1"),
+    ("edit_image", {**X, "variations": 2.5}, "variations", "valid integer"),
+    ("edit_image", {**X, "variations": 3, "seed": 2147483646}, "variations", "Use a seed of at most 2147483645"),
     (
         "edit_image",
         {**X, "model": "edit-2.1", "options": {"guidance_scale": 99}},
@@ -193,6 +197,8 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str, str]] = [
     ("preview_image", {"source": URL_IMAGE, "max_side": 63}, "max_side", "greater than or equal to 64"),
     ("preview_image", {"source": URL_IMAGE, "max_side": 1537}, "max_side", "less than or equal to 1536"),
     ("preview_image", {"source": URL_IMAGE, "max_side": "big"}, "max_side", "valid integer"),
+    ("recent_edits", {"limit": 0}, "limit", "greater than or equal to 1"),
+    ("recent_edits", {"limit": 25}, "limit", "less than or equal to 24"),
 ]
 
 

@@ -23,8 +23,8 @@ URL_IMAGE = "https://example.com/street.jpg"
 EDIT = {"prompt": "add a hat", "image": URL_IMAGE}
 EDIT_TAKES = (
     "edit_image takes: prompt, image, images, model, loras, size, seed, output_format, enable_base64_output, "
-    "enable_sync_mode, wait_seconds, mask, feather, options. A model's own fields go inside options (list_models "
-    "names them)."
+    "enable_sync_mode, wait_seconds, mask, feather, options, variations. A model's own fields go inside options "
+    "(list_models names them)."
 )
 # Arguments each tool accepts, so that the unknown name is the only thing wrong with the call.
 VALID: dict[str, dict[str, Any]] = {

@@ -43,6 +43,7 @@ class Asked:
     model: str  # the model's id
     price_usd: Decimal
     seconds: float  # how long the question had: the call's wait_seconds plus the answer margin
+    seeds: tuple[int, ...] = (-1,)  # the variations' seeds, which the words name: a later round runs these
 
     def late(self, now: float) -> bool:
         return now > self.answer_by
@@ -76,7 +77,7 @@ class AskedQuestions:
         for older in [other for other, asked in self._questions.items() if asked.key == key]:
             del self._questions[older]
         seconds = edit.answer_by - edit.started
-        asked = Asked(ref, key, edit, words, edit.answer_by, edit.model.model_id, edit.price_usd, seconds)
+        asked = Asked(ref, key, edit, words, edit.answer_by, edit.model.model_id, edit.price_usd, seconds, edit.seeds)
         self._questions[ref] = asked
         self._bound()
         return asked

@@ -1,8 +1,9 @@
 """The job journal from the use cases' side: a paid job is written down before its submit, given its id after, and
 looked up by later calls (state/store.py keeps it, in SQLite or Redis).
 
-    begin_job      before the submit: the record (and a masked edit's input and mask, as blobs). A store that cannot
-                   write refuses the paid edit (JobNotRecorded): a job that could not be finished later is not started
+    begin_jobs     before the submit: a record per variation (and a masked edit's input and mask, as blobs). A store
+                   that cannot write refuses the paid edit (JobNotRecorded): a job that could not be finished later is
+                   not started
     note_started   after the submit: the prediction id, shielded and bounded; a failure is logged, never raised, since
                    the id reaches the caller whatever the store does
     journalled     a later call's look-up by prediction id; a store that cannot answer gives None, logged
@@ -37,13 +38,14 @@ class JobNotRecorded(InputError):
     """The store could not record the job, so it was not started: nothing was sent, nothing was paid."""
 
 
-async def begin_job(runtime: Runtime, prepared: PreparedEdit, *, seconds: float) -> str:
-    """Record the job about to be submitted; its job id. JobNotRecorded (nothing sent) when the store cannot."""
+async def begin_jobs(runtime: Runtime, prepared: PreparedEdit, *, seconds: float) -> list[str]:
+    """Record the jobs about to be submitted, one per variation; their job ids. JobNotRecorded (nothing sent) when
+    the store cannot record them all: a variation the journal does not know could not be finished later."""
     journal = runtime.store.journal
     try:
         with anyio.fail_after(max(seconds, 0.1)):
             recipe = None
-            if (region := prepared.region) is not None:
+            if (region := prepared.region) is not None:  # kept once, shared by every variation
                 recipe = MaskRecipe(
                     image_blob=await journal.put_blob(region.region.source),
                     mask_blob=await journal.put_blob(region.mask_data),
@@ -51,21 +53,25 @@ async def begin_job(runtime: Runtime, prepared: PreparedEdit, *, seconds: float)
                     output_format=region.args.output_format,
                     coverage=region.region.coverage,
                 )
-            record = JobRecord(
-                job_id=uuid.uuid4().hex,
-                model_id=prepared.model.model_id,
-                price_usd=prepared.price_usd,
-                created_at=time.time(),
-                mask=recipe,
-            )
-            await journal.begin(record)
+            records = [
+                JobRecord(
+                    job_id=uuid.uuid4().hex,
+                    model_id=prepared.model.model_id,
+                    price_usd=prepared.run_price_usd,
+                    created_at=time.time(),
+                    mask=recipe,
+                )
+                for _ in prepared.seeds
+            ]
+            for record in records:
+                await journal.begin(record)
     except StoreUnavailable as exc:
         raise JobNotRecorded(_refusal(exc.message)) from None
     except TimeoutError:
         raise JobNotRecorded(
             _refusal(f"The {runtime.store.description} did not answer within {seconds:.1f} s.")
         ) from None
-    return record.job_id
+    return [record.job_id for record in records]
 
 
 def _refusal(why: str) -> str:

@@ -29,11 +29,12 @@ class OutputsUnusable(Exception):
 
 
 class NoPrediction(Exception):
-    """No prediction id is known. The message says why and whether a job may exist anyway."""
+    """No prediction id is known. The message says why and whether a job may exist anyway (`maybe_created`)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, maybe_created: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.maybe_created = maybe_created
 
 
 @dataclass(frozen=True)

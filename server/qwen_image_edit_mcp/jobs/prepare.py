@@ -30,6 +30,7 @@ from .pricing import Quote
 from .region import MaskArgs, RegionEdit, prepare_region_edit
 from .runtime import ANSWER_MARGIN, Runtime
 from .together import together
+from .variations import variation_seeds
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class EditArgs:
     mask: str | None = None  # edit one region only: see jobs/region.py
     feather: int = DEFAULT_FEATHER
     options: Mapping[str, Any] = field(default_factory=dict[str, Any])  # the model's own fields, by its schema
+    variations: int = 1  # runs of the same edit with distinct seeds: see jobs/variations.py
 
 
 @dataclass(frozen=True)
@@ -67,21 +69,36 @@ class PreparedEdit:
     body: Mapping[str, Any]  # the run's inputs as checked, with a stand-in for each image until it is delivered
     output_format: OutputFormat
     region: RegionEdit | None  # a masked edit's region, with the input's pixels
-    quote: Quote  # what is reserved, asked about and stated as the cost
+    quote: Quote  # one run's price: reserved per variation, and stated as each one's cost
     started: float  # when the call began, on the runtime's clock
+    seeds: tuple[int, ...] = (-1,)  # one per variation, in order (jobs/variations.py)
+
+    @property
+    def run_price_usd(self) -> Decimal:
+        """What one run (one variation) costs."""
+        return self.quote.price_usd
 
     @property
     def price_usd(self) -> Decimal:
-        return self.quote.price_usd
+        """What the whole call costs, every variation included: what the user is asked about and what must fit."""
+        return self.quote.price_usd * len(self.seeds)
+
+    @property
+    def variations(self) -> int:
+        return len(self.seeds)
 
     @property
     def answer_by(self) -> float:
         """When the call must have answered, a question included."""
         return self.started + self.args.wait_seconds + ANSWER_MARGIN
 
-    def request(self, images: Sequence[str]) -> RunRequest:
-        """The run, with `images` as the upstream receives them (URLs or data URIs, in order)."""
-        return RunRequest(self.model.model_id, {**self.body, **_images(self.model, images)})
+    def request(self, images: Sequence[str], seed: int | None = None) -> RunRequest:
+        """The run, with `images` as the upstream receives them (URLs or data URIs, in order), and a variation's
+        seed when it has one of its own."""
+        body = {**self.body, **_images(self.model, images)}
+        if seed is not None and "seed" in body:
+            body["seed"] = seed
+        return RunRequest(self.model.model_id, body)
 
 
 def _images(model: ModelSpec, images: Sequence[str]) -> dict[str, Any]:
@@ -114,6 +131,7 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     answer_by = started + args.wait_seconds + ANSWER_MARGIN
     checked_wait(args)
     model = await runtime.catalog.resolve(args.model, seconds=max(answer_by - clock.now(), 1.0))
+    seeds = variation_seeds(model, args.seed, args.variations)
     await schema_checks_ready()
     given = chosen_inputs(model, args.image, args.images)
     loras = checked_loras(model, args.loras)
@@ -134,9 +152,9 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     # an inline image would send megabytes to a look-up, and bytes are uploaded only once the edit is approved.
     body = {**body, **_images(model, [item.url or _stand_in(item.argument) for item in inputs])}
     quote = await runtime.spending.quote(model, body, seconds=max(answer_by - clock.now(), 1.0))
-    await runtime.spending.check_room(quote.price_usd)
-    log.info("edit prepared: %s for $%s (%s price)", model.name, quote.price_usd, quote.source)
-    return PreparedEdit(args, model, inputs, body, output_format, region, quote, started)
+    await runtime.spending.check_room(quote.price_usd, count=len(seeds))
+    log.info("edit prepared: %s for $%s x %d (%s price)", model.name, quote.price_usd, len(seeds), quote.source)
+    return PreparedEdit(args, model, inputs, body, output_format, region, quote, started, seeds)
 
 
 def _stand_in(argument: str) -> str:

@@ -3,9 +3,10 @@ or released.
 
     quote      the run's price for its own inputs: WaveSpeed's price endpoint, cached, else the fallback (pricing.py)
     check_room before the user is asked: a limit that already has no room for the price refuses (SpendRefused)
-    reserve    the atomic booking right before the submit (SpendRefused when it would pass the limit); the `Booking`
-               is released when the submit provably created nothing, else committed with the prediction id, which
-               the edit runs beside following the job (the reservation already counts, so nothing waits for it)
+    reserve    the atomic booking right before the submit (SpendRefused when it would pass the limit); with
+               variations, `reserve_all` books one per variation in one step, all or none. Each `Booking` is released
+               when its submit provably created nothing, else committed with the prediction id, which the edit runs
+               beside following the job (the reservation already counts, so nothing waits for it)
 
 A submit whose outcome is unknown (sent, then no answer; a 5xx; an answer that is not WaveSpeed's) neither commits
 nor releases: its reservation is left to its lease, after which the ledger counts it as spent. For a spend cap that
@@ -100,23 +101,31 @@ class Spending:
     async def status(self) -> LedgerStatus | None:
         return None if self.ledger is None else await self.ledger.status()
 
-    async def check_room(self, price_usd: Decimal) -> None:
-        """Before anyone is asked to pay: SpendRefused when the limit already has no room for `price_usd`, or cannot
-        be read. The booking itself is `reserve`'s, atomically, right before the submit."""
+    async def check_room(self, price_usd: Decimal, *, count: int = 1) -> None:
+        """Before anyone is asked to pay: SpendRefused when the limit already has no room for `count` runs at
+        `price_usd`, or cannot be read. The booking itself is `reserve`'s, atomically, right before the submit."""
         if self.ledger is None:
             return
         try:
             status = await self.ledger.status()
         except LedgerError as exc:
             raise _unavailable(exc) from None
-        if status.remaining_usd < price_usd:
-            raise SpendRefused(_looks_full(status, price_usd))
+        if status.remaining_usd < price_usd * count:
+            if count == 1:
+                raise SpendRefused(_looks_full(status, price_usd))
+            raise SpendRefused(_no_room_for_all(status.remaining_usd, price_usd, count, status.limit_usd))
 
     async def reserve(self, price_usd: Decimal, *, label: str) -> Booking:
-        """Book `price_usd` against the limit (SpendRefused, nothing booked, when it would pass it)."""
+        """Book one run at `price_usd` against the limit (SpendRefused, nothing booked, when it would pass it)."""
+        return (await self.reserve_all(price_usd, label=label, count=1))[0]
+
+    async def reserve_all(self, price_usd: Decimal, *, label: str, count: int) -> list[Booking]:
+        """Book `count` runs at `price_usd` against the limit in one atomic step, all or none (SpendRefused, nothing
+        booked, when they would pass it): one booking per run, each settled on its own."""
         if self.ledger is None:
-            return Booking(price_usd)
-        return Booking(price_usd, self.ledger, await _reserve(self.ledger, price_usd, label))
+            return [Booking(price_usd) for _ in range(count)]
+        reservations = await _reserve(self.ledger, price_usd, label, count)
+        return [Booking(price_usd, self.ledger, reservation) for reservation in reservations]
 
 
 def _looks_full(status: LedgerStatus, price_usd: Decimal) -> str:
@@ -140,17 +149,36 @@ def _unavailable(exc: LedgerError) -> SpendRefused:
     )
 
 
-async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str) -> Reservation:
-    reservation: Reservation | None = None
+def _no_room_for_all(room_usd: Decimal, price_usd: Decimal, count: int, limit_usd: Decimal) -> str:
+    """A refusal of several variations: all or none, and how many would fit now."""
+    fit = max(0, min(count - 1, int(room_usd // price_usd) if price_usd > 0 else count - 1))
+    return (
+        f"Refused before any paid request: {count} variations cost {_usd(price_usd * count)} together "
+        f"({_usd(price_usd)} each), which would pass the spend limit of {_usd(limit_usd)} per rolling 24 h "
+        f"(--max-spend-usd / QWEN_EDIT_MAX_SPEND_USD), which has {_usd(room_usd)} left. Variations run all or none, "
+        f"so nothing was submitted and nobody was asked to pay. "
+        + (f"{fit} would fit now: call again with variations={fit}." if fit else "Not even one fits now.")
+    )
+
+
+def _usd(amount: Decimal) -> str:
+    return format_usd(to_micros(amount))
+
+
+async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str, count: int) -> list[Reservation]:
+    reservations: list[Reservation] | None = None
     try:
         with anyio.CancelScope(shield=True):  # a booking made must be known, or it would block room for a day
-            reservation = await ledger.reserve(price_usd, label=label)
+            reservations = await ledger.reserve_many([price_usd] * count, label=label)
     except SpendLimitExceeded as exc:
-        raise SpendRefused(exc.message) from None
+        if count == 1:
+            raise SpendRefused(exc.message) from None
+        room = max(exc.limit_usd - exc.spent_usd - exc.reserved_usd, Decimal(0))
+        raise SpendRefused(_no_room_for_all(room, price_usd, count, exc.limit_usd)) from None
     except LedgerUnavailable as exc:
         raise _unavailable(exc) from None
-    assert reservation is not None  # the shield never swallows an exception
-    return reservation
+    assert reservations is not None  # the shield never swallows an exception
+    return reservations
 
 
 async def _settle(

@@ -1,17 +1,20 @@
-"""The paid half of an edit: reserve, journal, upload, submit once, follow the job to an outcome.
+"""The paid half of an edit: reserve, journal, upload, submit once per variation, follow each job to an outcome.
 
-`start` takes a `PreparedEdit` (jobs/prepare.py), so every free check is behind it and nothing is fetched or checked
-again. It books the prepared price against the spend limit, writes the job into the journal (a store that cannot is
-a refusal), uploads what must be uploaded (a failure in either releases the booking: nothing was sent), and submits
-once. From the moment WaveSpeed answers with an id, `follow` owns the job
-and every outcome carries it. What a failed submit means (nothing created, or unknown) is the error's own word.
+`start_all` takes a `PreparedEdit` (jobs/prepare.py), so every free check is behind it and nothing is fetched or
+checked again. It books every variation's price against the spend limit in one atomic step (all or none), writes
+each job into the journal (a store that cannot is a refusal), uploads the images once (a failure in either releases
+every booking: nothing was sent), then submits each variation once, side by side. From the moment WaveSpeed answers
+a variation with an id, `follow` owns that job and its outcome carries the id; a variation whose submit failed says
+why, and whether a job may exist anyway, without touching the others. `start` is the one-variation call.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from functools import partial
 from typing import Final
 
@@ -22,7 +25,7 @@ from ..media.inputs import deliver
 from ..models import Prediction
 from ..upstream.types import RunRequest
 from .follow import follow
-from .journal import begin_job, note_started
+from .journal import begin_jobs, note_started
 from .outcome import NoPrediction, Outcome
 from .prepare import PreparedEdit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
@@ -33,51 +36,131 @@ from .waiting import submit_once
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Variation:
+    """One run of the call: its seed and what became of it. `outcome` once a prediction exists; else `failure` says
+    why no id is known, and `maybe_created` whether a job may exist anyway (then it may be charged)."""
+
+    seed: int
+    cost_usd: Decimal  # what it costs: its price once a job exists or may exist, 0 when provably none does
+    outcome: Outcome | None = None
+    failure: str | None = None
+    maybe_created: bool = False
+
+
 async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) -> Outcome:
     """One paid job, start to outcome. Raises InputError or NoPrediction while no job exists; never after."""
+    (only,) = await start_all(runtime, replace(prepared, seeds=prepared.seeds[:1]), progress)
+    if only.outcome is None:
+        raise NoPrediction(only.failure or "", maybe_created=only.maybe_created)
+    return only.outcome
+
+
+async def start_all(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) -> list[Variation]:
+    """Every variation, start to outcome, in order. Raises InputError while nothing was submitted; never after."""
     clock = runtime.clock
     started = clock.now()
-    args = prepared.args
-    deadline = started + args.wait_seconds
-    booking = await runtime.spending.reserve(prepared.price_usd, label=prepared.model.model_id)
+    deadline = started + prepared.args.wait_seconds
+    count, label = prepared.variations, prepared.model.model_id
+    bookings = await runtime.spending.reserve_all(prepared.run_price_usd, label=label, count=count)
     try:
-        job_id = await begin_job(runtime, prepared, seconds=deadline + ANSWER_MARGIN - clock.now())
+        job_ids = await begin_jobs(runtime, prepared, seconds=deadline + ANSWER_MARGIN - clock.now())
         uploads = [partial(deliver, image, runtime.inputs) for image in prepared.inputs]
         seconds = deadline + ANSWER_MARGIN - clock.now()
         delivered = await together(uploads, seconds=seconds, doing="uploading the images")
     except BaseException:
-        await booking.release()  # nothing was submitted: the room comes back
+        with anyio.CancelScope(shield=True):
+            for booking in bookings:  # nothing was submitted: the room comes back
+                await booking.release()
         raise
     for note in (item.note for item in delivered if item.note):
         log.info("edit_image input: %s", note)
         await progress(f"image ready: {note}")
-    request = prepared.request([item.value for item in delivered])
-    await progress("submitting the edit to WaveSpeed" + (" (sync mode)" if args.enable_sync_mode else ""))
-    prediction = await _submit(runtime, request, booking, deadline=deadline, wait_seconds=args.wait_seconds)
-    log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
-    region = prepared.region
-    settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)
-    # The id is in the journal before the job is followed: a composite made in this call is kept under it.
-    journalled = await note_started(runtime, job_id, prediction.id, settle_within)
-    if region is not None and not journalled:
-        region = region.unjournalled()
-    outcome: Outcome | None = None
-    async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
-        beside.start_soon(booking.commit, prediction.id, settle_within)
-        outcome = await follow(
-            runtime,
-            prediction,
-            progress,
-            started=started,
-            deadline=deadline,
-            polls=0,
-            history=runtime.durations,
-            announce=f"submitted: prediction {prediction.id} is {prediction.status}",
-            finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
-        )
-    assert outcome is not None  # follow returns or raises
-    outcome = replace(outcome, cost_usd=prepared.price_usd)
-    return outcome if region is None else region.labelled(outcome)
+    images = [item.value for item in delivered]
+    sync = " (sync mode)" if prepared.args.enable_sync_mode else ""
+    seeds = ", ".join(str(seed) for seed in prepared.seeds)
+    await progress(
+        f"submitting the edit to WaveSpeed{sync}" if count == 1 else f"submitting {count} variations (seeds {seeds})"
+    )
+    each = _sharing(runtime, count)
+    runs: list[Variation | None] = [None] * count
+
+    async def run(index: int) -> None:
+        seed = prepared.seeds[index]
+        told = progress if count == 1 else _labelled(progress, f"variation {index + 1} of {count} (seed {seed})")
+        request = prepared.request(images, None if count == 1 else seed)
+        one = _One(each, prepared, bookings[index], job_ids[index], seed, told)
+        runs[index] = await one.run(request, started=started, deadline=deadline)
+
+    async with anyio.create_task_group() as group:  # side by side: 4 take about as long as 1
+        for index in range(count):
+            group.start_soon(run, index)
+    return [item for item in runs if item is not None]
+
+
+def _sharing(runtime: Runtime, count: int) -> Runtime:
+    """The runtime each variation uses: the same everything, with its share of the inline preview budget, so that
+    the whole result stays under the host's limit."""
+    if count == 1:
+        return runtime
+    settings = runtime.settings
+    return replace(runtime, settings=replace(settings, inline_max_bytes=settings.inline_max_bytes // count))
+
+
+def _labelled(progress: ProgressFn, label: str) -> ProgressFn:
+    async def told(message: str) -> None:
+        await progress(f"{label}: {message}")
+
+    return told
+
+
+@dataclass(frozen=True)
+class _One:
+    """One variation's paid half: its submit, sent once, then its job followed."""
+
+    runtime: Runtime
+    prepared: PreparedEdit
+    booking: Booking
+    job_id: str
+    seed: int
+    progress: ProgressFn
+
+    async def run(self, request: RunRequest, *, started: float, deadline: float) -> Variation:
+        runtime, prepared, clock = self.runtime, self.prepared, self.runtime.clock
+        price, wait = prepared.run_price_usd, prepared.args.wait_seconds
+        try:
+            prediction = await _submit(runtime, request, self.booking, deadline=deadline, wait_seconds=wait)
+        except NoPrediction as exc:
+            cost = price if exc.maybe_created else Decimal(0)
+            return Variation(self.seed, cost, failure=exc.message, maybe_created=exc.maybe_created)
+        log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
+        region = prepared.region
+        settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)
+        # The id is in the journal before the job is followed: a composite made in this call is kept under it.
+        journalled = await note_started(runtime, self.job_id, prediction.id, settle_within)
+        if region is not None and not journalled:
+            region = region.unjournalled()
+        outcome: Outcome | None = None
+        async with anyio.create_task_group() as beside:  # the spend is recorded while the job is followed
+            beside.start_soon(self.booking.commit, prediction.id, settle_within)
+            outcome = await follow(
+                runtime,
+                prediction,
+                self.progress,
+                started=started,
+                deadline=deadline,
+                polls=0,
+                history=runtime.durations,
+                announce=f"submitted: prediction {prediction.id} is {prediction.status}",
+                finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
+            )
+        assert outcome is not None  # follow returns or raises
+        outcome = replace(outcome, cost_usd=price)
+        return Variation(self.seed, price, outcome if region is None else region.labelled(outcome))
+
+
+def total_cost(runs: Sequence[Variation]) -> Decimal:
+    return sum((run.cost_usd for run in runs), Decimal(0))
 
 
 async def _submit(
@@ -93,7 +176,8 @@ async def _submit(
         else:
             log.warning("submit of unknown outcome: its $%s reservation stays until its lease ends", booking.price_usd)
             _log_abandoned(f"no answer with an id ({exc.message})")
-        raise NoPrediction(submit_failure(exc, sync=sync, wait_seconds=wait_seconds)) from None
+        failure = submit_failure(exc, sync=sync, wait_seconds=wait_seconds)
+        raise NoPrediction(failure, maybe_created=not exc.created_nothing) from None
     except anyio.get_cancelled_exc_class():
         # An async submit is shielded (see submit_once), so this is a sync-mode request or a retry's backoff. The
         # reservation stays to its lease either way: the safe side of a cap.
@@ -107,7 +191,8 @@ async def _submit(
         _log_abandoned(f"an unexpected {type(exc).__name__}")
         raise NoPrediction(
             f"The submit ended with an unexpected error ({type(exc).__name__}), so its outcome is unknown."
-            + _UNKNOWN_OUTCOME
+            + _UNKNOWN_OUTCOME,
+            maybe_created=True,
         ) from None
 
 

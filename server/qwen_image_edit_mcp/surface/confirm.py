@@ -125,7 +125,14 @@ async def _ask_now(ctx: Context[Runtime, Any], runtime: Runtime, edit: PreparedE
 
 
 async def _question(runtime: Runtime, edit: PreparedEdit) -> str:
-    return f"This edit runs {edit.model.name} for ${edit.price_usd}; {await _balance_text(runtime)}. Go ahead?"
+    balance = await _balance_text(runtime)
+    if edit.variations == 1:
+        return f"This edit runs {edit.model.name} for ${edit.price_usd}; {balance}. Go ahead?"
+    seeds = ", ".join(str(seed) for seed in edit.seeds)
+    return (
+        f"This edit runs {edit.model.name} {edit.variations} times (variations with seeds {seeds}) for "
+        f"${edit.price_usd} in all (${edit.run_price_usd} each); {balance}. Go ahead?"
+    )
 
 
 def verdict_of(answer: ElicitationResult[Any]) -> Verdict:

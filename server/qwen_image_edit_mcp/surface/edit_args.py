@@ -4,7 +4,7 @@ take the one `Preparation`, so what the user is asked about is exactly what runs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context
@@ -33,6 +33,7 @@ def edit_arguments(
     mask: str | None,
     feather: int,
     options: dict[str, Any] | None,
+    variations: int,
 ) -> EditArgs:
     """Taken by name from the validated arguments; an omitted wait is the server's."""
     settings = ctx.request_context.lifespan_context.settings
@@ -51,6 +52,7 @@ def edit_arguments(
         mask=mask,
         feather=feather,
         options=options or {},
+        variations=variations,
     )
 
 
@@ -92,5 +94,7 @@ async def prepared_edit(ctx: Context[Runtime, Any], args: Annotated[EditArgs, Re
     except (InputError, WaveSpeedError) as exc:
         return Preparation(None, exc)
     # A question whose edit was let go is asked again word for word only about the same price; else a new one is.
-    same = asked is not None and asked.price_usd == edit.price_usd
-    return Preparation(edit, asked=asked if same else None)
+    # Its words name the variations' seeds (random ones were drawn for it): the edit runs those.
+    if asked is None or asked.price_usd != edit.price_usd or len(asked.seeds) != edit.variations:
+        return Preparation(edit)
+    return Preparation(replace(edit, seeds=asked.seeds), asked=asked)

@@ -19,17 +19,16 @@ MODEL_DESCRIPTION = (
     "WaveSpeed's catalog. list_models says what each is for, its image limit, its own fields and its price."
 )
 IMAGES_DESCRIPTION = (
-    f"Several pictures in order, for a multi-image model ({MULTI}), each in any form image takes. The first is "
-    "edited; name the others by position in the prompt ('the dress from image 2'). Instead of image, not with it."
+    f"Several pictures in order for a multi-image model ({MULTI}), each in any form image takes. The first is "
+    "edited; name the others by position in the prompt ('the dress from image 2'). Instead of image."
 )
 LORAS_DESCRIPTION = (
     "LoRAs (community add-ons for a lighting, angle or style) for a -lora model, usually up to 3: "
     f"{{path, scale 0-{MAX_LORA_SCALE:g}}}, applied together."
 )
 OPTIONS_DESCRIPTION = (
-    'The chosen model\'s own fields beyond the arguments above, e.g. {"guidance_scale": 5} for edit-2.1 or '
-    '{"horizontal_angle": 45} for edit-multiple-angles. Checked against the model\'s schema before anything is '
-    "paid; list_models names each model's fields, ranges and defaults."
+    'The model\'s own fields beyond the arguments above, e.g. {"guidance_scale": 5} for edit-2.1; checked against '
+    "its schema before anything is paid (list_models names each model's fields)."
 )
 
 MASK_DESCRIPTION = (
@@ -62,25 +61,24 @@ list_predictions shows the recent jobs with their ids; resume one with get_predi
 """
 
 EDIT_DESCRIPTION = f"""\
-Edit an image with Qwen-Image-Edit on WaveSpeedAI, following a natural-language instruction in English or \
-Chinese. Good at: adding, removing or replacing objects; changing colours, materials, backgrounds or style; \
-rewriting text inside the image (quote the exact new text); rotating a subject or changing the viewpoint.
+Edit an image with Qwen-Image-Edit on WaveSpeedAI, following an instruction in English or Chinese: add, remove \
+or replace objects; change colours, materials, backgrounds or style; rewrite text in the image (quote the new \
+text); rotate a subject or change the viewpoint.
 
-Returns the edited image's URL, an inline preview when it fits, and a structured report with its \
-cost_usd. Costs one paid job per call ({PRICES} by model). If the job outlives wait_seconds, the result is \
-pending with a prediction_id: call get_prediction with it instead of calling edit_image again."""
+Returns the edited image's URL, an inline preview, and a report with its cost_usd. One paid job per call \
+({PRICES} by model), or per variation. If the job outlives wait_seconds, the result is pending with a \
+prediction_id: call get_prediction with it instead of calling edit_image again."""
 
 GET_DESCRIPTION = """\
-Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Use it to \
-resume an edit_image call that returned pending=true, optionally waiting up to wait_seconds for it to finish. \
-Read-only and free; predictions are kept by WaveSpeed for 7 days. A masked edit started here gets its mask applied.\
+Look up a WaveSpeed prediction by id: its status and, once completed, its output URL(s) and a preview. Resumes an \
+edit_image call that returned pending=true (waiting up to wait_seconds). Read-only and free; WaveSpeed keeps \
+predictions 7 days. A masked edit started here gets its mask applied.\
 """
 
 
 LIST_DESCRIPTION = """\
-List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first; WaveSpeed keeps 7 days), with \
-their ids, statuses and output URLs. Use it to find a job whose prediction_id was lost (a cancelled or timed-out \
-call), then resume it with get_prediction. Read-only and free."""
+List this account's recent Qwen-Image-Edit predictions on WaveSpeed (newest first, 7 days) with ids, statuses and \
+output URLs: to find a job whose prediction_id was lost, then resume it with get_prediction. Read-only and free."""
 
 MODELS_DESCRIPTION = """\
 The Qwen-Image-Edit models edit_image can run (WaveSpeed's live catalog): id, short name, use, image limit, own \
@@ -89,3 +87,7 @@ fields for options (ranges, defaults) and price. Read-only and free."""
 BALANCE_DESCRIPTION = f"""\
 The WaveSpeed account's balance in USD, and this server's spend limit per rolling 24 h with what is left of it \
 (when one is set). Read-only and free; each edit_image costs {PRICES}."""
+
+VARIATIONS_DESCRIPTION = (
+    "Run the edit 1-4 times with distinct seeds (s, s+1, ...; random ones for -1) to pick the best: each run is paid."
+)

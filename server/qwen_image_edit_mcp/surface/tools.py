@@ -22,7 +22,8 @@ from ..jobs.models_list import run_list_models
 from ..jobs.prepare import MIN_SYNC_WAIT_SECONDS
 from ..jobs.read import run_read
 from ..jobs.runtime import ANSWER_MARGIN, Runtime
-from ..jobs.start import start
+from ..jobs.start import start, start_all
+from ..jobs.variations import MAX_VARIATIONS
 from ..media.masks import DEFAULT_FEATHER, MAX_FEATHER
 from ..models import (
     IMAGE_DESCRIPTION,
@@ -35,7 +36,7 @@ from ..models import (
     Seed,
     Size,
 )
-from ..reports import BalanceReport, ModelList, PredictionList, PredictionReport
+from ..reports import BalanceReport, EditReport, ModelList, PredictionList, PredictionReport
 from ..upstream.catalog import MAX_NAME_LENGTH
 from ..upstream.spec import MAX_ANY_IMAGES
 from .confirm import ANSWERED_ALREADY, MALFORMED_ANSWER, SpendApproval, not_submitted, spend_consent, verdict_of
@@ -50,7 +51,9 @@ from .texts import (
     MASK_DESCRIPTION,
     MODEL_DESCRIPTION,
     OPTIONS_DESCRIPTION,
+    VARIATIONS_DESCRIPTION,
 )
+from .variations import render_variations
 
 # The bounds are in the schema for hosts and models to read; the checks (and their messages) are the use case's.
 ImageList = Annotated[list[ImageRef], Field(min_length=1, json_schema_extra={"maxItems": MAX_ANY_IMAGES})]
@@ -62,9 +65,8 @@ WaitSeconds = Annotated[
         ge=0,
         le=MAX_WAIT_SECONDS,
         description=(
-            "How long this call may wait for the result, in seconds (default: the server's, 50 unless configured). "
-            "If the job is still running then, the call returns pending=true with the prediction_id; "
-            "0 returns right after submitting."
+            "Seconds this call may wait for the result (default 50, or the server's setting); a job still running "
+            "then returns pending=true with its prediction_id. 0 returns right after submitting."
         ),
     ),
 ]
@@ -103,7 +105,8 @@ async def edit_image(
     mask: Annotated[ImageRef | None, Field(description=MASK_DESCRIPTION)] = None,
     feather: Annotated[int, Field(ge=0, le=MAX_FEATHER, description=FEATHER_DESCRIPTION)] = DEFAULT_FEATHER,
     options: Annotated[dict[str, Any] | None, Field(description=OPTIONS_DESCRIPTION)] = None,
-) -> Annotated[CallToolResult, PredictionReport]:
+    variations: Annotated[int, Field(ge=1, le=MAX_VARIATIONS, description=VARIATIONS_DESCRIPTION)] = 1,
+) -> Annotated[CallToolResult, EditReport]:
     # The parameters after `approval` are the tool's schema; `preparation` holds them all, checked once by
     # `prepared_edit` for this body and for the question about the spend: nothing here checks or fetches again.
     async with guarded(ctx, "edit the image") as runtime:
@@ -122,8 +125,11 @@ async def edit_image(
         if not verdict.go:
             waited = edit.args.wait_seconds + ANSWER_MARGIN
             return not_submitted(verdict, model_id=edit.model.model_id, price_usd=edit.price_usd, waited=waited)
-        outcome = await start(runtime, edit, Progress(ctx, runtime.clock))
-        return render(outcome, resume_wait=runtime.resume_wait)
+        progress = Progress(ctx, runtime.clock)
+        if edit.variations == 1:
+            return render(await start(runtime, edit, progress), resume_wait=runtime.resume_wait)
+        runs = await start_all(runtime, edit, progress)
+        return render_variations(runs, model_id=edit.model.model_id, resume_wait=runtime.resume_wait)
 
 
 async def get_prediction(

@@ -80,6 +80,7 @@ async def test_a_client_without_apps_is_not_shown_the_app_only_tool(world: World
         "edit_image",
         "get_prediction",
         "preview_image",
+        "recent_edits",
         "list_predictions",
         "list_models",
         "get_balance",

@@ -36,6 +36,7 @@ from . import texts, tools
 from .argument_errors import argument_names, describe_invalid_arguments, refusing_unknown
 from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
+from .recent import add_recent_tool
 from .schema_titles import without_titles
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 
@@ -137,6 +138,7 @@ def create_server(
         name="get_prediction", title=get_title, description=texts.GET_DESCRIPTION, annotations=read_only(get_title)
     )(tools.get_prediction)
     add_preview_tool(viewer)
+    add_recent_tool(viewer)
     server = EditServer(
         "qwen-image-edit-mcp",
         title="Qwen Image Edit (WaveSpeedAI)",

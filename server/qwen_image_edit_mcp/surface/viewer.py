@@ -45,8 +45,7 @@ LINKED_TOOLS: Final = frozenset({"edit_image", "get_prediction"})
 _REMEMBERED: Final = 4096  # URLs kept for preview_image; the oldest go first
 _PREVIEW_TITLE: Final = "Preview an image for the viewer"
 _PREVIEW_DESCRIPTION: Final = (
-    "For the image viewer app, not for the model: a downscaled preview of an image this server returned (an output "
-    "URL, or an input it sent to WaveSpeed) or of a file in its allowed or output folders, as an image block."
+    "For the image viewer app: a downscaled preview of an image this server returned or of a file in its folders."
 )
 
 Source = Annotated[
@@ -115,15 +114,19 @@ class ReturnedUrls:
     def __contains__(self, url: object) -> bool:
         return url in self._urls
 
-    def note_result(self, result: CallToolResult, arguments: dict[str, Any] | None) -> tuple[str, list[str]] | None:
+    def note_result(
+        self, result: CallToolResult, arguments: dict[str, Any] | None
+    ) -> list[tuple[str | None, list[str]]] | None:
         """Remember the URLs in a linked tool's report; its inputs too, once a prediction shows WaveSpeed took them.
-        Returns the prediction id and the http(s) URLs noted, for the journal; None when the result has no job."""
+        Returns what to hand out in the journal: each job's outputs under its id (each variation's under its own),
+        the rest under none; None when the result has no job."""
         report = result.structured_content
         if report is None or not report.get("prediction_id"):
             return None
         arguments = arguments or {}
+        outputs = _by_job(report)
         urls = [
-            *_strings(report.get("outputs")),
+            *(url for _, urls in outputs for url in urls),
             *_strings(report.get("inputs")),
             report.get("mask"),
             *_strings(report.get("unmasked_outputs")),  # a masked edit's raw result, which preview_image may show
@@ -133,8 +136,26 @@ class ReturnedUrls:
         ]
         self.add(urls)
         self.add_files(_strings(report.get("saved_paths")))
-        links = [url for url in urls if isinstance(url, str) and url.startswith(("http://", "https://"))]
-        return str(report["prediction_id"]), list(dict.fromkeys(links))
+        links = list(dict.fromkeys(url for url in urls if isinstance(url, str) and _http(url)))
+        theirs = {url for _, urls in outputs for url in urls}
+        groups: list[tuple[str | None, list[str]]] = [(pid, [u for u in urls if _http(u)]) for pid, urls in outputs]
+        return [*groups, (None, [url for url in links if url not in theirs])]
+
+
+def _by_job(report: dict[str, Any]) -> list[tuple[str | None, list[str]]]:
+    """Each job's outputs under its id: every variation's, or the one prediction's."""
+    rows = [cast(dict[str, Any], row) for row in _strings(report.get("variations")) if isinstance(row, dict)]
+    if not rows:
+        rows = [report]
+    return [
+        (str(row["prediction_id"]), [url for url in _strings(row.get("outputs")) if isinstance(url, str)])
+        for row in rows
+        if row.get("prediction_id")
+    ]
+
+
+def _http(url: str) -> bool:
+    return url.startswith(("http://", "https://"))
 
 
 def _strings(value: object) -> list[object]:
@@ -163,8 +184,8 @@ class Viewer(Apps):
         result = await call_next(ctx)
         if params.name in LINKED_TOOLS and isinstance(result, CallToolResult):
             noted = self.returned.note_result(result, params.arguments)
-            if noted is not None:  # and for every replica sharing the store
-                await hand_out(ctx.lifespan_context, *noted)
+            for prediction_id, urls in noted or []:  # and for every replica sharing the store
+                await hand_out(ctx.lifespan_context, prediction_id, urls)
         return result
 
     def link(self, **tool_kwargs: Any) -> Any:
@@ -235,7 +256,6 @@ def add_preview_tool(viewer: Viewer) -> None:
         title=_PREVIEW_TITLE,
         description=_PREVIEW_DESCRIPTION,
         annotations=ToolAnnotations(
-            title=_PREVIEW_TITLE,
             read_only_hint=True,
             destructive_hint=False,
             idempotent_hint=True,

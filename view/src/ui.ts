@@ -50,6 +50,12 @@ export function lookup() {
       stopCompare: byId<HTMLButtonElement>("compare-stop"),
       tiles: byId("tiles"),
     },
+    recent: {
+      section: byId("recent"),
+      toggle: byId<HTMLButtonElement>("recent-toggle"),
+      note: byId("recent-note"),
+      list: byId("recent-list"),
+    },
     brush: {
       toggle: byId<HTMLButtonElement>("brush-toggle"),
       panel: byId("brush-panel"),

@@ -1,6 +1,6 @@
 // The viewer of one image edit, as an MCP App: before/after, the facts, a pending job followed to its end, and
-// "edit again"; for a call with variations, a gallery of them (src/gallery.ts). It speaks only to its host
-// (postMessage); images come from the server's preview_image tool.
+// "edit again"; for a call with variations, a gallery of them (src/gallery.ts), and a strip of the server's
+// recent edits (src/recent.ts). It speaks only to its host (postMessage); images come from preview_image.
 
 import {
   App,
@@ -16,6 +16,7 @@ import { Follower, type Job } from "./follow";
 import { Gallery } from "./gallery";
 import { drawMaskOutline } from "./mask";
 import { errorText, Previews, textOf, type ToolResult } from "./previews";
+import { Recent } from "./recent";
 import { Screen, type State } from "./screen";
 import { Stage } from "./stage";
 import { lookup, renderFacts, renderThumbs, setBadge, showBusy, showMessage } from "./ui";
@@ -23,6 +24,7 @@ import { galleryReport, seedText, tileFacts } from "./variations";
 
 const THUMB_SIDE = 160;
 const TILE_SIDE = 384;
+const RECENT_LIMIT = 12;
 
 const ui = lookup();
 const app = new App({ name: "qwen-image-edit-viewer", version: "1.0.0" }, {}, { autoResize: true });
@@ -56,6 +58,11 @@ const gallery = new Gallery(ui.gallery, {
     }
     render();
   },
+});
+const recent = new Recent(ui.recent, {
+  fetch: () => app.callServerTool({ name: "recent_edits", arguments: { limit: RECENT_LIMIT } }),
+  thumb: thumb(THUMB_SIDE),
+  choose: (id) => void openRecent(id),
 });
 const follower = new Follower(app, {
   render: () => render(),
@@ -92,6 +99,7 @@ function render(): void {
   renderPending();
   renderActions();
   renderAllThumbs();
+  recent.setCurrent(shown()?.prediction_id ?? null);
   void stage.render();
 }
 
@@ -355,10 +363,34 @@ async function submit(args: Record<string, unknown>, label: string, told: (repor
     }
     state.busy = null;
     applyResult(result, false);
+    recent.refresh();
     if (state.report !== null) void tellModel(app, told(state.report));
   } catch (error) {
     state.busy = null;
     showMessage(ui, `The host could not run the edit: ${errorText(error)}.`);
+    render();
+  }
+}
+
+// ---- the recent strip (src/recent.ts) ------------------------------------------------------------------------
+
+async function openRecent(predictionId: string): Promise<void> {
+  if (state.busy !== null) return;
+  state.busy = "Opening the edit";
+  showMessage(ui, null);
+  render();
+  try {
+    const result = await app.callServerTool({ name: "get_prediction", arguments: { prediction_id: predictionId } });
+    if (readReport(result.structuredContent) !== null) {
+      state.args = { ...EMPTY_ARGS, prediction_id: predictionId };
+      state.original = null; // the next report's inputs are this edit's original
+      state.inputIndex = 0;
+    }
+    state.busy = null;
+    applyResult(result, false);
+  } catch (error) {
+    state.busy = null;
+    showMessage(ui, `The host could not open that edit: ${errorText(error)}.`);
     render();
   }
 }

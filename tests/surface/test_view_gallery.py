@@ -1,6 +1,6 @@
-"""The viewer's gallery of variations (edit_image with variations > 1), in a real browser behind the test host,
-with the fake tool backend: tiles, compare any two, pick, more like this, and a running variation followed on its
-own."""
+"""The viewer's gallery of variations (edit_image with variations > 1) and its strip of recent edits, in a real
+browser behind the test host, with the fake tool backend: tiles, compare any two, pick, more like this, a running
+variation followed on its own, and recent_edits."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 from PIL import Image
 from view_fakes import (
     BLUE,
+    GREEN,
     INPUT_URL,
     ORANGE,
+    OUTPUT_URL,
     PROMPT,
     SECOND_URL,
     VARIATION_COLOURS,
@@ -25,6 +27,7 @@ from view_fakes import (
     VARIATION_URLS,
     FakeBackend,
     colour_near,
+    recent_result,
     report,
     tool_result,
     variation,
@@ -330,6 +333,76 @@ async def test_a_failed_check_stops_following_until_the_user_keeps_waiting(host_
         host.assert_clean()
 
 
+RECENT: list[dict[str, Any]] = [
+    {"prediction_id": "7777aaaa7777aaaa", "model": "wavespeed-ai/qwen-image/edit", "variant": "edit",
+     "created_at": "2026-12-04T15:00:00Z", "outputs": [SECOND_URL], "masked": False},
+    {"prediction_id": "6666bbbb6666bbbb", "model": "wavespeed-ai/qwen-image/edit-plus", "variant": None,
+     "created_at": "2026-12-04T14:00:00Z", "outputs": [OUTPUT_URL], "masked": True},
+    {"prediction_id": "5555cccc5555cccc", "model": "wavespeed-ai/qwen-image/edit", "variant": "edit",
+     "created_at": "2026-12-04T13:00:00Z", "outputs": [], "masked": False},
+]  # fmt: skip
+
+
+async def test_the_recent_strip_lists_recent_edits_and_opens_one_through_get_prediction(
+    host_page: Path, viewer_html: str
+) -> None:
+    from playwright.async_api import expect
+
+    backend = FakeBackend()
+    backend.queue("recent_edits", recent_result(RECENT))
+    opened = report(prediction_id="6666bbbb6666bbbb", outputs=[OUTPUT_URL], variant="edit-plus")
+    backend.queue("get_prediction", tool_result(opened))
+    async with open_host(host_page, viewer_html, backend) as host:
+        await show_gallery(host)
+        view = host.view
+        toggle = view.get_by_role("button", name="Recent edits")
+        await expect(toggle).to_have_attribute("aria-expanded", "false")
+        assert backend.called("recent_edits") == [], "nothing is asked before the user opens the strip"
+        await toggle.click()
+        await expect(toggle).to_have_attribute("aria-expanded", "true")
+        items = view.get_by_role("list", name="Recent edits on this server").get_by_role("button")
+        await expect(items).to_have_count(3)
+        assert backend.called("recent_edits") == [{"limit": 12}]
+        await expect(items.nth(0).locator("img")).to_have_attribute("src", re.compile("^data:image/"))
+        await expect(items.nth(1).locator("img")).to_have_attribute("src", re.compile("^data:image/"))
+        await expect(items.nth(2)).to_have_text("5555cccc · no image yet")
+        await expect(items.nth(1)).to_have_attribute(
+            "aria-label", "Edit 6666bbbb6666bbbb, edit-plus, 2026-12-04 14:00 UTC, masked"
+        )
+        assert {c["source"] for c in backend.called("preview_image") if c["max_side"] == 160} == {
+            SECOND_URL,
+            OUTPUT_URL,
+        }
+
+        await items.nth(1).click()
+        await expect(view.locator("#facts [data-fact=prediction]")).to_have_text("6666bbbb6666bbbb")
+        assert backend.called("get_prediction") == [{"prediction_id": "6666bbbb6666bbbb"}]
+        await expect(items.nth(1)).to_have_attribute("aria-pressed", "true")
+        await expect(view.locator("#gallery")).to_be_hidden()
+        await stage_shows(host, 0.1, 0.8, BLUE)
+        await stage_shows(host, 0.9, 0.8, GREEN)
+        host.assert_clean()
+
+
+@pytest.mark.parametrize("answer", ["error", "empty"])
+async def test_the_recent_strip_disappears_when_recent_edits_fails_or_has_nothing(
+    host_page: Path, viewer_html: str, answer: str
+) -> None:
+    from playwright.async_api import expect
+
+    backend = FakeBackend()
+    failure = {"content": [{"type": "text", "text": "Unknown tool: recent_edits"}], "isError": True}
+    backend.queue("recent_edits", failure if answer == "error" else recent_result([]))
+    async with open_host(host_page, viewer_html, backend) as host:
+        await show_gallery(host)
+        view = host.view
+        await view.get_by_role("button", name="Recent edits").click()
+        await expect(view.locator("#recent")).to_be_hidden()
+        assert backend.called("recent_edits") == [{"limit": 12}]
+        await expect(view.get_by_role("alert")).to_have_count(0)
+        host.assert_clean()
+
+
 class HeldJobs(FakeBackend):
     """Holds get_prediction only (FakeBackend.hold holds every tool), until `release` fires."""
 
@@ -348,6 +421,7 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
     from playwright.async_api import expect
 
     backend = HeldJobs()  # the running variation runs until the screenshot is taken
+    backend.queue("recent_edits", recent_result(RECENT * 4))
     done = report(prediction_id=VARIATION_IDS[1], outputs=[VARIATION_URLS[1]], seed=1002)
     backend.queue("get_prediction", tool_result(done))
     running = [
@@ -371,8 +445,13 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
         await view.get_by_role("button", name="Compare variation 1").click()
         await view.get_by_role("button", name="Compare variation 3").click()
         await view.get_by_role("button", name="Pick variation 1").click()
+        await view.get_by_role("button", name="Recent edits").click()
+        strip_items = view.get_by_role("list", name="Recent edits on this server").get_by_role("button")
+        await expect(strip_items).to_have_count(12)
         overflow = await view.locator("html").evaluate("h => h.scrollWidth - h.clientWidth")
         assert overflow <= 0, "nothing sticks out sideways at 360 px"
+        strip = await view.locator("#recent-list").evaluate("s => [s.scrollWidth > s.clientWidth, s.clientWidth]")
+        assert strip[0], "the strip scrolls inside the column"
         await stage_shows(host, 0.1, 0.8, VARIATION_COLOURS[0])
         await expect(tiles.nth(1).locator(".tile-status")).to_have_text("processing, running")
         await screenshot(host, "view-gallery-dark-360")

@@ -112,6 +112,12 @@ def variations_report(variations: list[dict[str, Any]] | None = None, **changes:
     return top
 
 
+def recent_result(edits: list[dict[str, Any]], *, is_error: bool = False) -> dict[str, Any]:
+    """What recent_edits answers: its edits as structured data, newest first."""
+    text = f"{len(edits)} recent edits"
+    return {"content": [{"type": "text", "text": text}], "structuredContent": {"edits": edits}, "isError": is_error}
+
+
 def tool_result(structured: dict[str, Any], *, is_error: bool = False) -> dict[str, Any]:
     text = f"status {structured['status']}, prediction {structured['prediction_id']}"
     links = [{"type": "resource_link", "uri": url, "name": url.rsplit("/", 1)[-1]} for url in structured["outputs"]]

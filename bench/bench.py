@@ -45,6 +45,7 @@ from measures_inputs import bench_bystander, bench_uploads
 from measures_masks import bench_masked
 from measures_sessions import bench_sessions
 from measures_store import bench_store, store_checks, store_rows
+from measures_variations import bench_variations, variations_checks, variations_rows
 from qwen_image_edit_mcp import __version__
 
 TARGETS = {
@@ -65,6 +66,7 @@ TARGETS = {
     "store_ops_ms": 5.0,
     "store_two_process_32": 1.3,
     "catalog_share_ms": 2.0,
+    "variations_4": 1.3,
 }
 
 
@@ -87,6 +89,8 @@ QUICK = Plan(
     store_two_rounds=1,
     store_two_latency=0.5,
     catalog_edits=3,
+    variations_edits=2,
+    variations_latency=0.5,
 )
 
 
@@ -155,6 +159,7 @@ def table(results: Results) -> str:
     lines += session_rows(results.sessions)
     lines += store_rows(results.store)
     lines += catalog_rows(results.catalog)
+    lines += variations_rows(results.variations)
     return "\n".join(lines)
 
 
@@ -225,6 +230,7 @@ def verdicts(results: Results) -> list[str]:
     ]
     checks += store_checks(results.store, TARGETS)
     checks += catalog_checks(results.catalog, TARGETS["catalog_share_ms"])
+    checks += variations_checks(results.variations, TARGETS["variations_4"])
     lines: list[str] = []
     for name, value, target, unit in checks:
         if value is None:
@@ -250,6 +256,7 @@ SECTIONS: dict[str, Callable[[Plan, Results, Path], Awaitable[None]]] = {
     "sessions": bench_sessions,
     "store": bench_store,
     "catalog": bench_catalog,
+    "variations": bench_variations,
 }
 
 

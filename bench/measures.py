@@ -53,6 +53,8 @@ class Plan:
     store_two_rounds: int = 3  # the median wall of these rounds is reported
     store_two_latency: float = 1.0
     catalog_edits: int = 15  # edits on a built-in and on a catalog model each (measures_catalog.py)
+    variations_edits: int = 9  # single and 4-variation edits each (measures_variations.py)
+    variations_latency: float = 3.0
     # More settings for every server the benchmark starts, e.g. a spend limit (see bench.py --max-spend-usd).
     env: dict[str, str] = field(default_factory=dict[str, str])
 
@@ -72,6 +74,7 @@ class Results:
     sessions: dict[str, float] = field(default_factory=dict[str, float])
     store: dict[str, Any] = field(default_factory=dict[str, Any])
     catalog: dict[str, Any] = field(default_factory=dict[str, Any])
+    variations: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
 def server_env(emulator: RunningEmulator, workdir: Path, plan: Plan) -> dict[str, str]:

@@ -113,3 +113,26 @@ async def test_without_a_limit_every_booking_is_free_of_the_ledger() -> None:
     booking = await money.reserve(Decimal(1000), label=LABEL)
     await booking.commit(PREDICTION.id, 1.0)
     assert await money.status() is None
+
+
+async def test_variations_are_booked_all_or_none_each_settled_on_its_own(tmp_path: Path) -> None:
+    money = spending(tmp_path, "0.07")
+    bookings = await money.reserve_all(PRICE, label=LABEL, count=3)
+    assert (await status(money)).reserved_usd == Decimal("0.06")
+    await bookings[0].release()  # created nothing
+    await bookings[1].commit(PREDICTION.id, 5.0)  # created a job
+    # the third's outcome is unknown: it keeps its reservation
+    now = await status(money)
+    assert (now.spent_usd, now.reserved_usd) == (Decimal("0.02"), Decimal("0.02"))
+    with pytest.raises(SpendRefused, match=r"\$0\.03 left.*1 would fit now: call again with variations=1"):
+        await money.reserve_all(PRICE, label=LABEL, count=3)
+    assert (await status(money)).reserved_usd == Decimal("0.02")  # nothing of the refused three was booked
+
+
+async def test_the_check_before_asking_says_how_many_variations_fit(tmp_path: Path) -> None:
+    money = spending(tmp_path, "0.05")
+    with pytest.raises(SpendRefused, match=r"3 variations cost \$0\.06 together \(\$0\.02 each\).*2 would fit now"):
+        await money.check_room(PRICE, count=3)
+    await money.check_room(PRICE, count=2)
+    with pytest.raises(SpendRefused, match="Not even one fits now"):
+        await money.check_room(Decimal("0.06"), count=2)

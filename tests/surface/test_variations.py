@@ -9,15 +9,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
+from pydantic import SecretStr
 
-from fakes import FakeClock
+from fakes import API_KEY, FakeClock
 from harness import World, images_of, links_of, make_world, pictures_dir, result_size, text_of
+from qwen_image_edit_mcp.config import Settings
+from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
 from qwen_image_edit_mcp.emulator.catalog_data import built_in_catalog
 from qwen_image_edit_mcp.spend_config import parse_confirm_spend
+from qwen_image_edit_mcp.surface.server import create_server
 
 pytestmark = pytest.mark.anyio
 URL_IMAGE = "https://example.com/street.jpg"
@@ -362,3 +367,55 @@ def world_without_seed(clock: FakeClock, tmp_path: Path) -> World:
     schema["x-order-properties"].remove("seed")
     world.emulator.change_catalog([entry], [])
     return world
+
+
+class FirstSubmitLost(httpx.AsyncBaseTransport):
+    """The first submit reaches the emulator (its job exists) and the connection resets before its answer is read."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner, self.broken = inner, 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and "/qwen-image/" in request.url.path and not self.broken:
+            self.broken += 1
+            await response.aread()
+            raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+        return response
+
+
+async def test_a_submit_whose_connection_is_lost_is_not_resent_and_says_a_job_may_exist(
+    clock: FakeClock, tmp_path: Path
+) -> None:
+    world = make_world(clock, tmp_path, wrap=FirstSubmitLost)
+    async with Client(world.server) as client:
+        result = await client.call_tool("edit_image", edit(variations=3))
+    assert len(world.submits()) == 3
+    assert len(world.emulator.predictions) == 3  # the lost one exists too: the caller is told to look for it
+    found = rows(result)
+    (lost,) = [row for row in found if row["prediction_id"] is None]
+    assert "It may have created a job" in (lost["error"] or "")
+    assert "list_predictions" in (lost["error"] or "")
+    assert sum(1 for row in found if row["status"] == "completed") == 2
+
+
+@pytest.mark.parametrize(
+    "faults", [{"poll_stalls": 2, "stall_seconds": 0.8}, {"poll_resets": 2}], ids=["stalls", "resets"]
+)
+async def test_stalled_and_reset_polls_still_end_each_variation_once(
+    clock: FakeClock, tmp_path: Path, faults: dict[str, Any]
+) -> None:
+    """Over loopback, where a stall is a real timeout and a reset a real dropped connection."""
+    async with running_emulator(EmulatorConfig(api_key=API_KEY, latency=0)) as emulator:
+        settings = Settings(
+            api_key=SecretStr(API_KEY),
+            base_url=emulator.base_url,
+            request_timeout=0.5,
+            cache_dir=tmp_path / "cache",
+        )
+        emulator.state.update_faults(faults)
+        async with Client(create_server(settings, clock=clock)) as client:
+            result = await client.call_tool("edit_image", edit(variations=3))
+    assert not result.is_error, text_of(result)
+    assert len(emulator.state.predictions) == 3
+    assert all(row["status"] == "completed" for row in rows(result))

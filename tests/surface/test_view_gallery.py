@@ -35,6 +35,9 @@ from view_fakes import (
 )
 from view_support import SHIPPED_VIEWER, WAIT_MS, Host, build_view, open_host, require_browser
 
+from fakes import FakeClock
+from harness import make_world, pictures_dir
+
 pytestmark = pytest.mark.anyio
 
 MAX_SEED = 2_147_483_647
@@ -458,3 +461,79 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
         backend.release.set()
         await expect(tiles.nth(1).locator(".tile-status")).to_have_text("completed")
         host.assert_clean()
+
+
+class ServerBackend:
+    """The host's side of the viewer's tool calls, sent to the real server through the SDK's client as JSON."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[str] = []
+
+    async def __call__(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((name, dict(arguments)))
+        result = await self.client.call_tool(name, arguments)
+        if result.is_error:
+            self.errors.append(f"{name}: {result.content}")
+        payload: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return payload
+
+    def called(self, tool: str) -> list[dict[str, Any]]:
+        return [arguments for name, arguments in self.calls if name == tool]
+
+
+async def test_a_real_call_with_variations_shows_its_gallery_and_more_like_this_runs_four_more(
+    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+) -> None:
+    """The same view against the real server and the emulator: the contract is the server's, not the fakes'."""
+    from mcp import Client
+    from playwright.async_api import expect
+
+    world = make_world(clock, tmp_path)
+    picture = pictures_dir(tmp_path) / "cat.png"
+    Image.new("RGB", (768, 512), BLUE).save(picture)
+    arguments = {"prompt": "add a red hat", "image": str(picture), "variations": 4, "seed": 42}
+    async with Client(world.server) as client:
+        backend = ServerBackend(client)
+        async with open_host(host_page, viewer_html, backend) as host:
+            await host.send_input(arguments)
+            result = await client.call_tool("edit_image", arguments)
+            first = result.model_dump(mode="json", by_alias=True, exclude_none=True)
+            await host.send_result(first)
+            view = host.view
+            tiles = view.get_by_role("list", name="Variations").get_by_role("listitem")
+            await expect(tiles).to_have_count(4)
+            for index in range(4):
+                await expect(tiles.nth(index).locator(".tile-seed")).to_have_text(f"seed {42 + index}")
+                await expect(tiles.nth(index).locator("img")).to_have_attribute("src", re.compile("^data:image/"))
+            rows = first["structuredContent"]["variations"]
+            assert {c["source"] for c in backend.called("preview_image") if c["max_side"] == 384} == {
+                row["outputs"][0] for row in rows
+            }
+            await view.get_by_role("button", name="Compare variation 1").click()
+            await view.get_by_role("button", name="Compare variation 4").click()
+            await view.locator("#stage.comparing").wait_for()
+            await expect(view.locator("#tag-after")).to_have_text("B · seed 45")
+            await view.get_by_role("button", name="Pick variation 2").click()
+            await view.get_by_role("button", name="More like this").click()
+            await expect(tiles.nth(0).locator(".tile-seed")).not_to_have_text("seed 42")
+            [sent] = backend.called("edit_image")
+            seed = sent.pop("seed")
+            assert sent == {"image": rows[1]["outputs"][0], "prompt": "add a red hat", "variations": 4, "model": "edit"}
+            assert not {seed, seed + 1, seed + 2, seed + 3} & {42, 43, 44, 45}
+            await expect(tiles).to_have_count(4)
+            for index in range(4):
+                await expect(tiles.nth(index).locator(".tile-status")).to_have_text("completed")
+            assert len(world.submits()) == 8, "four jobs per call, never a repeat"
+
+            await view.get_by_role("button", name="Recent edits").click()
+            items = view.get_by_role("list", name="Recent edits on this server").get_by_role("button")
+            await expect(items).to_have_count(8)
+            await items.nth(7).click()
+            await expect(view.locator("#facts [data-fact=prediction]")).to_have_text(rows[0]["prediction_id"])
+            assert backend.called("get_prediction")[-1] == {"prediction_id": rows[0]["prediction_id"]}
+            await expect(view.locator("#gallery")).to_be_hidden()
+            assert backend.errors == []
+            await screenshot(host, "view-gallery-live")
+            host.assert_clean()

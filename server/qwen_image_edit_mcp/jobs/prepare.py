@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import partial
 from typing import Any, Final
@@ -96,8 +96,8 @@ class PreparedEdit:
         """The run, with `images` as the upstream receives them (URLs or data URIs, in order), and a variation's
         seed when it has one of its own."""
         body = {**self.body, **_images(self.model, images)}
-        if seed is not None and "seed" in body:
-            body["seed"] = seed
+        if seed is not None and self.model.takes("seed"):
+            body["seed"] = seed  # a model whose schema refuses -1 had none in the checked body: each run has its own
         return RunRequest(self.model.model_id, body)
 
 
@@ -139,6 +139,9 @@ async def prepare_edit(runtime: Runtime, args: EditArgs) -> PreparedEdit:
     # Checked with a stand-in for each image: every field is refused or accepted before any image is read.
     fields = _fields(args, given)
     body = checked_body(args, model, loras, output_format, [_stand_in(name) for name in fields])
+    if len(seeds) > 1:  # each variation's own seed, checked against the model's schema as the first one was
+        for seed in seeds:
+            checked_body(replace(args, seed=seed), model, loras, output_format, [_stand_in(name) for name in fields])
     checked_lora_urls(loras, runtime.inputs)
     reads = [partial(read_input, value, runtime.inputs, field=name) for value, name in zip(given, fields, strict=True)]
     inputs = tuple(await together(reads, seconds=answer_by - clock.now(), doing="reading the images"))

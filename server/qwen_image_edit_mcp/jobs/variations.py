@@ -46,9 +46,10 @@ def variation_seeds(model: ModelSpec, seed: int, count: int) -> tuple[int, ...]:
 def _seed_range(model: ModelSpec) -> tuple[int, int]:
     """The seeds a variation may use: the model's own bounds, never -1 (which means "random")."""
     field = model.properties.get("seed", {})
-    low, high = field.get("minimum"), field.get("maximum")
-    lowest = max(0, _whole(low, 0))
-    highest = min(MAX_SEED, _whole(high, MAX_SEED))
+    lowest = max(0, _whole(field.get("minimum"), 0), _whole(field.get("exclusiveMinimum"), -2) + 1)
+    highest = min(
+        MAX_SEED, _whole(field.get("maximum"), MAX_SEED), _whole(field.get("exclusiveMaximum"), MAX_SEED + 1) - 1
+    )
     return lowest, max(lowest, highest)
 
 

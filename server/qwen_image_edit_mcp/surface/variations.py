@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from mcp.types import CallToolResult, ContentBlock, TextContent
 
@@ -110,7 +110,9 @@ def _report(
             **base.model_dump(),
             "pending": any(row.pending for row in rows),
             "outputs": [url for row in rows for url in row.outputs],
-            "saved_paths": [path for result in rendered if (data := _data(result)) for path in data["saved_paths"]],
+            "saved_paths": _joined(rendered, "saved_paths"),
+            "has_nsfw_contents": _joined(rendered, "has_nsfw_contents"),  # in the order of `outputs`
+            "unmasked_outputs": _joined(rendered, "unmasked_outputs"),
             "cost_usd": float(total),
             "elapsed_seconds": max(_elapsed(rendered), default=base.elapsed_seconds),
             "polls": sum(_polls(result) for result in rendered),
@@ -122,6 +124,12 @@ def _report(
 
 def _elapsed(rendered: Sequence[CallToolResult | None]) -> list[float]:
     return [float(data.get("elapsed_seconds") or 0) for result in rendered if (data := _data(result))]
+
+
+def _joined(rendered: Sequence[CallToolResult | None], name: str) -> list[Any]:
+    """Every variation's list under `name`, in order."""
+    lists = [cast("list[Any]", data.get(name) or []) for result in rendered if (data := _data(result))]
+    return [item for items in lists for item in items]
 
 
 def _polls(result: CallToolResult | None) -> int:

@@ -184,8 +184,9 @@ class Viewer(Apps):
         result = await call_next(ctx)
         if params.name in LINKED_TOOLS and isinstance(result, CallToolResult):
             noted = self.returned.note_result(result, params.arguments)
-            for prediction_id, urls in noted or []:  # and for every replica sharing the store
-                await hand_out(ctx.lifespan_context, prediction_id, urls)
+            async with anyio.create_task_group() as group:  # and for every replica sharing the store, at once:
+                for prediction_id, urls in noted or []:  # each bounded, so the whole is too
+                    group.start_soon(hand_out, ctx.lifespan_context, prediction_id, urls)
         return result
 
     def link(self, **tool_kwargs: Any) -> Any:

@@ -10,7 +10,7 @@ from mcp.client.extension import ClientExtension
 API_KEY = "sk-test-9f8e7d6c5b4a39281706"  # distinctive, so a leak scan cannot miss it
 # What tools/list shows a client without MCP Apps, and one that renders them (which also gets the app-only tool).
 MODEL_TOOLS = frozenset({"edit_image", "get_prediction", "list_predictions", "get_balance", "list_models"})
-APP_TOOLS = MODEL_TOOLS | {"preview_image"}
+APP_TOOLS = MODEL_TOOLS | {"preview_image", "recent_edits"}
 
 
 class AppsSupport(ClientExtension):

@@ -34,6 +34,7 @@ VALID: dict[str, dict[str, Any]] = {
     "get_balance": {},
     "list_models": {},
     "preview_image": {"source": URL_IMAGE},
+    "recent_edits": {},
 }
 
 
@@ -155,7 +156,8 @@ async def test_every_argument_the_viewer_sends_is_published(world: World) -> Non
     view_sends = {
         "preview_image": {"source", "max_side"},
         "get_prediction": {"prediction_id", "wait_seconds"},
-        "edit_image": {"prompt", "image", "images", "seed", "model", "mask"},
+        "edit_image": {"prompt", "image", "images", "seed", "model", "mask", "variations"},
+        "recent_edits": {"limit"},
     }
     async with Client(world.server, extensions=[AppsSupport()]) as client:
         published = {tool.name: set(tool.input_schema["properties"]) for tool in (await client.list_tools()).tools}

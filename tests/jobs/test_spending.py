@@ -136,3 +136,10 @@ async def test_the_check_before_asking_says_how_many_variations_fit(tmp_path: Pa
     await money.check_room(PRICE, count=2)
     with pytest.raises(SpendRefused, match="Not even one fits now"):
         await money.check_room(Decimal("0.06"), count=2)
+    await (await money.reserve(PRICE, label=LABEL)).commit(PREDICTION.id, 5.0)
+    with pytest.raises(SpendRefused, match=r"Some room frees up at 20\d\d-"):
+        await money.check_room(PRICE, count=2)
+    with pytest.raises(SpendRefused, match=r"1 would fit now.*Room for all 2 frees up at 20\d\d-"):
+        await money.reserve_all(PRICE, label=LABEL, count=2)
+    with pytest.raises(SpendRefused, match=r"together they cost more than the whole limit"):
+        await money.reserve_all(PRICE, label=LABEL, count=3)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -113,7 +114,8 @@ class Spending:
         if status.remaining_usd < price_usd * count:
             if count == 1:
                 raise SpendRefused(_looks_full(status, price_usd))
-            raise SpendRefused(_no_room_for_all(status.remaining_usd, price_usd, count, status.limit_usd))
+            frees = _at(" Some room frees up at", status.frees_at)
+            raise SpendRefused(_no_room_for_all(status.remaining_usd, price_usd, count, status.limit_usd) + frees)
 
     async def reserve(self, price_usd: Decimal, *, label: str) -> Booking:
         """Book one run at `price_usd` against the limit (SpendRefused, nothing booked, when it would pass it)."""
@@ -161,6 +163,10 @@ def _no_room_for_all(room_usd: Decimal, price_usd: Decimal, count: int, limit_us
     )
 
 
+def _at(what: str, when: datetime | None) -> str:
+    return "" if when is None else f"{what} {when:%Y-%m-%dT%H:%M:%SZ}."
+
+
 def _usd(amount: Decimal) -> str:
     return format_usd(to_micros(amount))
 
@@ -174,7 +180,10 @@ async def _reserve(ledger: SpendLedger, price_usd: Decimal, label: str, count: i
         if count == 1:
             raise SpendRefused(exc.message) from None
         room = max(exc.limit_usd - exc.spent_usd - exc.reserved_usd, Decimal(0))
-        raise SpendRefused(_no_room_for_all(room, price_usd, count, exc.limit_usd)) from None
+        frees = _at(f" Room for all {count} frees up at", exc.frees_at)
+        if exc.frees_at is None and price_usd * count > exc.limit_usd:
+            frees = " Even with nothing spent, together they cost more than the whole limit."
+        raise SpendRefused(_no_room_for_all(room, price_usd, count, exc.limit_usd) + frees) from None
     except LedgerUnavailable as exc:
         raise _unavailable(exc) from None
     assert reservations is not None  # the shield never swallows an exception

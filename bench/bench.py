@@ -89,8 +89,8 @@ QUICK = Plan(
     store_two_rounds=1,
     store_two_latency=0.5,
     catalog_edits=3,
-    variations_edits=2,
-    variations_latency=0.5,
+    variations_edits=1,
+    variations_latency=0.2,
 )
 
 

@@ -38,12 +38,16 @@ def mask_image(size: tuple[int, int] = SIZE, box: tuple[int, int, int, int] = BO
     return mask
 
 
+def mask_file(tmp_path: Path) -> str:
+    path = pictures_dir(tmp_path) / "mask.png"
+    path.write_bytes(png(mask_image()))
+    return str(path)
+
+
 def mask_as(form: str, tmp_path: Path, emulator: RunningEmulator) -> str:
-    data = png(mask_image())
     if form == "file":
-        path = pictures_dir(tmp_path) / "mask.png"
-        path.write_bytes(data)
-        return str(path)
+        return mask_file(tmp_path)
+    data = png(mask_image())
     if form == "data URI":
         return "data:image/png;base64," + base64.b64encode(data).decode()
     upload = emulator.state.create_upload("mask.png", len(data), "image/png", data)

@@ -17,7 +17,8 @@ from mcp.types import ElicitRequestParams, ElicitResult
 from pydantic import SecretStr
 
 from fakes import API_KEY, FakeClock
-from harness import World, images_of, links_of, make_world, pictures_dir, result_size, text_of
+from harness import World, images_of, links_of, make_world, result_size, text_of
+from masked_pictures import FEATHER, check_pixels, mask_file, photo
 from qwen_image_edit_mcp.config import Settings
 from qwen_image_edit_mcp.emulator import EmulatorConfig, running_emulator
 from qwen_image_edit_mcp.emulator.catalog_data import built_in_catalog
@@ -302,30 +303,19 @@ async def test_four_variations_of_1536_pngs_make_one_result_under_1_mib(clock: F
 
 
 async def test_each_masked_variation_is_composited(clock: FakeClock, tmp_path: Path) -> None:
-    from PIL import Image
-
-    picture = pictures_dir(tmp_path) / "street.png"
-    Image.new("RGB", (64, 48), (0, 0, 255)).save(picture)
-    mask = Image.new("L", (64, 48), 0)
-    mask.paste(255, (0, 0, 32, 48))
-    mask_path = pictures_dir(tmp_path) / "mask.png"
-    mask.save(mask_path)
+    source = photo(tmp_path)
     world = make_world(clock, tmp_path)
     async with Client(world.server) as client:
-        result = await client.call_tool(
-            "edit_image", {"prompt": "x", "image": str(picture), "mask": str(mask_path), "variations": 2}
-        )
+        arguments = {"prompt": "invert it", "image": str(source), "mask": mask_file(tmp_path), "feather": FEATHER}
+        result = await client.call_tool("edit_image", {**arguments, "variations": 2})
     assert not result.is_error, text_of(result)
     report = result.structured_content
     assert report is not None
     assert report["masked"] is True
     assert len(report["variations"]) == 2
     for row in report["variations"]:
-        (saved,) = [path for path in report["saved_paths"] if row["prediction_id"] in path] or [None]
-        assert saved is not None, report
-        with Image.open(saved) as made:
-            assert made.size == (64, 48)
-            assert made.convert("RGB").getpixel((60, 24)) == (0, 0, 255)  # outside the mask: the input, exactly
+        (saved,) = [path for path in report["saved_paths"] if row["prediction_id"] in path]
+        check_pixels(Path(saved), source)  # the input outside the mask, bit for bit; the edit inside
     assert text_of(result).count("Masked: the output is the edit inside the mask") == 2
 
 

@@ -13,10 +13,10 @@ import pytest
 from mcp import Client
 from mcp.client.session import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
-from PIL import Image
 
 from fakes import AppsSupport, FakeClock
-from harness import World, links_of, make_world, pictures_dir, text_of
+from harness import World, links_of, make_world, text_of
+from masked_pictures import mask_file, photo
 from qwen_image_edit_mcp.emulator.catalog_data import built_in_catalog
 from qwen_image_edit_mcp.jobs import journal
 from qwen_image_edit_mcp.spend_config import parse_confirm_spend
@@ -70,15 +70,9 @@ async def test_every_output_has_its_nsfw_flag_in_order(clock: FakeClock, tmp_pat
 
 
 async def test_every_variations_unmasked_edit_is_listed_and_can_be_previewed(clock: FakeClock, tmp_path: Path) -> None:
-    picture = pictures_dir(tmp_path) / "street.png"
-    Image.new("RGB", (64, 48), (0, 0, 255)).save(picture)
-    mask = Image.new("L", (64, 48), 0)
-    mask.paste(255, (0, 0, 32, 48))
-    mask_path = pictures_dir(tmp_path) / "mask.png"
-    mask.save(mask_path)
     world = make_world(clock, tmp_path)
     async with Client(world.server, extensions=[AppsSupport()]) as client:
-        arguments = {"prompt": "x", "image": str(picture), "mask": str(mask_path), "variations": 2}
+        arguments = {"prompt": "x", "image": str(photo(tmp_path)), "mask": mask_file(tmp_path), "variations": 2}
         result = await client.call_tool("edit_image", arguments)
         assert not result.is_error, text_of(result)
         assert result.structured_content is not None

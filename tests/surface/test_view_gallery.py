@@ -33,7 +33,7 @@ from view_fakes import (
     variation,
     variations_report,
 )
-from view_support import SHIPPED_VIEWER, WAIT_MS, Host, build_view, open_host, require_browser
+from view_support import SHIPPED_VIEWER, WAIT_MS, Host, ServerBackend, build_view, open_host, require_browser
 
 from fakes import FakeClock
 from harness import make_world, pictures_dir
@@ -461,26 +461,6 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
         backend.release.set()
         await expect(tiles.nth(1).locator(".tile-status")).to_have_text("completed")
         host.assert_clean()
-
-
-class ServerBackend:
-    """The host's side of the viewer's tool calls, sent to the real server through the SDK's client as JSON."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.errors: list[str] = []
-
-    async def __call__(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append((name, dict(arguments)))
-        result = await self.client.call_tool(name, arguments)
-        if result.is_error:
-            self.errors.append(f"{name}: {result.content}")
-        payload: dict[str, Any] = result.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return payload
-
-    def called(self, tool: str) -> list[dict[str, Any]]:
-        return [arguments for name, arguments in self.calls if name == tool]
 
 
 async def test_a_real_call_with_variations_shows_its_gallery_and_more_like_this_runs_four_more(

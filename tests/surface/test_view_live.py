@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from PIL import Image
-from view_support import SHIPPED_VIEWER, Host, build_view, open_host, require_browser
+from view_support import SHIPPED_VIEWER, Host, ServerBackend, build_view, open_host, require_browser
 
 from fakes import FakeClock
 from harness import World, make_world, pictures_dir
@@ -19,25 +19,6 @@ from qwen_image_edit_mcp.emulator.demo import sample_image_uri
 pytestmark = pytest.mark.anyio
 
 BLUE = (40, 90, 200)
-
-
-class ServerBackend:
-    """The host's side of the viewer's tool calls: each goes to the server through the SDK client, as JSON."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.errors: list[str] = []
-
-    async def __call__(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append((name, dict(arguments)))
-        result = await self.client.call_tool(name, arguments)
-        if result.is_error:
-            self.errors.append(f"{name}: {result.content}")
-        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-    def called(self, tool: str) -> list[dict[str, Any]]:
-        return [arguments for name, arguments in self.calls if name == tool]
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ import pytest
 from PIL import Image
 
 if TYPE_CHECKING:
+    from mcp import Client
     from playwright.async_api import FrameLocator, Page, Route
 
 REPO = Path(__file__).resolve().parents[2]
@@ -196,3 +197,22 @@ async def open_host(
             yield host
         finally:
             await browser.close()
+
+
+class ServerBackend:
+    """The host's side of the viewer's tool calls: each goes to the server through the SDK client, as JSON."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.errors: list[str] = []
+
+    async def __call__(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((name, dict(arguments)))
+        result = await self.client.call_tool(name, arguments)
+        if result.is_error:
+            self.errors.append(f"{name}: {result.content}")
+        return result.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def called(self, tool: str) -> list[dict[str, Any]]:
+        return [arguments for name, arguments in self.calls if name == tool]

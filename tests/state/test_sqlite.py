@@ -61,10 +61,10 @@ async def test_opening_creates_the_folder_and_the_schema_and_the_store_says_wher
         assert store.description == f"SQLite at {database(cache)}"
         assert "nothing to acknowledge" in (await store.acknowledge_reset()).lower()
     with closing(sqlite3.connect(database(cache))) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone() == (2,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (3,)
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"meta", "ledger", "uploads", "jobs", "handed_out", "blobs", "texts"}
+    assert tables == {"meta", "ledger", "uploads", "jobs", "handed_out", "blobs", "texts", "tasks"}
 
 
 async def test_a_first_version_file_gains_the_shared_text_table_and_keeps_its_rows(tmp_path: Path) -> None:

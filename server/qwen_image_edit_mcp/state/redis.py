@@ -29,6 +29,7 @@ from .redis_epochs import EPOCH_FILE, Epochs
 from .redis_journal import RedisAccess, RedisJournal, RedisUploads
 from .redis_ledger import INSTALL_HINT, KEY_PREFIX, RedisLedger, connect, ledger_keys, masked, redact
 from .redis_scripts import ACKNOWLEDGE
+from .redis_tasks import RedisTasks
 from .redis_texts import RedisTexts
 from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
@@ -65,6 +66,7 @@ class RedisStore:
         self._uploads = RedisUploads(self._access)
         self._journal = RedisJournal(self._access)
         self.texts = RedisTexts(self._access)
+        self.tasks = RedisTasks(self._access)
         self._epochs = Epochs(cache_dir / EPOCH_FILE, f"{self.url} {KEY_PREFIX}")
 
     @classmethod

@@ -32,6 +32,7 @@ from .ledger import SpendLedger
 from .migration import migrate
 from .sqlite_journal import SqliteJournal, SqliteTexts, SqliteUploads
 from .sqlite_ledger import SqliteLedger
+from .sqlite_tasks import SqliteTasks
 from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection, float], T]  # runs in the worker thread with the connection and the time
 
-SCHEMA_VERSION: Final = 2  # 2: the texts table (every statement below is idempotent, so 1 -> 2 runs them all)
+# 2: the texts table; 3: the tasks table (every statement below is idempotent, so any older version runs them all)
+SCHEMA_VERSION: Final = 3
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, label TEXT NOT NULL, micros INTEGER NOT NULL, "
@@ -56,6 +58,9 @@ _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, kept_at REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS blobs_by_age ON blobs (kept_at)",
     "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, text TEXT NOT NULL, expires REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tasks (scope TEXT NOT NULL, task_id TEXT NOT NULL, created_at REAL NOT NULL, "
+    "expires REAL NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (scope, task_id))",
+    "CREATE INDEX IF NOT EXISTS tasks_by_age ON tasks (scope, created_at, task_id)",
 )
 # Pruning is an indexed DELETE, but not worth running on every write: once a minute per table is bound enough.
 PRUNE_EVERY_SECONDS: Final = 60.0
@@ -257,6 +262,7 @@ class SqliteStore:
         self._uploads = SqliteUploads(self._db)
         self._journal = SqliteJournal(self._db)
         self.texts = SqliteTexts(self._db)
+        self.tasks = SqliteTasks(self._db)
 
     @property
     def description(self) -> str:

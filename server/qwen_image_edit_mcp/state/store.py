@@ -5,6 +5,7 @@
     journal   every job this deployment started: what a later call needs to finish it (a masked edit's input, mask,
               feather and format), the outputs handed out, and the finished composite, made once
     texts     short-lived shared text by key (the model catalog): fetched by one process, read by every replica
+    tasks     every MCP task, by its scope and id, until it expires: any replica answers for it (tasks.py)
 
 Two backends, chosen by one setting (`QWEN_EDIT_STORE_URL`, checked in config.py):
 - embedded (the default): an SQLite database in the cache folder, for every process on one machine (sqlite.py);
@@ -30,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import OutputFormat
 from .ledger import SpendLedger
+from .tasks import TaskBook
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +179,9 @@ class Store(Protocol):
 
     @property
     def texts(self) -> TextCache: ...
+
+    @property
+    def tasks(self) -> TaskBook: ...
 
     def ledger(self, limit_usd: Decimal) -> SpendLedger:
         """The spend ledger for this limit, kept in this store."""

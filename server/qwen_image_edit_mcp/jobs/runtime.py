@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -15,6 +16,7 @@ from ..state.store import Store
 from ..upstream.catalog import Catalog
 from ..upstream.protocol import Upstream
 from .asked import AskedQuestions
+from .background import Background
 from .schedule import DurationHistory
 from .spending import Spending
 
@@ -37,6 +39,8 @@ class Runtime:
     spending: Spending = field(default_factory=Spending.documented)  # prices and the spend limit
     questions: AskedQuestions = field(default_factory=AskedQuestions)  # spend questions out with a client
     catalog: Catalog = field(default_factory=Catalog.offline)  # the models that can run: live, cached an hour
+    background: Background = field(default_factory=Background)  # tasks' jobs, followed after their call answered
+    wall_clock: Callable[[], float] = time.time  # Unix seconds, for what other processes read (a task's times)
 
     @property
     def api_is_local(self) -> bool:

@@ -11,7 +11,7 @@ why, and whether a job may exist anyway, without touching the others. `start` is
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,6 +30,7 @@ from .outcome import NoPrediction, Outcome
 from .prepare import PreparedEdit
 from .runtime import ANSWER_MARGIN, ProgressFn, Runtime
 from .spending import Booking
+from .submitted import SubmitAnswer, Submitted
 from .together import together
 from .waiting import submit_once
 
@@ -56,8 +57,11 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
     return only.outcome
 
 
-async def start_all(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) -> list[Variation]:
-    """Every variation, start to outcome, in order. Raises InputError while nothing was submitted; never after."""
+async def start_all(
+    runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn, *, submitted: Submitted | None = None
+) -> list[Variation]:
+    """Every variation, start to outcome, in order. Raises InputError while nothing was submitted; never after.
+    `submitted` learns what each submit answered as soon as it did (a task is created from that)."""
     clock = runtime.clock
     started = clock.now()
     deadline = started + prepared.args.wait_seconds
@@ -82,7 +86,7 @@ async def start_all(runtime: Runtime, prepared: PreparedEdit, progress: Progress
     await progress(
         f"submitting the edit to WaveSpeed{sync}" if count == 1 else f"submitting {count} variations (seeds {seeds})"
     )
-    each = _sharing(runtime, count)
+    each = sharing(runtime, count)
     runs: list[Variation | None] = [None] * count
 
     async def run(index: int) -> None:
@@ -90,7 +94,7 @@ async def start_all(runtime: Runtime, prepared: PreparedEdit, progress: Progress
         told = progress if count == 1 else _labelled(progress, f"variation {index + 1} of {count} (seed {seed})")
         request = prepared.request(images, None if count == 1 else seed)
         one = _One(each, prepared, bookings[index], job_ids[index], seed, told)
-        runs[index] = await one.run(request, started=started, deadline=deadline)
+        runs[index] = await one.run(request, started=started, deadline=deadline, answered=_answering(submitted, index))
 
     async with anyio.create_task_group() as group:  # side by side: 4 take about as long as 1
         for index in range(count):
@@ -98,7 +102,15 @@ async def start_all(runtime: Runtime, prepared: PreparedEdit, progress: Progress
     return [item for item in runs if item is not None]
 
 
-def _sharing(runtime: Runtime, count: int) -> Runtime:
+def _answering(submitted: Submitted | None, index: int) -> Callable[[SubmitAnswer], None]:
+    def answered(answer: SubmitAnswer) -> None:
+        if submitted is not None:
+            submitted.note(index, answer)
+
+    return answered
+
+
+def sharing(runtime: Runtime, count: int) -> Runtime:
     """The runtime each variation uses: the same everything, with its share of the inline preview budget, so that
     the whole result stays under the host's limit."""
     if count == 1:
@@ -125,14 +137,18 @@ class _One:
     seed: int
     progress: ProgressFn
 
-    async def run(self, request: RunRequest, *, started: float, deadline: float) -> Variation:
+    async def run(
+        self, request: RunRequest, *, started: float, deadline: float, answered: Callable[[SubmitAnswer], None]
+    ) -> Variation:
         runtime, prepared, clock = self.runtime, self.prepared, self.runtime.clock
         price, wait = prepared.run_price_usd, prepared.args.wait_seconds
         try:
             prediction = await _submit(runtime, request, self.booking, deadline=deadline, wait_seconds=wait)
         except NoPrediction as exc:
+            answered(SubmitAnswer(self.seed, failure=exc.message, maybe_created=exc.maybe_created))
             cost = price if exc.maybe_created else Decimal(0)
             return Variation(self.seed, cost, failure=exc.message, maybe_created=exc.maybe_created)
+        answered(SubmitAnswer(self.seed, prediction))
         log.info("edit_image submitted prediction %s (status %s)", prediction.id, prediction.status)
         region = prepared.region
         settle_within = max(deadline + ANSWER_MARGIN - clock.now(), 1.0)

@@ -38,6 +38,8 @@ from .confirm import MALFORMED_ANSWER
 from .prompts import add_prompts
 from .recent import add_recent_tool
 from .schema_titles import without_titles
+from .tasks.calls import task_calls
+from .tasks.methods import Tasks
 from .viewer import Viewer, add_preview_tool, hide_app_only_tools
 
 log = logging.getLogger(__name__)
@@ -116,7 +118,9 @@ def create_server(
                 inputs = ImageInputs(settings.base_url, settings.allowed_dirs, Uploader(client, store.uploads))
                 spending = open_spending(settings, client, store, time.now)
                 catalog = Catalog(client.list_models, store.texts, key=settings.base_url)
-                yield Runtime(settings, client, time, inputs, DurationHistory(), store, spending, catalog=catalog)
+                runtime = Runtime(settings, client, time, inputs, DurationHistory(), store, spending, catalog=catalog)
+                async with runtime.background.serving():  # tasks' jobs, followed after their call answered
+                    yield runtime
 
     # edit_image and get_prediction are linked to the viewer (an MCP App); their results are the same either way.
     viewer = Viewer()
@@ -146,9 +150,10 @@ def create_server(
         version=__version__,
         website_url="https://wavespeed.ai/models/wavespeed-ai/qwen-image/edit",
         lifespan=lifespan,
-        extensions=[viewer],
+        extensions=[viewer, Tasks(noting=viewer.hand_out)],
     )
     server.middleware.append(hide_app_only_tools)
+    server.middleware.append(task_calls)
     _add_lookups(server)
     add_prompts(server)
     server.refuse_unknown_arguments()  # last: every tool is registered by now

@@ -44,6 +44,8 @@ from .edit_args import Preparation, prepared_edit
 from .guard import guarded
 from .progress import Progress
 from .rendering import render, render_balance, render_listing, render_models
+from .tasks.asked import task_asked
+from .tasks.launch import run_as_task, runs_as_task
 from .texts import (
     FEATHER_DESCRIPTION,
     IMAGES_DESCRIPTION,
@@ -126,6 +128,9 @@ async def edit_image(
             waited = edit.args.wait_seconds + ANSWER_MARGIN
             return not_submitted(verdict, model_id=edit.model.model_id, price_usd=edit.price_usd, waited=waited)
         progress = Progress(ctx, runtime.clock)
+        ask = task_asked.get()
+        if ask is not None and runs_as_task(runtime, edit):
+            return await run_as_task(runtime, edit, ask, progress)
         if edit.variations == 1:
             return render(await start(runtime, edit, progress), resume_wait=runtime.resume_wait)
         runs = await start_all(runtime, edit, progress)

@@ -183,11 +183,15 @@ class Viewer(Apps):
     ) -> Any:
         result = await call_next(ctx)
         if params.name in LINKED_TOOLS and isinstance(result, CallToolResult):
-            noted = self.returned.note_result(result, params.arguments)
-            async with anyio.create_task_group() as group:  # and for every replica sharing the store, at once:
-                for prediction_id, urls in noted or []:  # each bounded, so the whole is too
-                    group.start_soon(hand_out, ctx.lifespan_context, prediction_id, urls)
+            await self.hand_out(ctx.lifespan_context, result, params.arguments)
         return result
+
+    async def hand_out(self, runtime: Runtime, result: CallToolResult, arguments: dict[str, Any] | None = None) -> None:
+        """Note what a result hands out (a linked tool's, or a task's once it ended), here and for every replica."""
+        noted = self.returned.note_result(result, arguments)
+        async with anyio.create_task_group() as group:  # for every replica sharing the store, at once:
+            for prediction_id, urls in noted or []:  # each bounded, so the whole is too
+                group.start_soon(hand_out, runtime, prediction_id, urls)
 
     def link(self, **tool_kwargs: Any) -> Any:
         """Register a tool whose results the viewer shows (name, title, description, annotations...)."""

@@ -32,6 +32,7 @@ from .ledger import SpendLedger
 from .migration import migrate
 from .sqlite_journal import SqliteJournal, SqliteTexts, SqliteUploads
 from .sqlite_ledger import SqliteLedger
+from .sqlite_schema import SCHEMA_VERSION, create_schema
 from .sqlite_tasks import SqliteTasks
 from .store import STORE_WAIT_SECONDS, StoreUnavailable
 
@@ -40,28 +41,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection, float], T]  # runs in the worker thread with the connection and the time
 
-# 2: the texts table; 3: the tasks table (every statement below is idempotent, so any older version runs them all)
-SCHEMA_VERSION: Final = 3
-_SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ledger (id TEXT PRIMARY KEY, label TEXT NOT NULL, micros INTEGER NOT NULL, "
-    "state TEXT NOT NULL, reserved_at REAL NOT NULL, lease_until REAL NOT NULL, ends REAL NOT NULL, "
-    "prediction_id TEXT)",
-    "CREATE INDEX IF NOT EXISTS ledger_by_ends ON ledger (ends)",
-    "CREATE TABLE IF NOT EXISTS uploads (key TEXT PRIMARY KEY, url TEXT NOT NULL, uploaded_at REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS uploads_by_age ON uploads (uploaded_at)",
-    "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, prediction_id TEXT UNIQUE, created_at REAL NOT NULL, "
-    "record TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (created_at)",
-    "CREATE TABLE IF NOT EXISTS handed_out (url TEXT PRIMARY KEY, at REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS handed_out_by_age ON handed_out (at)",
-    "CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, kept_at REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS blobs_by_age ON blobs (kept_at)",
-    "CREATE TABLE IF NOT EXISTS texts (key TEXT PRIMARY KEY, text TEXT NOT NULL, expires REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS tasks (scope TEXT NOT NULL, task_id TEXT NOT NULL, created_at REAL NOT NULL, "
-    "expires REAL NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (scope, task_id))",
-    "CREATE INDEX IF NOT EXISTS tasks_by_age ON tasks (scope, created_at, task_id)",
-)
 # Pruning is an indexed DELETE, but not worth running on every write: once a minute per table is bound enough.
 PRUNE_EVERY_SECONDS: Final = 60.0
 
@@ -197,7 +176,7 @@ class Database:
             connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = NORMAL")
         if version < SCHEMA_VERSION:
-            transaction(connection, _create_schema)
+            transaction(connection, create_schema)
 
     def close(self) -> None:
         # After any abandoned write (bounded by the wait); past that, SQLite's journal keeps the file whole anyway.
@@ -216,12 +195,6 @@ def _left(deadline: float) -> float:
 
 def _busy(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
-
-
-def _create_schema(connection: sqlite3.Connection) -> None:
-    for statement in _SCHEMA:
-        connection.execute(statement)
-    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def transaction(connection: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], *, durable: bool = False) -> T:

@@ -128,8 +128,7 @@ async def edit_image(
             waited = edit.args.wait_seconds + ANSWER_MARGIN
             return not_submitted(verdict, model_id=edit.model.model_id, price_usd=edit.price_usd, waited=waited)
         progress = Progress(ctx, runtime.clock)
-        ask = task_asked.get()
-        if ask is not None and runs_as_task(runtime, edit):
+        if (ask := task_asked.get()) is not None and runs_as_task(runtime, edit):
             return await run_as_task(runtime, edit, ask, progress)
         if edit.variations == 1:
             return render(await start(runtime, edit, progress), resume_wait=runtime.resume_wait)

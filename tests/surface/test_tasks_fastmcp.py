@@ -238,3 +238,21 @@ async def test_over_http_a_task_is_its_tokens_and_any_replica_answers_for_it(
     assert "not found" in elsewhere["message"]  # another token's client cannot see it, nor tell it exists
     assert none["tasks"] == []
     assert submits(emulator) == 1
+
+
+async def test_a_process_that_did_not_start_the_job_reads_it_once_per_poll_interval(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    emulator.state.update_faults({"hold": True})  # the job runs until released: the task stays working
+    env = server_env(emulator, tmp_path)
+    await drive(stdio_session(env, [{"do": "call", "name": "edit_image", "arguments": EDIT}]))
+    (task_id,) = [p.id for p in emulator.state.predictions.values()]
+    before = reads(emulator)
+    seen = await drive(stdio_session(env, [{"do": "status", "task": task_id}] * 6))
+    assert all(status["status"] == "working" for status in seen["outcomes"])
+    # Six polls in a burst, each one answered: one read at WaveSpeed (two, were the burst to straddle the interval).
+    assert 1 <= reads(emulator) - before <= 2
+
+
+def reads(emulator: RunningEmulator) -> int:
+    return sum(1 for e in emulator.state.request_log() if e["method"] == "GET" and e["path"].endswith("/result"))

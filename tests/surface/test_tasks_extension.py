@@ -87,6 +87,7 @@ async def test_task_methods_keep_the_extensions_rules(host: RawHost) -> None:
     assert misrouted["error"]["code"] == -32020
     unknown = await host.send(get_task("no-such-task"))
     assert unknown["error"]["code"] == -32602
+    assert (await host.send(get_task("x" * 10_000)))["error"]["code"] == -32602  # refused before any look-up
     for gone in ("tasks/result", "tasks/list"):  # 2025-11-25's, not the extension's
         answer = await host.send(request(gone, {"taskId": task_id}))
         assert answer["error"]["code"] == -32601, gone

@@ -186,6 +186,7 @@ class _Relay:
     def __init__(self, progress: ProgressFn, ask: TaskAsk, run: LocalRun, runtime: Runtime) -> None:
         self._progress, self._ask, self._run, self._clock = progress, ask, run, runtime.clock
         self._started, self._last = runtime.clock.now(), 0.0
+        self._gone = False  # the connection stopped taking notifications: the job is not held up by trying again
 
     async def __call__(self, message: str) -> None:
         self._run.message = message
@@ -193,7 +194,7 @@ class _Relay:
         if created is None:
             await self._progress(message)
             return
-        if ask.form != "2025-11-25" or ask.progress_token is None:
+        if ask.form != "2025-11-25" or ask.progress_token is None or self._gone:
             return  # the extension form carries no progress for tasks: tasks/get says it
         self._last = value = max(round(self._clock.now() - self._started, 2), round(self._last + 0.01, 2))
         params = ProgressNotificationParams(
@@ -205,5 +206,6 @@ class _Relay:
         try:
             with anyio.fail_after(NOTIFY_SECONDS):
                 await ask.session.send_notification(ProgressNotification(params=params))
-        except Exception:  # a client that went away must not break the job it paid for
-            log.debug("task progress not delivered", exc_info=True)
+        except Exception:  # a client that went away must not break, nor slow, the job it paid for
+            self._gone = True
+            log.debug("task progress not delivered; no more will be sent for this task", exc_info=True)

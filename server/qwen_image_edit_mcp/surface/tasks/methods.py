@@ -22,6 +22,7 @@ from mcp.types import INVALID_PARAMS, CallToolResult
 from mcp_types import PaginatedRequestParams, RequestParams
 from mcp_types.jsonrpc import HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
+from pydantic import Field
 
 from ...jobs.runtime import Runtime
 from ...state.tasks import TaskRecord
@@ -30,13 +31,14 @@ from .desk import TaskDesk
 from .wire import task_2025, task_extension
 
 LEGACY: Final = frozenset({TASKS_PROTOCOL_VERSION})
+MAX_TASK_ID: Final = 200
 MODERN: Final = frozenset(MODERN_PROTOCOL_VERSIONS)
 # What a result handed out is shown to (the viewer notes the URLs in it, as it does for a tool call's result).
 Noting = Callable[[Runtime, CallToolResult], Awaitable[None]]
 
 
 class TaskIdParams(RequestParams):
-    task_id: str
+    task_id: str = Field(max_length=MAX_TASK_ID)  # ours are a prediction id or `unknown-` and 32 hex digits
 
 
 class UpdateTaskParams(TaskIdParams):

@@ -173,11 +173,13 @@ async def test_a_refused_or_declined_edit_is_a_plain_answer_and_no_task(
     steps = [
         {"do": "call", "name": "edit_image", "arguments": refused},
         {"do": "call", "name": "edit_image", "arguments": EDIT},
+        {"do": "call", "name": "get_prediction", "arguments": {"prediction_id": "abc"}},
         {"do": "list"},
     ]
     env = server_env(emulator, tmp_path, QWEN_EDIT_CONFIRM_SPEND="always")
     seen = await drive(stdio_session(env, steps, answer="decline"))
-    bad, declined, listed = seen["outcomes"]
+    bad, declined, other_tool, listed = seen["outcomes"]
+    assert "does not run as a task" in other_tool["message"]  # only edit_image declares task support
     assert bad["immediate"] is True
     assert bad["result"]["is_error"] is True
     assert declined["immediate"] is True

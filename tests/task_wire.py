@@ -72,10 +72,10 @@ class RawHost:
             **({"Mcp-Name": routed} if routed is not None else {}),
         }
         response = await self._http.post(self._url, json=message, headers=headers)
-        return _last_message(response)
+        return last_message(response)
 
 
-def _last_message(response: httpx.Response) -> dict[str, Any]:
+def last_message(response: httpx.Response) -> dict[str, Any]:
     """The JSON-RPC answer, from a JSON body or the last `data:` event of an SSE body."""
     if response.headers.get("content-type", "").startswith("text/event-stream"):
         events = [line[5:].strip() for line in response.text.splitlines() if line.startswith("data:")]

@@ -277,3 +277,16 @@ async def test_a_second_version_sqlite_file_gains_the_task_table_and_a_held_or_d
             connection.commit()
         with pytest.raises(StoreUnavailable, match="damaged"):
             await store.tasks.get("scope-a", "task-1")
+
+
+async def test_a_live_task_keeps_its_id_and_an_expired_one_gives_it_up(backend: Place) -> None:
+    made = task(at=backend.clock.now())
+    again = made.model_copy(update={"status_message": "a second call given the same id upstream"})
+    async with backend.opened() as store:
+        assert await store.tasks.add(made) is True
+        assert await store.tasks.add(again) is False  # never overwritten: the first is the task
+        assert await store.tasks.get("scope-a", "task-1") == made
+        backend.clock.advance(HOUR + 1)
+        later = task(at=backend.clock.now())
+        assert await store.tasks.add(later) is True  # the first expired: its id is free
+        assert await store.tasks.get("scope-a", "task-1") == later

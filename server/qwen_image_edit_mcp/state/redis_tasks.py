@@ -19,6 +19,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
+import anyio.to_thread
+
 from .redis_journal import RedisAccess
 from .sqlite_tasks import settled
 from .tasks import MAX_TASKS_PER_SCOPE, TaskRecord
@@ -41,7 +43,7 @@ ADD: Final = (
     _PRELUDE
     + """
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2])) do forget(id) end
-redis.call('SET', KEYS[3], ARGV[8], 'PX', ARGV[7])
+if not redis.call('SET', KEYS[3], ARGV[8], 'PX', ARGV[7], 'NX') then return 0 end  -- a live task keeps its id
 redis.call('ZADD', KEYS[1], ARGV[5], ARGV[4])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[4])
 local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[3])
@@ -51,6 +53,7 @@ end
 for i = 1, 2 do  -- the sorted sets live as long as their longest-lived task
   if redis.call('PTTL', KEYS[i]) < tonumber(ARGV[7]) then redis.call('PEXPIRE', KEYS[i], ARGV[7]) end
 end
+return 1
 """
 )
 # ARGV: prefix, now, limit, the cursor's created_at ('' for the first page), the cursor's task id. Answers the live
@@ -121,20 +124,21 @@ class RedisTasks:
         self._page = client.register_script(PAGE)
         self._settle = client.register_script(SETTLE)
 
-    async def add(self, record: TaskRecord) -> None:
+    async def add(self, record: TaskRecord) -> bool:
         now = self._access.clock()
         left = math.ceil((record.expires_at - now) * 1000)
         if left <= 0:  # expired already: nothing could ever read it
-            return
+            return False
         args: list[Any] = [_records(record.scope), repr(now), self._max_tasks, record.task_id]
         args += [repr(record.created_at), repr(record.expires_at), left, record.model_dump_json()]
         keys = _keys(record.scope, record.task_id)
-        await self._access.run(f"recording task {record.task_id}", lambda: self._add(keys, args))
+        added = await self._access.run(f"recording task {record.task_id}", lambda: self._add(keys, args))
+        return added == 1
 
     async def get(self, scope: str, task_id: str) -> TaskRecord | None:
         async def work() -> TaskRecord | None:
             raw = cast("str | None", await self._access.text.get(_keys(scope, task_id)[2]))
-            found = None if raw is None else TaskRecord.model_validate_json(raw)
+            found = None if raw is None else await _parsed(raw)
             # By the store's clock, not only Redis's expiry, as SQLite does.
             return found if found is not None and found.expires_at > self._access.clock() else None
 
@@ -151,7 +155,7 @@ class RedisTasks:
 
         async def work() -> TaskRecord | None:
             stored = cast("str | None", await self._settle(_keys(scope, task_id), args))
-            return None if stored is None else TaskRecord.model_validate_json(stored)
+            return None if stored is None else await _parsed(stored)
 
         return await self._access.run(f"settling task {task_id}", work)
 
@@ -163,9 +167,14 @@ class RedisTasks:
 
         async def work() -> list[TaskRecord]:
             found = cast("list[str]", await self._page(_keys(scope), args))
-            return [TaskRecord.model_validate_json(raw) for raw in found]
+            return [await _parsed(raw) for raw in found]
 
         return await self._access.run("listing tasks", work)
+
+
+async def _parsed(raw: str) -> TaskRecord:
+    """A record, parsed in a worker thread: an ended task holds its whole result, up to a megabyte of previews."""
+    return await anyio.to_thread.run_sync(TaskRecord.model_validate_json, raw)
 
 
 def _records(scope: str) -> str:

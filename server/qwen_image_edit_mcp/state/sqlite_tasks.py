@@ -48,12 +48,17 @@ class SqliteTasks:
         self._db = db
         self._max_tasks = max_tasks
 
-    async def add(self, record: TaskRecord) -> None:
-        def work(connection: sqlite3.Connection, now: float) -> None:
+    async def add(self, record: TaskRecord) -> bool:
+        def work(connection: sqlite3.Connection, now: float) -> bool:
             if self._db.prune_due("tasks", now):
                 connection.execute("DELETE FROM tasks WHERE expires <= ?", (now,))
+            # An expired row of this id is gone for good; a live one is kept, whatever is added over it.
             connection.execute(
-                "INSERT OR REPLACE INTO tasks (scope, task_id, created_at, expires, status, record) "
+                "DELETE FROM tasks WHERE scope = ? AND task_id = ? AND expires <= ?",
+                (record.scope, record.task_id, now),
+            )
+            added = connection.execute(
+                "INSERT OR IGNORE INTO tasks (scope, task_id, created_at, expires, status, record) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     record.scope,
@@ -63,11 +68,12 @@ class SqliteTasks:
                     record.status,
                     record.model_dump_json(),
                 ),
-            )
+            ).rowcount
             # The newest live tasks stay; beyond the cap the oldest go (the new one too, were it the oldest).
             connection.execute(_CAP, (record.scope, now, self._max_tasks))
+            return added == 1
 
-        await self._db.run(work, self._db.store_failure(f"recording task {record.task_id}"))
+        return await self._db.run(work, self._db.store_failure(f"recording task {record.task_id}"))
 
     async def get(self, scope: str, task_id: str) -> TaskRecord | None:
         def work(connection: sqlite3.Connection, now: float) -> TaskRecord | None:

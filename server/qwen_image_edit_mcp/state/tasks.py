@@ -81,8 +81,9 @@ class TaskRecord(BaseModel):
 
 
 class TaskBook(Protocol):
-    async def add(self, record: TaskRecord) -> None:
-        """Keep a new task until it expires. Raises StoreUnavailable: the call then answers without a task."""
+    async def add(self, record: TaskRecord) -> bool:
+        """Keep a new task until it expires; False, changing nothing, when a live task of that scope has its id
+        already (an id reused upstream must not overwrite a task). Raises StoreUnavailable."""
         ...
 
     async def get(self, scope: str, task_id: str) -> TaskRecord | None:

@@ -13,15 +13,17 @@ a decline, a question still open, no job at all), the plain result goes out: a r
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from mcp.types import METHOD_NOT_FOUND
+from mcp.types import INVALID_PARAMS, METHOD_NOT_FOUND
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from ...jobs.runtime import Runtime
+from ...state.tasks import MAX_TASK_TTL_SECONDS
 from .asked import TASKS_PROTOCOL_VERSION, TaskAsk, declares_tasks_extension, meta_of, task_asked, task_scope
 from .wire import poll_interval_ms, task_2025, task_extension
 
@@ -83,12 +85,21 @@ async def _call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Han
     return {"resultType": "task", **task_extension(record, poll, detailed=False)}
 
 
+def _ttl_ms(ttl: Any) -> int | None:
+    """The TTL asked, in milliseconds (held to the task book's bounds later); refused unless a number >= 0."""
+    if ttl is None:
+        return None
+    number = isinstance(ttl, int | float) and not isinstance(ttl, bool)
+    if not number or (isinstance(ttl, float) and not math.isfinite(ttl)) or ttl < 0:
+        raise MCPError(code=INVALID_PARAMS, message="task.ttl must be a number of milliseconds, 0 or more")
+    return int(min(ttl, MAX_TASK_TTL_SECONDS * 1000))  # compared before any conversion: 10**400 is a number too
+
+
 def _asked(ctx: ServerRequestContext[Any, Any], params: Mapping[str, Any]) -> TaskAsk | None:
     version = ctx.protocol_version
     if version == TASKS_PROTOCOL_VERSION and isinstance(params.get("task"), Mapping):
-        ttl = cast(Mapping[str, Any], params["task"]).get("ttl")
         form: Any = "2025-11-25"
-        ttl_ms = int(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) and ttl >= 0 else None
+        ttl_ms = _ttl_ms(cast(Mapping[str, Any], params["task"]).get("ttl"))
     elif version in MODERN_PROTOCOL_VERSIONS and declares_tasks_extension(params):
         form, ttl_ms = "extension", None
     else:

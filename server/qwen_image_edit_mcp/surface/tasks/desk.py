@@ -30,6 +30,7 @@ from .wire import poll_interval_ms
 LOOK_SECONDS: Final = 30.0  # one look at a task's jobs (reads, and a masked job's composite) takes at most this
 MAX_LOOK_WAIT: Final = 60.0  # tasks/result waits in looks of at most this, so that a cancel is seen between them
 _KEEP_LOOK_NOTES: Final = 1000
+MAX_CURSOR: Final = 400  # ours: a time and a task id (at most 200 characters), in JSON, in base64
 
 
 @dataclass
@@ -41,10 +42,11 @@ class _Looks:
     locks: dict[str, anyio.Lock] = field(default_factory=dict[str, anyio.Lock])
 
     def lock(self, task_id: str) -> anyio.Lock:
-        if len(self.locks) > _KEEP_LOOK_NOTES:  # forget the oldest notes: a later look is merely made again
+        if len(self.locks) > _KEEP_LOOK_NOTES:  # forget the oldest idle notes: a later look is merely made again
             for stale in list(self.locks)[: _KEEP_LOOK_NOTES // 2]:
-                self.locks.pop(stale, None)
-                self.last.pop(stale, None)
+                if not self.locks[stale].locked():  # a look going on keeps its lock, so no second one starts
+                    self.locks.pop(stale, None)
+                    self.last.pop(stale, None)
         return self.locks.setdefault(task_id, anyio.Lock())
 
 
@@ -166,8 +168,12 @@ def _encoded(record: TaskRecord) -> str:
 
 
 def _decoded(cursor: str) -> tuple[float, str]:
+    """The position a cursor of ours names; anything else (or longer than any of ours) is refused before parsing."""
+    refusal = MCPError(code=INVALID_PARAMS, message="Invalid tasks/list cursor: pass back nextCursor as given")
+    if len(cursor) > MAX_CURSOR:
+        raise refusal
     try:
         created, task_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         return float(created), str(task_id)
-    except (ValueError, TypeError) as exc:
-        raise MCPError(code=INVALID_PARAMS, message="Invalid tasks/list cursor: pass back nextCursor as given") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise refusal from exc

@@ -31,7 +31,6 @@ from ...jobs.prepare import PreparedEdit
 from ...jobs.runtime import ProgressFn, Runtime
 from ...jobs.start import Variation, start_all
 from ...jobs.submitted import SubmitAnswer, Submitted
-from ...state.store import StoreUnavailable
 from ...state.tasks import TaskJob, TaskRecord, task_ttl_seconds
 from .asked import RELATED_TASK, TaskAsk
 from .results import call_result, over, settlement
@@ -93,28 +92,47 @@ async def run_as_task(runtime: Runtime, edit: PreparedEdit, ask: TaskAsk, progre
 async def _decide(
     runtime: Runtime, edit: PreparedEdit, ask: TaskAsk, run: LocalRun, launch: _Launch, submitted: Submitted
 ) -> CallToolResult:
-    if launch.error is not None or not submitted.all_answered.is_set():
-        launch.decide(None)
-        raise launch.error or RuntimeError("the edit ended before its submit was answered")
-    answers = submitted.known()
-    if not any(answer.prediction is not None or answer.maybe_created for answer in answers):
-        launch.decide(None)
-        await run.ended.wait()  # nothing to follow: the run ends at once
-        return call_result(launch.runs or [], model_id=edit.model.model_id, resume_wait=runtime.resume_wait)
-    record = _record(runtime, edit, ask, answers)
     try:
+        if launch.error is not None or not submitted.all_answered.is_set():
+            raise launch.error or RuntimeError("the edit ended before its submit was answered")
+        answers = submitted.known()
+        if not any(answer.prediction is not None or answer.maybe_created for answer in answers):
+            launch.decide(None)
+            await run.ended.wait()  # nothing to follow: the run ends at once
+            return call_result(launch.runs or [], model_id=edit.model.model_id, resume_wait=runtime.resume_wait)
+        # A job exists (or may): the task is kept whatever happens to the call now, so that tasks/list finds it
+        # even when the call was cancelled meanwhile; the write is bounded.
+        record: TaskRecord | None = None
+        with anyio.CancelScope(shield=True):
+            record = await _kept(runtime, edit, ask, answers)
+        if record is None:
+            run.scope.cancel()
+            return _pending(runtime, edit, answers)  # no task: every id, pending, as a plain call that stopped waiting
+        runtime.background.rename(run, record.task_id)
+        ask.created = record
+        launch.decide(record)
+        log.info("edit_image runs as task %s (%d job(s))", record.task_id, len(record.prediction_ids))
+        return _pending(
+            runtime, edit, answers
+        )  # what the call would say, had it stopped waiting: calls.py sends the task
+    finally:
+        if not launch.decided.is_set():  # the run waits for this, whatever the call came to
+            launch.decide(None)
+
+
+async def _kept(runtime: Runtime, edit: PreparedEdit, ask: TaskAsk, answers: list[SubmitAnswer]) -> TaskRecord | None:
+    """The task, kept in the task book; None when it could not be (the call then answers without a task)."""
+    try:
+        record = _record(runtime, edit, ask, answers)
         with anyio.fail_after(LOOKUP_SECONDS):
-            await runtime.store.tasks.add(record)
-    except (StoreUnavailable, TimeoutError) as exc:
-        log.warning("task for prediction %s not kept (%s): answering as a plain call", record.task_id, exc)
-        launch.decide(None)
-        run.scope.cancel()
-        return _pending(runtime, edit, answers)
-    runtime.background.rename(run, record.task_id)
-    ask.created = record
-    launch.decide(record)
-    log.info("edit_image runs as task %s (%d job(s))", record.task_id, len(record.prediction_ids))
-    return _pending(runtime, edit, answers)  # what the call would say, had it stopped waiting: calls.py sends the task
+            added = await runtime.store.tasks.add(record)
+    except Exception as exc:  # StoreUnavailable, a timeout, or a bug: the ids still reach the caller
+        log.warning("a task for this edit could not be kept (%s): answering as a plain call", type(exc).__name__)
+        return None
+    if not added:  # a live task has this id already (an id WaveSpeed gave twice?): it is not overwritten
+        log.warning("task %s exists already: answering as a plain call", record.task_id)
+        return None
+    return record
 
 
 def _record(runtime: Runtime, edit: PreparedEdit, ask: TaskAsk, answers: list[SubmitAnswer]) -> TaskRecord:

@@ -18,6 +18,7 @@ from typing import Any, Final, cast
 from mcp.server.context import ServerRequestContext
 from mcp.server.extension import Extension, MethodBinding
 from mcp.shared.exceptions import MCPError
+from mcp.shared.inbound import MCP_NAME_HEADER, decode_header_value
 from mcp.types import INVALID_PARAMS, CallToolResult
 from mcp_types import PaginatedRequestParams, RequestParams
 from mcp_types.jsonrpc import HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY
@@ -32,6 +33,7 @@ from .wire import task_2025, task_extension
 
 LEGACY: Final = frozenset({TASKS_PROTOCOL_VERSION})
 MAX_TASK_ID: Final = 200
+MAX_HANDED_NOTES: Final = 1000
 MODERN: Final = frozenset(MODERN_PROTOCOL_VERSIONS)
 # What a result handed out is shown to (the viewer notes the URLs in it, as it does for a tool call's result).
 Noting = Callable[[Runtime, CallToolResult], Awaitable[None]]
@@ -51,6 +53,7 @@ class Tasks(Extension):
     def __init__(self, noting: Noting | None = None) -> None:
         self._desk = TaskDesk()
         self._noting = noting
+        self._handed: dict[str, None] = {}  # the tasks whose result was handed out here, oldest first
 
     def methods(self) -> Sequence[MethodBinding]:
         return [
@@ -103,8 +106,14 @@ class Tasks(Extension):
         return {"resultType": "complete"}
 
     async def _hand_out(self, runtime: Runtime, record: TaskRecord) -> None:
-        if self._noting is not None and record.result is not None:
-            await self._noting(runtime, CallToolResult.model_validate(record.result))
+        """Let the viewer show what an ended task's result hands out: once per task in this process (a host polls
+        tasks/get again and again), the oldest forgotten first beyond a bound."""
+        if self._noting is None or record.result is None or record.task_id in self._handed:
+            return
+        await self._noting(runtime, CallToolResult.model_validate(record.result))
+        self._handed[record.task_id] = None
+        while len(self._handed) > MAX_HANDED_NOTES:
+            del self._handed[next(iter(self._handed))]
 
 
 def _checked(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[Runtime, str]:
@@ -117,7 +126,8 @@ def _checked(ctx: ServerRequestContext[Any, Any], task_id: str) -> tuple[Runtime
                 data={"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
             )
         headers = getattr(ctx.request, "headers", None)
-        named = None if headers is None else headers.get("mcp-name")
-        if named is not None and named != task_id:
-            raise MCPError(code=HEADER_MISMATCH, message="The Mcp-Name header does not match the request's taskId")
+        if headers is not None:  # over HTTP, where routing reads the header: it must be there, and name the task
+            named = headers.get(MCP_NAME_HEADER)
+            if named is None or decode_header_value(named) != task_id:
+                raise MCPError(code=HEADER_MISMATCH, message="The Mcp-Name header must be the request's taskId")
     return cast(Runtime, ctx.lifespan_context), task_scope(ctx.request)

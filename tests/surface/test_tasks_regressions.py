@@ -24,7 +24,7 @@ from qwen_image_edit_mcp.emulator import RunningEmulator
 from qwen_image_edit_mcp.jobs.background import Background, LocalRun
 from qwen_image_edit_mcp.state.sqlite_tasks import SqliteTasks
 from qwen_image_edit_mcp.state.store import StoreUnavailable
-from task_wire import RawHost, last_message, call_tool, check, get_task
+from task_wire import RawHost, call_tool, check, get_task, last_message
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 EDIT = {"prompt": "add a hat", "image": "https://example.com/street.jpg"}

@@ -1,6 +1,6 @@
 """A task-capable host for the tests: FastMCP's client in its own virtualenv (tests/task_client/), driven by a plan.
 
-The virtualenv is built once per checkout from the pinned, hashed requirements (about 20 s), under a file lock so
+The virtualenv is built once per `.venv` from the pinned, hashed requirements (about 20 s), under a file lock so
 that two test workers never build it at once, and built again when the requirements change. `.ci/run` builds it
 before the tests.
 """
@@ -26,7 +26,7 @@ from fakes import SCAN
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_DIR = ROOT / "tests" / "task_client"
 REQUIREMENTS = CLIENT_DIR / "requirements.txt"
-VENV = ROOT / ".venv-task-client"
+VENV = ROOT / ".venv" / "task-client"  # inside .venv: never packed, copied or committed, and rebuilt with it
 DRIVE_SECONDS = 180.0
 PIP_OPTIONS = ("--no-deps", "--require-hashes", "-r", str(REQUIREMENTS))
 
@@ -36,7 +36,8 @@ def task_client_python() -> Path:
     stamp = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
     python = VENV / "bin" / "python"
     marker = VENV / "requirements.sha256"
-    with open(ROOT / ".venv-task-client.lock", "w") as lock:
+    VENV.parent.mkdir(exist_ok=True)
+    with open(VENV.parent / "task-client.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if python.exists() and marker.exists() and marker.read_text() == stamp:
             return python

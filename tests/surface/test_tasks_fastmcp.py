@@ -37,20 +37,37 @@ def texts(result: dict[str, Any]) -> str:
     return "\n".join(block.get("text", "") for block in result.get("content", []))
 
 
-async def test_an_edit_runs_as_a_task_whose_result_is_what_the_call_returns(
+async def test_edits_run_as_tasks_completed_masked_variations_failed_and_of_unknown_outcome(
     emulator: RunningEmulator, tmp_path: Path
 ) -> None:
+    source = photo(tmp_path)
+    masked = {"prompt": "invert it", "image": str(source), "mask": mask_file(tmp_path), "feather": FEATHER}
+    refused = "the prompt was refused by the safety checker"
     steps = [
         {"do": "tools"},
         {"do": "call", "name": "edit_image", "arguments": EDIT, "progress_token": "edit-1", "ttl": 120_000},
         {"do": "status", "task": "$1"},
         {"do": "result", "task": "$1"},
         {"do": "status", "task": "$1"},
-        {"do": "plain", "name": "edit_image", "arguments": EDIT},
+        {"do": "plain", "name": "edit_image", "arguments": EDIT},  # 5
+        {"do": "call", "name": "edit_image", "arguments": masked},
+        {"do": "result", "task": "$6"},
+        {"do": "call", "name": "edit_image", "arguments": {**EDIT, "variations": 2, "seed": 7}},
+        {"do": "result", "task": "$8"},
+        {"do": "faults", "url": emulator.base_url, "set": {"fail_count": 1, "fail_message": refused}},  # 10
+        {"do": "call", "name": "edit_image", "arguments": EDIT},
+        {"do": "result", "task": "$11"},
+        {"do": "status", "task": "$11"},
+        {"do": "faults", "url": emulator.base_url, "set": {"submit_error_status": 502, "submit_error_count": 1}},
+        {"do": "call", "name": "edit_image", "arguments": EDIT},  # 15
+        {"do": "result", "task": "$15"},
+        {"do": "status", "task": "$15"},
         {"do": "list"},
+        {"do": "list", "cursor": "not-a-cursor-we-gave"},
     ]
     seen = await drive(stdio_session(server_env(emulator, tmp_path), steps))
-    tools, call, working, result, ended, plain, listed = seen["outcomes"]
+    outcomes = seen["outcomes"]
+    tools, call, working, result, ended, plain = outcomes[:6]
     assert tools["tools"]["edit_image"] == {"taskSupport": "optional"}
     assert [name for name, execution in tools["tools"].items() if execution] == ["edit_image"]
     assert call["immediate"] is False
@@ -67,45 +84,46 @@ async def test_an_edit_runs_as_a_task_whose_result_is_what_the_call_returns(
     assert answer["structuredContent"].keys() == plain["structured"].keys()
     assert [block["type"] for block in answer["content"]] == [block["type"] for block in plain["content"]]
     assert "Edit completed" in texts(answer)
-    assert [task["taskId"] for task in listed["tasks"]] == [task_id]
     # Progress after the task was created carries its id, on the call's own token.
     related = [p for p in seen["sessions"][0]["progress"] if p.get("_meta", {}).get(RELATED)]
     assert related
     assert all(p["progressToken"] == "edit-1" and p["_meta"][RELATED] == {"taskId": task_id} for p in related)
-    assert submits(emulator) == 2  # the task's and the plain call's: never one more
 
-
-async def test_a_failed_job_is_a_failed_task_with_the_reason_and_the_id(
-    emulator: RunningEmulator, tmp_path: Path
-) -> None:
-    emulator.state.update_faults({"fail_count": 1, "fail_message": "the prompt was refused by the safety checker"})
-    steps = [
-        {"do": "call", "name": "edit_image", "arguments": EDIT},
-        {"do": "result", "task": "$0"},
-        {"do": "status", "task": "$0"},
-    ]
-    seen = await drive(stdio_session(server_env(emulator, tmp_path), steps))
-    call, result, status = seen["outcomes"]
-    task_id = call["task_id"]
-    assert status["status"] == "failed"
-    assert "refused by the safety checker" in status["statusMessage"]
-    assert task_id in status["statusMessage"]
-    assert result["result"]["isError"] is True
-    assert "refused by the safety checker" in texts(result["result"])
-    assert submits(emulator) == 1
-
-
-async def test_a_masked_edit_task_ends_with_the_composite(emulator: RunningEmulator, tmp_path: Path) -> None:
-    source = photo(tmp_path)
-    arguments = {"prompt": "invert it", "image": str(source), "mask": mask_file(tmp_path), "feather": FEATHER}
-    steps = [{"do": "call", "name": "edit_image", "arguments": arguments}, {"do": "result", "task": "$0"}]
-    seen = await drive(stdio_session(server_env(emulator, tmp_path), steps))
-    report = seen["outcomes"][1]["result"]["structuredContent"]
-    assert report["status"] == "completed"
-    assert report["masked"] is True
-    assert report["unmasked_outputs"]
+    # A masked edit's task ends once the composite is made: the input outside the mask, bit for bit.
+    report = outcomes[7]["result"]["structuredContent"]
+    assert (report["status"], report["masked"], report["prediction_id"]) == ("completed", True, outcomes[6]["task_id"])
     (saved,) = report["saved_paths"]
     check_pixels(Path(saved), source)
+
+    # Variations are one task, known by the first job's id; its result lists each.
+    rows = outcomes[9]["result"]["structuredContent"]["variations"]
+    assert [row["seed"] for row in rows] == [7, 8]
+    assert all(row["status"] == "completed" for row in rows)
+    assert rows[0]["prediction_id"] == outcomes[8]["task_id"]
+
+    # A job that failed at WaveSpeed: a failed task, with the reason and the id; its result is the error.
+    failed_call, failed_result, failed = outcomes[11:14]
+    assert failed["status"] == "failed"
+    assert refused in failed["statusMessage"]
+    assert failed_call["task_id"] in failed["statusMessage"]
+    assert failed_result["result"]["isError"] is True
+    assert refused in texts(failed_result["result"])
+
+    # A submit of unknown outcome: a task, never a resubmit, that says a job may exist and how to find it.
+    unknown_call, unknown_result, unknown = outcomes[15:18]
+    assert unknown_call["immediate"] is False
+    assert unknown_call["task_id"].startswith("unknown-")
+    assert unknown["status"] == "failed"
+    assert "may or may not have been created" in unknown["statusMessage"]
+    assert unknown_result["result"]["isError"] is True
+    assert "list_predictions" in texts(unknown_result["result"])
+
+    listed, bad_cursor = outcomes[18:20]
+    made = [call["task_id"], outcomes[6]["task_id"], outcomes[8]["task_id"], failed_call["task_id"]]
+    assert [task["taskId"] for task in listed["tasks"]] == [unknown_call["task_id"], *reversed(made)]  # newest first
+    assert "Invalid tasks/list cursor" in bad_cursor["message"]
+    # One submit each: the task's, the plain call's, the masked one's, two variations, the failed and the unknown one.
+    assert submits(emulator) == 7
 
 
 async def test_a_masked_task_outlives_the_server_that_created_it(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -125,22 +143,6 @@ async def test_a_masked_task_outlives_the_server_that_created_it(emulator: Runni
     check_pixels(Path(saved), source)
     assert [task["taskId"] for task in listed["tasks"]] == [call["task_id"]]
     assert submits(emulator) == 1
-
-
-async def test_variations_run_as_one_task(emulator: RunningEmulator, tmp_path: Path) -> None:
-    steps = [
-        {"do": "call", "name": "edit_image", "arguments": {**EDIT, "variations": 2, "seed": 7}},
-        {"do": "result", "task": "$0"},
-        {"do": "list", "cursor": "not-a-cursor-we-gave"},
-    ]
-    seen = await drive(stdio_session(server_env(emulator, tmp_path), steps))
-    call, result, bad_cursor = seen["outcomes"]
-    rows = result["result"]["structuredContent"]["variations"]
-    assert [row["seed"] for row in rows] == [7, 8]
-    assert all(row["status"] == "completed" for row in rows)
-    assert rows[0]["prediction_id"] == call["task_id"]  # the task is known by its first job's id
-    assert "Invalid tasks/list cursor" in bad_cursor["message"]
-    assert submits(emulator) == 2
 
 
 async def test_cancel_stops_following_and_says_the_job_runs_on(emulator: RunningEmulator, tmp_path: Path) -> None:
@@ -188,23 +190,6 @@ async def test_a_refused_or_declined_edit_is_a_plain_answer_and_no_task(
     assert seen["sessions"][0]["asked"]  # the question was asked, once, for the edit that could be paid
     assert listed["tasks"] == []
     assert submits(emulator) == 0
-
-
-async def test_a_submit_of_unknown_outcome_is_a_task_that_says_a_job_may_exist(
-    emulator: RunningEmulator, tmp_path: Path
-) -> None:
-    emulator.state.update_faults({"submit_error_status": 502, "submit_error_count": 1})
-    steps = [{"do": "call", "name": "edit_image", "arguments": EDIT}, {"do": "result", "task": "$0"}]
-    steps.append({"do": "status", "task": "$0"})
-    seen = await drive(stdio_session(server_env(emulator, tmp_path), steps))
-    call, result, status = seen["outcomes"]
-    assert call["immediate"] is False
-    assert call["task_id"].startswith("unknown-")
-    assert status["status"] == "failed"
-    assert "may or may not have been created" in status["statusMessage"]
-    assert result["result"]["isError"] is True
-    assert "list_predictions" in texts(result["result"])
-    assert submits(emulator) == 1  # never sent again
 
 
 async def test_over_http_a_task_is_its_tokens_and_any_replica_answers_for_it(

@@ -9,7 +9,8 @@ the 2.x one. The plan comes on stdin:
                    "steps": [{"do": "call", "name": ..., "arguments": {...}, "ttl": ms, "progress_token": ...},
                              {"do": "status" | "result" | "cancel" | "wait", "task": "<id or $N, step N's task>"},
                              {"do": "list", "cursor": ...}, {"do": "tools"},
-                             {"do": "plain", "name": ..., "arguments": {...}}]}]}
+                             {"do": "plain", "name": ..., "arguments": {...}},
+                             {"do": "faults", "url": <the emulator's>, "set": {...}}]}]}
 
 Every step's outcome goes out, in order: what came back, or the error a step raised (its class and message).
 """
@@ -21,6 +22,7 @@ import json
 import sys
 from typing import Any
 
+import httpx
 import mcp.types
 from fastmcp import Client
 from fastmcp.client.elicitation import ElicitResult
@@ -119,6 +121,11 @@ async def run_step(client: Client, step: dict[str, Any], outcomes: list[dict[str
                 "structured": result.structured_content,
                 "content": [dumped(block) for block in result.content],
             }
+        case "faults":  # the emulator misbehaves from here on (its control API)
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(step["url"] + "/_emulator/faults", json=step["set"])
+            answer.raise_for_status()
+            return {"faults": step["set"]}
         case "status":
             return dumped(await client.get_task_status(task_id(step, outcomes)))
         case "result":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import pytest
@@ -30,7 +31,15 @@ from view_fakes import (
 )
 from view_support import SHIPPED_VIEWER, WAIT_MS, build_view, open_host, require_browser
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # one event loop for the whole module, so that one Chromium (conftest.py) serves all its tests
 
 
 @pytest.fixture(scope="module")
@@ -47,12 +56,12 @@ def viewer_html() -> str:
 
 
 async def test_before_and_after_show_with_the_facts_and_the_slider_follows_mouse_and_keyboard(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_completed_edit(host)
         view = host.view
         handle = view.get_by_role("slider", name="Before and after divider")
@@ -108,11 +117,11 @@ async def test_before_and_after_show_with_the_facts_and_the_slider_follows_mouse
         host.assert_clean()
 
 
-async def test_zoom_and_pan_move_both_images_together(host_page: Path, viewer_html: str) -> None:
+async def test_zoom_and_pan_move_both_images_together(browser: Browser, host_page: Path, viewer_html: str) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_completed_edit(host)
         view = host.view
         stage = view.locator("#stage")
@@ -142,8 +151,10 @@ async def test_zoom_and_pan_move_both_images_together(host_page: Path, viewer_ht
         host.assert_clean()
 
 
-async def test_open_and_download_ask_the_host_for_the_full_size_image(host_page: Path, viewer_html: str) -> None:
-    async with open_host(host_page, viewer_html, FakeBackend()) as host:
+async def test_open_and_download_ask_the_host_for_the_full_size_image(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
+    async with open_host(browser, host_page, viewer_html, FakeBackend()) as host:
         await show_completed_edit(host)
         await host.view.get_by_role("button", name="Open full size").click()
         await host.view.get_by_role("button", name="Download").click()
@@ -156,11 +167,13 @@ async def test_open_and_download_ask_the_host_for_the_full_size_image(host_page:
         host.assert_clean()
 
 
-async def test_several_inputs_appear_as_thumbnails_and_pick_the_before_image(host_page: Path, viewer_html: str) -> None:
+async def test_several_inputs_appear_as_thumbnails_and_pick_the_before_image(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         inputs = [INPUT_URL, SECOND_URL]
         await host.send_input({"prompt": "combine them", "images": inputs, "model": "edit-plus"})
         plus = report(inputs=inputs, variant="edit-plus", model="wavespeed-ai/qwen-image/edit-plus")
@@ -181,10 +194,10 @@ async def test_several_inputs_appear_as_thumbnails_and_pick_the_before_image(hos
         host.assert_clean()
 
 
-async def test_the_mask_outline_shows_on_demand(host_page: Path, viewer_html: str) -> None:
+async def test_the_mask_outline_shows_on_demand(browser: Browser, host_page: Path, viewer_html: str) -> None:
     from playwright.async_api import expect
 
-    async with open_host(host_page, viewer_html, FakeBackend()) as host:
+    async with open_host(browser, host_page, viewer_html, FakeBackend()) as host:
         await show_completed_edit(host, masked=True, mask=MASK_URL, mask_coverage=0.1)
         view = host.view
         toggle = view.get_by_role("button", name="Show mask")
@@ -202,13 +215,13 @@ async def test_the_mask_outline_shows_on_demand(host_page: Path, viewer_html: st
 
 
 async def test_an_image_that_cannot_be_shown_says_so_and_a_tool_error_is_shown(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
     backend.broken.add(OUTPUT_URL)
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
         await host.send_result(tool_result(report()))
         view = host.view
@@ -223,11 +236,11 @@ async def test_an_image_that_cannot_be_shown_says_so_and_a_tool_error_is_shown(
 
 
 async def test_dark_theme_follows_the_host_and_the_view_fits_a_narrow_chat_column(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
-    async with open_host(host_page, viewer_html, FakeBackend(), width=360, theme="dark") as host:
+    async with open_host(browser, host_page, viewer_html, FakeBackend(), width=360, theme="dark") as host:
         await show_completed_edit(host)
         view = host.view
         await expect(view.locator("html")).to_have_attribute("data-theme", "dark")

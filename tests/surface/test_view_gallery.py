@@ -8,7 +8,7 @@ import base64
 import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import pytest
@@ -33,12 +33,29 @@ from view_fakes import (
     variation,
     variations_report,
 )
-from view_support import SHIPPED_VIEWER, WAIT_MS, Host, ServerBackend, build_view, open_host, require_browser
+from view_support import (
+    SHIPPED_VIEWER,
+    WAIT_MS,
+    Host,
+    ServerBackend,
+    build_view,
+    open_host,
+    require_browser,
+)
 
 from fakes import FakeClock
 from harness import make_world, pictures_dir
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # one event loop for the whole module, so that one Chromium (conftest.py) serves all its tests
+
 
 MAX_SEED = 2_147_483_647
 INPUT_ARGS: dict[str, Any] = {"prompt": PROMPT, "image": INPUT_URL, "model": "edit", "variations": 4, "seed": 1001}
@@ -90,12 +107,12 @@ def tile_previews(backend: FakeBackend) -> dict[str, int]:
 
 
 async def test_a_gallery_shows_a_tile_per_variation_and_the_one_selected_goes_on_the_stage(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         tiles = view.get_by_role("list", name="Variations").get_by_role("listitem")
@@ -129,11 +146,13 @@ async def test_a_gallery_shows_a_tile_per_variation_and_the_one_selected_goes_on
         host.assert_clean()
 
 
-async def test_compare_puts_two_variations_on_the_slider_as_a_and_b(host_page: Path, viewer_html: str) -> None:
+async def test_compare_puts_two_variations_on_the_slider_as_a_and_b(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         await view.get_by_role("button", name="Compare variation 2").click()
@@ -175,13 +194,15 @@ def decode_mask(uri: str) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(uri[len(prefix) :]))).convert("L")
 
 
-async def test_pick_makes_a_variation_the_base_of_edit_again_with_the_brush(host_page: Path, viewer_html: str) -> None:
+async def test_pick_makes_a_variation_the_base_of_edit_again_with_the_brush(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
     after = report(prediction_id="9a8b7c6d5e4f3a2b", outputs=[SECOND_URL], inputs=[VARIATION_URLS[1]], seed=7)
     backend.queue("edit_image", tool_result(after))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         pick = view.get_by_role("button", name="Pick variation 2")
@@ -222,7 +243,7 @@ async def test_pick_makes_a_variation_the_base_of_edit_again_with_the_brush(host
 
 
 async def test_more_like_this_asks_for_as_many_new_variations_of_the_picked_one(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -233,7 +254,7 @@ async def test_more_like_this_asks_for_as_many_new_variations_of_the_picked_one(
         for i in range(4)
     ]
     backend.queue("edit_image", tool_result(variations_report(fresh, inputs=[VARIATION_URLS[2]])))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         await view.get_by_role("button", name="Pick variation 3").click()
@@ -262,7 +283,7 @@ async def test_more_like_this_asks_for_as_many_new_variations_of_the_picked_one(
 
 
 async def test_a_running_variation_is_followed_on_its_own_and_a_failed_one_says_why(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -277,7 +298,7 @@ async def test_a_running_variation_is_followed_on_its_own_and_a_failed_one_says_
     done = report(prediction_id=VARIATION_IDS[1], outputs=[VARIATION_URLS[1]], seed=1002)
     backend.queue("get_prediction", tool_result(still), tool_result(done))
     backend.hold = anyio.Event()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host, variations_report(running))
         view = host.view
         tiles = view.get_by_role("list", name="Variations").get_by_role("listitem")
@@ -310,7 +331,9 @@ async def test_a_running_variation_is_followed_on_its_own_and_a_failed_one_says_
         host.assert_clean()
 
 
-async def test_a_failed_check_stops_following_until_the_user_keeps_waiting(host_page: Path, viewer_html: str) -> None:
+async def test_a_failed_check_stops_following_until_the_user_keeps_waiting(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
@@ -319,7 +342,7 @@ async def test_a_failed_check_stops_following_until_the_user_keeps_waiting(host_
     backend.queue("get_prediction", refusal, tool_result(done))
     running = [variation(i) for i in range(4)]
     running[1] = variation(1, status="processing", pending=True, outputs=[])
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host, variations_report(running))
         view = host.view
         await expect(view.get_by_role("alert")).to_have_text(
@@ -347,7 +370,7 @@ RECENT: list[dict[str, Any]] = [
 
 
 async def test_the_recent_strip_lists_recent_edits_and_opens_one_through_get_prediction(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -355,7 +378,7 @@ async def test_the_recent_strip_lists_recent_edits_and_opens_one_through_get_pre
     backend.queue("recent_edits", recent_result(RECENT))
     opened = report(prediction_id="6666bbbb6666bbbb", outputs=[OUTPUT_URL], variant="edit-plus")
     backend.queue("get_prediction", tool_result(opened))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         toggle = view.get_by_role("button", name="Recent edits")
@@ -389,14 +412,14 @@ async def test_the_recent_strip_lists_recent_edits_and_opens_one_through_get_pre
 
 @pytest.mark.parametrize("answer", ["error", "empty"])
 async def test_the_recent_strip_disappears_when_recent_edits_fails_or_has_nothing(
-    host_page: Path, viewer_html: str, answer: str
+    browser: Browser, host_page: Path, viewer_html: str, answer: str
 ) -> None:
     from playwright.async_api import expect
 
     backend = FakeBackend()
     failure = {"content": [{"type": "text", "text": "Unknown tool: recent_edits"}], "isError": True}
     backend.queue("recent_edits", failure if answer == "error" else recent_result([]))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_gallery(host)
         view = host.view
         await view.get_by_role("button", name="Recent edits").click()
@@ -420,7 +443,9 @@ class HeldJobs(FakeBackend):
         return await super().__call__(name, arguments)
 
 
-async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_page: Path, viewer_html: str) -> None:
+async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(
+    browser: Browser, host_page: Path, viewer_html: str
+) -> None:
     from playwright.async_api import expect
 
     backend = HeldJobs()  # the running variation runs until the screenshot is taken
@@ -433,7 +458,7 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
         variation(2),
         variation(3, status="failed", outputs=[], error="the content was flagged by the safety checker of WaveSpeed"),
     ]
-    async with open_host(host_page, viewer_html, backend, width=360, theme="dark") as host:
+    async with open_host(browser, host_page, viewer_html, backend, width=360, theme="dark") as host:
         await show_gallery(host, variations_report(running))
         view = host.view
         await expect(view.locator("html")).to_have_attribute("data-theme", "dark")
@@ -464,7 +489,7 @@ async def test_the_gallery_follows_the_dark_theme_and_fits_a_360_px_column(host_
 
 
 async def test_a_real_call_with_variations_shows_its_gallery_and_more_like_this_runs_four_more(
-    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+    browser: Browser, clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
 ) -> None:
     """The same view against the real server and the emulator: the contract is the server's, not the fakes'."""
     from mcp import Client
@@ -476,7 +501,7 @@ async def test_a_real_call_with_variations_shows_its_gallery_and_more_like_this_
     arguments = {"prompt": "add a red hat", "image": str(picture), "variations": 4, "seed": 42}
     async with Client(world.server) as client:
         backend = ServerBackend(client)
-        async with open_host(host_page, viewer_html, backend) as host:
+        async with open_host(browser, host_page, viewer_html, backend) as host:
             await host.send_input(arguments)
             result = await client.call_tool("edit_image", arguments)
             first = result.model_dump(mode="json", by_alias=True, exclude_none=True)

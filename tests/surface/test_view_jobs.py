@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import pytest
@@ -25,7 +26,15 @@ from view_fakes import (
 )
 from view_support import SHIPPED_VIEWER, Host, build_view, open_host, require_browser
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # one event loop for the whole module, so that one Chromium (conftest.py) serves all its tests
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +51,7 @@ def viewer_html() -> str:
 
 
 async def test_a_pending_job_is_followed_through_get_prediction_until_it_completes(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -51,7 +60,7 @@ async def test_a_pending_job_is_followed_through_get_prediction_until_it_complet
     pending["next_step"] = "call get_prediction with this prediction_id"
     backend.queue("get_prediction", tool_result(pending), tool_result(report()))
     backend.hold = anyio.Event()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
         await host.send_result(tool_result(pending))
         view = host.view
@@ -75,7 +84,7 @@ async def test_a_pending_job_is_followed_through_get_prediction_until_it_complet
 
 
 async def test_edit_again_calls_edit_image_on_the_result_then_a_new_seed_on_the_original(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -83,7 +92,7 @@ async def test_edit_again_calls_edit_image_on_the_result_then_a_new_seed_on_the_
     second = report(prediction_id="9a8b7c6d5e4f3a2b", outputs=[SECOND_URL], inputs=[OUTPUT_URL], seed=7)
     third = report(prediction_id="1b2c3d4e5f6a7b8c", outputs=[SECOND_URL], inputs=[INPUT_URL], seed=99)
     backend.queue("edit_image", tool_result(second), tool_result(third))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_completed_edit(host)
         view = host.view
         await view.get_by_role("textbox", name="Edit again").fill("make the hat blue")
@@ -112,7 +121,7 @@ async def test_edit_again_calls_edit_image_on_the_result_then_a_new_seed_on_the_
 
 
 async def test_stop_waiting_stops_the_resume_calls_and_keep_waiting_starts_them_again(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -120,7 +129,7 @@ async def test_stop_waiting_stops_the_resume_calls_and_keep_waiting_starts_them_
     pending = report(status="processing", pending=True, outputs=[], has_nsfw_contents=[])
     backend.queue("get_prediction", tool_result(pending), tool_result(report()))
     backend.hold = anyio.Event()
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await host.send_input({"prompt": PROMPT, "image": INPUT_URL})
         await host.send_result(tool_result(pending))
         view = host.view
@@ -159,7 +168,7 @@ async def paint_stroke(host: Host) -> None:
 
 
 async def test_the_brush_sends_a_mask_of_the_painted_region_and_clear_removes_it(
-    host_page: Path, viewer_html: str
+    browser: Browser, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -167,7 +176,7 @@ async def test_the_brush_sends_a_mask_of_the_painted_region_and_clear_removes_it
     second = report(prediction_id="9a8b7c6d5e4f3a2b", outputs=[SECOND_URL], inputs=[OUTPUT_URL], seed=7)
     third = report(prediction_id="1b2c3d4e5f6a7b8c", outputs=[SECOND_URL], inputs=[SECOND_URL], seed=8)
     backend.queue("edit_image", tool_result(second), tool_result(third))
-    async with open_host(host_page, viewer_html, backend) as host:
+    async with open_host(browser, host_page, viewer_html, backend) as host:
         await show_completed_edit(host)
         view = host.view
         await view.get_by_role("textbox", name="Edit again").fill("make the hat blue")

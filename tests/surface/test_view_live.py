@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from mcp import Client
@@ -16,7 +16,16 @@ from fakes import FakeClock
 from harness import World, make_world, pictures_dir
 from qwen_image_edit_mcp.emulator.demo import sample_image_uri
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
+
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"  # one event loop for the whole module, so that one Chromium (conftest.py) serves all its tests
+
 
 BLUE = (40, 90, 200)
 
@@ -54,7 +63,7 @@ async def host_runs(host: Host, client: Client, arguments: dict[str, Any]) -> di
 
 
 async def test_a_real_edit_shows_before_and_after_and_the_slider_moves_by_mouse_and_keyboard(
-    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+    browser: Browser, clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -62,7 +71,7 @@ async def test_a_real_edit_shows_before_and_after_and_the_slider_moves_by_mouse_
     picture = blue_picture(tmp_path)
     async with Client(world.server) as client:
         backend = ServerBackend(client)
-        async with open_host(host_page, viewer_html, backend) as host:
+        async with open_host(browser, host_page, viewer_html, backend) as host:
             payload = await host_runs(host, client, {"prompt": "add a red hat", "image": str(picture)})
             view = host.view
             await view.locator("#stage.comparing").wait_for()
@@ -101,7 +110,7 @@ async def test_a_real_edit_shows_before_and_after_and_the_slider_moves_by_mouse_
 
 
 async def test_the_readme_screenshot_shows_a_real_picture_before_and_after(
-    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+    browser: Browser, clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
 ) -> None:
     """docs/viewer.png comes from here: the demo's sample picture, with the emulator's inverted edit beside it."""
     path = pictures_dir(tmp_path) / "sign.png"
@@ -109,7 +118,7 @@ async def test_the_readme_screenshot_shows_a_real_picture_before_and_after(
     world = make_world(clock, tmp_path)
     async with Client(world.server) as client:
         backend = ServerBackend(client)
-        async with open_host(host_page, viewer_html, backend) as host:
+        async with open_host(browser, host_page, viewer_html, backend) as host:
             await host_runs(host, client, {"prompt": "Invert the colours of the whole picture", "image": str(path)})
             view = host.view
             await view.locator("#stage.comparing").wait_for()
@@ -124,7 +133,7 @@ async def test_the_readme_screenshot_shows_a_real_picture_before_and_after(
 
 
 async def test_a_pending_job_is_resumed_through_get_prediction_until_it_completes(
-    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+    browser: Browser, clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -132,7 +141,7 @@ async def test_a_pending_job_is_resumed_through_get_prediction_until_it_complete
     picture = blue_picture(tmp_path)
     async with Client(world.server) as client:
         backend = ServerBackend(client)
-        async with open_host(host_page, viewer_html, backend) as host:
+        async with open_host(browser, host_page, viewer_html, backend) as host:
             payload = await host_runs(host, client, {"prompt": "add a hat", "image": str(picture), "wait_seconds": 0})
             assert payload["structuredContent"]["pending"] is True
             prediction_id = payload["structuredContent"]["prediction_id"]
@@ -150,7 +159,7 @@ async def test_a_pending_job_is_resumed_through_get_prediction_until_it_complete
 
 
 async def test_edit_again_runs_edit_image_on_the_result_and_tells_the_model(
-    clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
+    browser: Browser, clock: FakeClock, tmp_path: Path, host_page: Path, viewer_html: str
 ) -> None:
     from playwright.async_api import expect
 
@@ -158,7 +167,7 @@ async def test_edit_again_runs_edit_image_on_the_result_and_tells_the_model(
     picture = blue_picture(tmp_path)
     async with Client(world.server) as client:
         backend = ServerBackend(client)
-        async with open_host(host_page, viewer_html, backend) as host:
+        async with open_host(browser, host_page, viewer_html, backend) as host:
             first = await host_runs(host, client, {"prompt": "add a hat", "image": str(picture)})
             first_output = first["structuredContent"]["outputs"][0]
             view = host.view

@@ -24,7 +24,7 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from mcp import Client
-    from playwright.async_api import FrameLocator, Page, Route
+    from playwright.async_api import Browser, FrameLocator, Page, Route
 
 REPO = Path(__file__).resolve().parents[2]
 VIEW_SOURCE = REPO / "view"
@@ -161,6 +161,7 @@ class Host:
 
 @asynccontextmanager
 async def open_host(
+    browser: Browser,
     host_page: Path,
     viewer_html: str,
     backend: Backend,
@@ -169,32 +170,44 @@ async def open_host(
     theme: str = "light",
     capabilities: dict[str, Any] | None = None,
 ) -> AsyncGenerator[Host]:
-    """Chromium with the host page, the viewer connected through the AppBridge, and tool calls sent to `backend`."""
+    """The host page in `browser`, the viewer connected through the AppBridge, and tool calls sent to `backend`."""
+    require_browser()
+    # A fresh context per test in the module's one browser: nothing carries over from the test before.
+    context = await browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        host = Host(page)
+
+        async def refuse(route: Route) -> None:
+            host.requests.append(route.request.url)
+            await route.abort()
+
+        await page.route("**/*", refuse)
+        page.on("pageerror", lambda error: host.problems.append(f"page error: {error}\n{error.stack}"))
+        page.on("console", lambda m: host.problems.append(f"console: {m.text}") if m.type == "error" else None)
+        await page.expose_function("hostCallTool", backend)  # pyright: ignore[reportUnknownMemberType]
+        await page.set_content(host_page.read_text(encoding="utf-8"))
+        options: dict[str, Any] = {"viewerHtml": viewer_html, "hostContext": {"theme": theme}}
+        if capabilities is not None:
+            options["hostCapabilities"] = capabilities
+        with anyio.fail_after(WAIT_MS / 1000):
+            await page.evaluate("o => window.startHost(o)", options)
+        yield host
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def launched_browser() -> AsyncGenerator[Browser]:
+    """Chromium, launched once for a test module (its tests share one event loop for it)."""
     require_browser()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = await browser.new_page(viewport={"width": width, "height": 900}, device_scale_factor=1)
-            page.set_default_timeout(WAIT_MS)
-            host = Host(page)
-
-            async def refuse(route: Route) -> None:
-                host.requests.append(route.request.url)
-                await route.abort()
-
-            await page.route("**/*", refuse)
-            page.on("pageerror", lambda error: host.problems.append(f"page error: {error}\n{error.stack}"))
-            page.on("console", lambda m: host.problems.append(f"console: {m.text}") if m.type == "error" else None)
-            await page.expose_function("hostCallTool", backend)  # pyright: ignore[reportUnknownMemberType]
-            await page.set_content(host_page.read_text(encoding="utf-8"))
-            options: dict[str, Any] = {"viewerHtml": viewer_html, "hostContext": {"theme": theme}}
-            if capabilities is not None:
-                options["hostCapabilities"] = capabilities
-            with anyio.fail_after(WAIT_MS / 1000):
-                await page.evaluate("o => window.startHost(o)", options)
-            yield host
+            yield browser
         finally:
             await browser.close()
 

@@ -58,13 +58,20 @@ async def start(runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn) 
 
 
 async def start_all(
-    runtime: Runtime, prepared: PreparedEdit, progress: ProgressFn, *, submitted: Submitted | None = None
+    runtime: Runtime,
+    prepared: PreparedEdit,
+    progress: ProgressFn,
+    *,
+    submitted: Submitted | None = None,
+    follow_seconds: float | None = None,
 ) -> list[Variation]:
     """Every variation, start to outcome, in order. Raises InputError while nothing was submitted; never after.
-    `submitted` learns what each submit answered as soon as it did (a task is created from that)."""
+    `submitted` learns what each submit answered as soon as it did (a task is created from that); a task's jobs are
+    followed for `follow_seconds` instead of the call's wait, which still bounds everything up to the submits."""
     clock = runtime.clock
     started = clock.now()
     deadline = started + prepared.args.wait_seconds
+    follow_by = deadline if follow_seconds is None else started + follow_seconds
     count, label = prepared.variations, prepared.model.model_id
     bookings = await runtime.spending.reserve_all(prepared.run_price_usd, label=label, count=count)
     try:
@@ -94,7 +101,8 @@ async def start_all(
         told = progress if count == 1 else _labelled(progress, f"variation {index + 1} of {count} (seed {seed})")
         request = prepared.request(images, None if count == 1 else seed)
         one = _One(each, prepared, bookings[index], job_ids[index], seed, told)
-        runs[index] = await one.run(request, started=started, deadline=deadline, answered=_answering(submitted, index))
+        answered = _answering(submitted, index)
+        runs[index] = await one.run(request, started=started, deadline=deadline, follow_by=follow_by, answered=answered)
 
     async with anyio.create_task_group() as group:  # side by side: 4 take about as long as 1
         for index in range(count):
@@ -138,7 +146,13 @@ class _One:
     progress: ProgressFn
 
     async def run(
-        self, request: RunRequest, *, started: float, deadline: float, answered: Callable[[SubmitAnswer], None]
+        self,
+        request: RunRequest,
+        *,
+        started: float,
+        deadline: float,
+        follow_by: float,
+        answered: Callable[[SubmitAnswer], None],
     ) -> Variation:
         runtime, prepared, clock = self.runtime, self.prepared, self.runtime.clock
         price, wait = prepared.run_price_usd, prepared.args.wait_seconds
@@ -164,11 +178,11 @@ class _One:
                 prediction,
                 self.progress,
                 started=started,
-                deadline=deadline,
+                deadline=follow_by,
                 polls=0,
                 history=runtime.durations,
                 announce=f"submitted: prediction {prediction.id} is {prediction.status}",
-                finish=None if region is None else region.finisher(runtime, answer_by=deadline + ANSWER_MARGIN),
+                finish=None if region is None else region.finisher(runtime, answer_by=follow_by + ANSWER_MARGIN),
             )
         assert outcome is not None  # follow returns or raises
         outcome = replace(outcome, cost_usd=price)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
@@ -65,12 +65,11 @@ async def run_as_task(runtime: Runtime, edit: PreparedEdit, ask: TaskAsk, progre
     submitted = Submitted(edit.variations)
     run = LocalRun(task_id=f"launch-{secrets.token_hex(8)}")
     launch = _Launch()
-    following = replace(edit, args=replace(edit.args, wait_seconds=TASK_FOLLOW_SECONDS))
     relay = _Relay(progress, ask, run, runtime)
 
     async def work(run: LocalRun) -> None:
         try:
-            launch.runs = await start_all(runtime, following, relay, submitted=submitted)
+            launch.runs = await start_all(runtime, edit, relay, submitted=submitted, follow_seconds=TASK_FOLLOW_SECONDS)
         except Exception as exc:  # raised only before any submit: the call's own refusal, said by the call
             launch.error = exc
         finally:

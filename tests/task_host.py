@@ -7,12 +7,9 @@ before the tests.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import subprocess
 import sys
-import venv
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,36 +19,17 @@ import anyio
 import httpx
 
 from fakes import SCAN
+from task_client.build import build
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_DIR = ROOT / "tests" / "task_client"
-REQUIREMENTS = CLIENT_DIR / "requirements.txt"
 VENV = ROOT / ".venv" / "task-client"  # inside .venv: never packed, copied or committed, and rebuilt with it
 DRIVE_SECONDS = 180.0
-PIP_OPTIONS = ("--no-deps", "--require-hashes", "-r", str(REQUIREMENTS))
 
 
 def task_client_python() -> Path:
     """The virtualenv's python, built first if it is missing or older than the requirements."""
-    stamp = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
-    python = VENV / "bin" / "python"
-    marker = VENV / "requirements.sha256"
-    VENV.parent.mkdir(exist_ok=True)
-    with open(VENV.parent / "task-client.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if python.exists() and marker.exists() and marker.read_text() == stamp:
-            return python
-        venv.EnvBuilder(clear=True, with_pip=True).create(VENV)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *PIP_OPTIONS],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"could not install the task host's packages:\n{done.stdout}\n{done.stderr}")
-        marker.write_text(stamp)
-    return python
+    return build(VENV)
 
 
 def stdio_session(env: dict[str, str], steps: list[dict[str, Any]], **options: Any) -> dict[str, Any]:

@@ -28,6 +28,7 @@ from .asked import TASKS_PROTOCOL_VERSION, TaskAsk, declares_tasks_extension, me
 from .wire import poll_interval_ms, task_2025, task_extension
 
 TASK_TOOL: Final = "edit_image"
+MAX_NAME_SHOWN: Final = 100  # a tool name echoed in a refusal, cut: it is the caller's text
 IMMEDIATE_RESPONSE: Final = "io.modelcontextprotocol/model-immediate-response"
 SERVER_TASKS: Final[dict[str, Any]] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
 
@@ -63,10 +64,9 @@ async def _call(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> Han
     if params.get("name") != TASK_TOOL:
         if ask.form == "extension":
             return await call_next(ctx)  # the server decides: this tool answers as it always does
-        raise MCPError(
-            code=METHOD_NOT_FOUND,
-            message=f"{params.get('name')} does not run as a task (only {TASK_TOOL} does): call it without `task`.",
-        )
+        named = str(params.get("name"))[:MAX_NAME_SHOWN]
+        message = f"{named} does not run as a task (only {TASK_TOOL} does): call it without `task`."
+        raise MCPError(code=METHOD_NOT_FOUND, message=message)
     token = task_asked.set(ask)
     try:
         result = await call_next(ctx)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncGenerator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from ledger_helpers import DAY, wall_clock
+from store_places import store_opener, store_url
 
 from fakes import FakeClock
 from qwen_image_edit_mcp.state.store import (
@@ -21,9 +22,7 @@ from qwen_image_edit_mcp.state.store import (
     KeptOutput,
     MaskRecipe,
     Store,
-    open_store,
 )
-from redis_server import running_redis
 
 pytestmark = pytest.mark.anyio
 
@@ -34,27 +33,8 @@ Opener = Callable[[], AbstractAsyncContextManager[Store]]
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncGenerator[tuple[Opener, FakeClock]]:
     """Opens stores on one shared place (a file, or one redis-server), each as a new process would."""
     clock = wall_clock()
-    if request.param == "sqlite":
-        url: str | None = None
-        context = None
-    else:
-        context = running_redis(tmp_path)
-        url = context.__enter__()
-
-    @asynccontextmanager
-    async def opened() -> AsyncGenerator[Store]:
-        store = open_store(url, tmp_path / "cache", wall_clock=clock.now)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.aclose()
-
-    try:
-        yield opened, clock
-    finally:
-        if context is not None:
-            context.__exit__(None, None, None)
+    with store_url(request.param, tmp_path) as url:
+        yield store_opener(url, tmp_path / "cache", clock), clock
 
 
 def record(job_id: str = "job-1", *, at: float, mask: MaskRecipe | None = None) -> JobRecord:

@@ -18,12 +18,13 @@ from redis_helpers import opened as opened_redis
 from redis_helpers import redis_client
 from sqlite_helpers import database, held
 from sqlite_helpers import opened as opened_sqlite
+from store_places import store_opener, store_url
 
 from fakes import FakeClock
 from qwen_image_edit_mcp.addresses import url_secrets
 from qwen_image_edit_mcp.state.sqlite import Database
 from qwen_image_edit_mcp.state.sqlite_tasks import SqliteTasks
-from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, STORE_WAIT_SECONDS, Store, StoreUnavailable, open_store
+from qwen_image_edit_mcp.state.store import STORE_FILE_NAME, STORE_WAIT_SECONDS, Store, StoreUnavailable
 from qwen_image_edit_mcp.state.tasks import HOUR, TaskBook, TaskJob, TaskRecord
 from redis_server import running_redis
 
@@ -42,30 +43,12 @@ class Place(NamedTuple):
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncGenerator[Place]:
     """Opens stores on one shared place (a file, or one redis-server), each as a new process would."""
     clock = wall_clock()
-    if request.param == "sqlite":
-        url: str | None = None
-        context = None
-    else:
-        context = running_redis(tmp_path)
-        url = context.__enter__()
+    with store_url(request.param, tmp_path) as url:
 
-    @asynccontextmanager
-    async def opened() -> AsyncGenerator[Store]:
-        store = open_store(url, tmp_path / "cache", wall_clock=clock.now)
-        await store.open()
-        try:
-            yield store
-        finally:
-            await store.aclose()
+        def capped(most: int) -> AbstractAsyncContextManager[TaskBook]:
+            return capped_book(url, tmp_path / "cache", clock, most)
 
-    def capped(most: int) -> AbstractAsyncContextManager[TaskBook]:
-        return capped_book(url, tmp_path / "cache", clock, most)
-
-    try:
-        yield Place(opened, capped, clock)
-    finally:
-        if context is not None:
-            context.__exit__(None, None, None)
+        yield Place(store_opener(url, tmp_path / "cache", clock), capped, clock)
 
 
 @asynccontextmanager

@@ -147,14 +147,14 @@ async def test_a_call_cancelled_while_its_task_is_kept_still_leaves_a_listed_tas
     same) skipped launch.decide(), and the run waited for ever. Now the write is finished, shielded and bounded, so
     the job's task is listed (its caller is gone) and settles."""
     world = make_world(clock, tmp_path)
-    adding = anyio.Event()
+    adding, go_on = anyio.Event(), anyio.Event()
     cancelled_in_add: list[bool] = []
     original = SqliteTasks.add
 
     async def slow_add(self: SqliteTasks, record: Any) -> bool:
         adding.set()
         try:
-            await anyio.sleep(1.0)  # a store taking its time (LOOKUP_SECONDS allows far more)
+            await go_on.wait()  # a store taking its time, until the host has given up on the call
         except BaseException:
             cancelled_in_add.append(True)
             raise
@@ -166,6 +166,7 @@ async def test_a_call_cancelled_while_its_task_is_kept_still_leaves_a_listed_tas
             group.start_soon(raw, client, "tools/call", {"name": "edit_image", "arguments": EDIT, "task": {}})
             await adding.wait()
             group.cancel_scope.cancel()  # the host gives up on the call: notifications/cancelled
+        go_on.set()
         (run,) = runs
         ended = await ends_within(run, 3.0)
         listed = await raw(client, "tasks/list", {})

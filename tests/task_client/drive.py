@@ -85,7 +85,6 @@ async def run_session(session: dict[str, Any], outcomes: list[dict[str, Any]]) -
             except Exception as exc:  # a step's error is an outcome the test reads
                 outcome = {"error": type(exc).__name__, "message": str(exc)}
             outcomes.append(outcome)
-        await asyncio.sleep(session.get("linger", 0))
     return {"progress": seen.progress, "statuses": seen.statuses, "asked": asked}
 
 
